@@ -1,0 +1,30 @@
+# Copyright 2026 The l10n_fr_urssaf_tierce_declaration authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+{
+    "name": "France - Urssaf tierce déclaration auto-entrepreneur",
+    "summary": "Declare and pay the Urssaf contributions of auto-entrepreneurs from the invoices posted in Odoo",
+    "version": "19.0.1.0.0",
+    "category": "Accounting/Localizations",
+    "license": "LGPL-3",
+    "author": "l10n_fr_urssaf_tierce_declaration authors",
+    "website": "https://github.com/l10n-fr-urssaf/l10n_fr_urssaf_tierce_declaration",
+    "depends": ["account", "mail"],
+    "external_dependencies": {
+        "python": ["requests", "requests-oauthlib", "python-stdnum"],
+    },
+    "data": [
+        "security/urssaf_security.xml",
+        "security/ir.model.access.csv",
+        "data/urssaf_activity_category_data.xml",
+        "data/ir_cron_data.xml",
+        "views/res_partner_views.xml",
+        "views/urssaf_mandate_views.xml",
+        "views/product_template_views.xml",
+        "views/urssaf_menus.xml",
+        "views/res_config_settings_views.xml",
+    ],
+    "demo": [
+        "demo/urssaf_demo.xml",
+    ],
+    "uninstall_hook": "uninstall_hook",
+}

@@ -1,0 +1,82 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+
+from .res_company import URSSAF_ENVIRONMENTS, URSSAF_SETTINGS_FIELDS
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    # Not related fields: a related field writes the company field by field,
+    # and the company validates the settings as a whole (an environment
+    # needs its client ID). get_values() reads them from the company and
+    # set_values() writes them back in one write.
+    urssaf_environment = fields.Selection(URSSAF_ENVIRONMENTS, string="Urssaf environment")
+    urssaf_client_id = fields.Char(string="Urssaf client ID")
+    urssaf_scope = fields.Char(string="Urssaf scope")
+    urssaf_base_url = fields.Char(string="Urssaf base URL")
+    urssaf_api_base_path = fields.Char(string="Urssaf API base path")
+    urssaf_connect_timeout = fields.Float(string="Urssaf connection time-out (s)")
+    urssaf_timeout = fields.Float(string="Urssaf time-out (s)")
+    # The saved secret is never sent back to the browser: this field is
+    # write-only (always empty when the page loads), never stored in the
+    # settings table, and only an administrator's non-empty input replaces
+    # the company's secret.
+    urssaf_client_secret_input = fields.Char(
+        string="New Urssaf client secret",
+        compute="_compute_urssaf_client_secret_input",
+        inverse="_inverse_urssaf_client_secret_input",
+        groups="base.group_system",
+    )
+    urssaf_client_secret_is_set = fields.Boolean(
+        string="Urssaf client secret saved",
+        compute="_compute_urssaf_client_secret_is_set",
+    )
+
+    @api.model
+    def get_values(self):
+        values = super().get_values()
+        company = self.env.company
+        values.update({fname: company[fname] for fname in URSSAF_SETTINGS_FIELDS})
+        return values
+
+    def _compute_urssaf_client_secret_input(self):
+        self.urssaf_client_secret_input = False
+
+    def _inverse_urssaf_client_secret_input(self):
+        for settings in self:
+            if settings.urssaf_client_secret_input:
+                settings.company_id.sudo().urssaf_client_secret = settings.urssaf_client_secret_input.strip()
+
+    @api.depends("company_id")
+    def _compute_urssaf_client_secret_is_set(self):
+        for settings in self:
+            settings.urssaf_client_secret_is_set = bool(settings.company_id.sudo().urssaf_client_secret)
+
+    def set_values(self):
+        result = super().set_values()
+        for settings in self:
+            changes = {
+                fname: settings[fname]
+                for fname in URSSAF_SETTINGS_FIELDS
+                if settings[fname] != settings.company_id[fname]
+            }
+            if changes:
+                settings.company_id.write(changes)
+        return result
+
+    def action_urssaf_test_connection(self):
+        """Save the settings, then ask Urssaf for a token with them."""
+        self.ensure_one()
+        self.execute()
+        message = self.company_id._urssaf_test_connection()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Urssaf connection"),
+                "message": message,
+                "type": "success",
+                "sticky": False,
+            },
+        }

@@ -1,0 +1,29 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""What the Odoo models share about talking to Urssaf."""
+
+from odoo.exceptions import UserError
+
+PREPARER = "l10n_fr_urssaf_tierce_declaration.group_urssaf_preparer"
+DECLARANT = "l10n_fr_urssaf_tierce_declaration.group_urssaf_declarant"
+
+# Odoo selection keys <-> the API's Periodicite.
+PERIODICITY_TO_API = {"monthly": "MENSUELLE", "quarterly": "TRIMESTRIELLE"}
+PERIODICITY_FROM_API = {api: key for key, api in PERIODICITY_TO_API.items()}
+PERIODICITY_SELECTION = [("monthly", "Monthly"), ("quarterly", "Quarterly")]
+
+
+def urssaf_user_error(env, error, what):
+    """A UserError telling what failed and Urssaf's (already masked) message.
+
+    ``error`` is a client error: its text is French, names Urssaf's code, what
+    to do and the correlation id, and never holds a NIR, IBAN or secret.
+    """
+    return UserError(env._("%(what)s failed: %(error)s", what=what, error=error))
+
+
+def correlation_note(env, result_or_error):
+    """The correlation id sentence of a chatter message, or an empty string."""
+    correlation_id = getattr(result_or_error, "correlation_id", None)
+    if not correlation_id:
+        return ""
+    return env._(" Urssaf correlation id: %s.", correlation_id)

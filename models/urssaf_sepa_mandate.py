@@ -1,0 +1,219 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from stdnum import iban as stdnum_iban
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..urssaf_api.exceptions import UrssafError
+from ..urssaf_api.masking import mask_iban
+from .urssaf_common import correlation_note, urssaf_user_error
+
+
+class UrssafSepaMandate(models.Model):
+    """A SEPA direct-debit mandate Urssaf holds to collect the contributions."""
+
+    _name = "urssaf.sepa.mandate"
+    _description = "Urssaf SEPA mandate"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "signature_date desc, id desc"
+    _rec_name = "rum"
+    _check_company_auto = True
+
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Auto-entrepreneur",
+        required=True,
+        index=True,
+        tracking=True,
+        check_company=True,
+        domain="[('urssaf_is_auto_entrepreneur', '=', True)]",
+    )
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
+    bank_account_id = fields.Many2one(
+        "res.partner.bank",
+        string="Bank account",
+        required=True,
+        check_company=True,
+        domain="[('partner_id', '=', partner_id)]",
+        help="The auto-entrepreneur's account Urssaf debits.",
+    )
+    iban_masked = fields.Char(string="IBAN", compute="_compute_iban_masked", store=True)
+    holder = fields.Char(string="Account holder", required=True)
+    signature_date = fields.Date(required=True, default=fields.Date.context_today)
+    rum = fields.Char(string="Mandate reference (RUM)", readonly=True, copy=False, tracking=True)
+    state = fields.Selection(
+        [("draft", "Draft"), ("active", "Active"), ("revoked", "Revoked")],
+        default="draft",
+        required=True,
+        readonly=True,
+        tracking=True,
+        copy=False,
+    )
+
+    _rum_unique = models.UniqueIndex(
+        "(company_id, rum) WHERE rum IS NOT NULL", "This SEPA mandate reference already exists."
+    )
+
+    @api.depends("bank_account_id.acc_number")
+    def _compute_iban_masked(self):
+        for mandate in self:
+            number = mandate.bank_account_id.sanitized_acc_number
+            mandate.iban_masked = mask_iban(number) if number else False
+
+    @api.onchange("partner_id")
+    def _onchange_partner_id(self):
+        if self.partner_id and not self.holder:
+            self.holder = self.partner_id.name
+        if self.bank_account_id.partner_id != self.partner_id:
+            self.bank_account_id = self.partner_id.bank_ids[:1]
+
+    @api.constrains("bank_account_id", "partner_id")
+    def _check_bank_account(self):
+        for mandate in self:
+            account = mandate.bank_account_id
+            if account.partner_id != mandate.partner_id:
+                raise ValidationError(
+                    self.env._("Bank account: it must belong to %s.", mandate.partner_id.display_name)
+                )
+            if not stdnum_iban.is_valid(account.sanitized_acc_number or ""):
+                # Masked: an IBAN never shows in clear in an error text.
+                raise ValidationError(
+                    self.env._(
+                        "Bank account: %(iban)s is not a valid IBAN (country, check digits and length).",
+                        iban=mask_iban(account.sanitized_acc_number or "") or self.env._("(empty)"),
+                    )
+                )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_draft(self):
+        if any(mandate.state != "draft" for mandate in self):
+            raise UserError(self.env._("Only draft SEPA mandates can be deleted; revoke a registered one instead."))
+
+    def _iban(self):
+        return stdnum_iban.compact(self.bank_account_id.sanitized_acc_number or "")
+
+    def action_register(self):
+        """Register the SEPA mandate with Urssaf (Mandats SEPA)."""
+        self.env["res.partner"]._urssaf_check_declarant()
+        for mandate in self:
+            mandate._urssaf_register()
+        return True
+
+    def _urssaf_register(self):
+        self.ensure_one()
+        if self.state != "draft":
+            raise UserError(self.env._("SEPA mandate %s is already registered with Urssaf.", self.rum))
+        identifier = self.partner_id._urssaf_identifier()
+        client = self.company_id._urssaf_client()
+        try:
+            result = client.register_sepa_mandate(
+                identifier,
+                self._iban(),
+                self.holder,
+                self.signature_date,
+                bic=self.bank_account_id.bank_bic or None,
+            )
+        except UrssafError as error:
+            raise urssaf_user_error(
+                self.env, error, self.env._("Registering the SEPA mandate on %s", self.iban_masked)
+            ) from error
+        self.write({"state": "active", "rum": result.rum})
+        self.message_post(
+            body=self.env._(
+                "SEPA mandate registered with Urssaf on %(iban)s, reference %(rum)s.%(note)s",
+                iban=self.iban_masked,
+                rum=result.rum,
+                note=correlation_note(self.env, result),
+            )
+        )
+        return True
+
+    def action_revoke(self):
+        """Revoke the SEPA mandate at Urssaf."""
+        self.env["res.partner"]._urssaf_check_declarant()
+        for mandate in self:
+            mandate._urssaf_revoke()
+        return True
+
+    def _urssaf_revoke(self):
+        self.ensure_one()
+        if self.state != "active":
+            raise UserError(
+                self.env._(
+                    "SEPA mandate %s is not active: only an active SEPA mandate can be revoked.",
+                    self.rum or self.iban_masked,
+                )
+            )
+        client = self.company_id._urssaf_client()
+        try:
+            result = client.revoke_sepa_mandate(self.rum)
+        except UrssafError as error:
+            raise urssaf_user_error(self.env, error, self.env._("Revoking SEPA mandate %s", self.rum)) from error
+        self.write({"state": "revoked"})
+        self.message_post(body=self.env._("SEPA mandate revoked at Urssaf.%s", correlation_note(self.env, result)))
+        return True
+
+    @api.model
+    def _sync_from_urssaf(self, partner):
+        """Align this database with the SEPA mandates Urssaf knows for ``partner``.
+
+        Adds the mandates Urssaf knows and this database lacks, matching
+        Urssaf's masked IBANs to the partner's bank accounts by their last four
+        characters, and marks revoked the local active mandates Urssaf no longer
+        holds.
+        """
+        company = partner._urssaf_company()
+        identifier = partner._urssaf_identifier()
+        try:
+            remote = company._urssaf_client().list_sepa_mandates(identifier)
+        except UrssafError as error:
+            raise urssaf_user_error(
+                self.env, error, self.env._("Reading the SEPA mandates of %s", partner.display_name)
+            ) from error
+        local = self.search([("partner_id", "=", partner.id), ("company_id", "=", company.id)])
+        by_rum = {mandate.rum: mandate for mandate in local if mandate.rum}
+        active_rums = {m.rum for m in remote if m.is_active}
+        added, revoked, unmatched = self.browse(), self.browse(), []
+        for remote_mandate in remote:
+            if remote_mandate.rum in by_rum:
+                continue
+            bank_account = partner.bank_ids.filtered(
+                lambda account, last4=remote_mandate.iban_last4: (account.sanitized_acc_number or "")[-4:] == last4
+            )[:1]
+            if not bank_account:
+                unmatched.append(remote_mandate)
+                continue
+            added |= self.create(
+                {
+                    "partner_id": partner.id,
+                    "company_id": company.id,
+                    "bank_account_id": bank_account.id,
+                    "holder": remote_mandate.holder or partner.name,
+                    "signature_date": remote_mandate.signature_date or fields.Date.context_today(self),
+                }
+            )
+            added[-1:].write({"rum": remote_mandate.rum, "state": "active" if remote_mandate.is_active else "revoked"})
+        for mandate in local.filtered(lambda m: m.state == "active" and m.rum not in active_rums):
+            mandate.state = "revoked"
+            mandate.message_post(
+                body=self.env._(
+                    "Marked revoked: Urssaf no longer holds this SEPA mandate.%s", correlation_note(self.env, remote)
+                )
+            )
+            revoked |= mandate
+        for mandate in added:
+            mandate.message_post(
+                body=self.env._("Added from Urssaf's SEPA mandates.%s", correlation_note(self.env, remote))
+            )
+        summary = self.env._(
+            "SEPA mandates synchronised from Urssaf: %(added)s added, %(revoked)s marked revoked.",
+            added=len(added),
+            revoked=len(revoked),
+        )
+        if unmatched:
+            summary += " " + self.env._(
+                "No bank account of the partner ends like %(ibans)s: add it, then synchronise again.",
+                ibans=", ".join(mask_iban(m.iban) for m in unmatched),
+            )
+        partner._message_log(body=summary + correlation_note(self.env, remote))
+        return {"added": added, "revoked": revoked, "unmatched": unmatched}

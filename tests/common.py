@@ -1,0 +1,55 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""What the addon's Odoo tests share."""
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from odoo import sql_db
+from odoo.tests import TransactionCase
+from odoo.tests.common import _super_send
+
+from ..models.urssaf_sandbox_storage import clear_sandbox
+from ..urssaf_api.sandbox import EMBEDDED_BASE_URL
+
+EMBEDDED_HOST = urlsplit(EMBEDDED_BASE_URL).hostname
+
+
+def _is_loopback(host):
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def reset_embedded_sandbox(dbname):
+    """Forget everything the embedded sandbox of ``dbname`` was told.
+
+    Its state is committed on a cursor of its own (it plays a remote
+    service), so test transactions do not roll it back.
+    """
+    with sql_db.db_connect(dbname).cursor() as cr:
+        clear_sandbox(cr)
+
+
+class UrssafTransactionCase(TransactionCase):
+    """A TransactionCase whose HTTP guard lets the embedded sandbox and
+    loopback test servers through.
+
+    Odoo's test guard blocks every request to a non-local host, and the
+    embedded sandbox answers at a reserved ``.invalid`` host through a
+    transport adapter: the request never leaves the process, so it is let
+    through untouched (time-outs included), like requests to servers the
+    tests start on the loopback.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        reset_embedded_sandbox(cls.env.cr.dbname)
+
+    @classmethod
+    def _request_handler(cls, s, r, /, **kw):
+        host = urlsplit(r.url).hostname
+        if host == EMBEDDED_HOST or _is_loopback(host):
+            return _super_send(s, r, **kw)
+        return super()._request_handler(s, r, **kw)

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Run the addon's tests on a real Odoo 19 and PostgreSQL, in a throwaway database.
+
+Usage: python3 tools/run_tests.py [pytest arguments...]
+
+1. finds Odoo 19 in the Python that runs this script (``odoo.release``);
+2. builds the addons path: Odoo's own addons, the community ``addons/``
+   folder next to an editable (source) install, ``$ODOO_ADDONS_PATH`` when
+   set, and a temporary folder holding this repository under the addon's
+   technical name;
+3. creates a throwaway database and installs the addon and its dependencies;
+4. runs the tests through pytest-odoo and prints pytest's summary line;
+5. drops the database, and exits non-zero on any failure.
+
+Environment: ``ODOO_ADDONS_PATH`` (extra addons folders, comma-separated),
+``PGHOST``/``PGPORT``/``PGUSER``/``PGPASSWORD`` (libpq's usual variables),
+``URSSAF_TEST_KEEP_DB=1`` to keep the database for inspection,
+``URSSAF_TEST_MODULES`` (extra modules to install beside the addon).
+"""
+
+# A command-line tool talks on stdout and stderr.
+# pylint: disable=print-used
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from odoo_env import ADDON, REPO, addons_path, check_postgres, find_odoo, link_addon
+
+
+def _in_link(arg, link_dir):
+    """A test path of this repository, seen through the link that bears the
+    addon's technical name (pytest-odoo derives the module name from it)."""
+    path = arg.split("::", 1)[0]
+    if arg.startswith("-") or not (REPO / path).exists():
+        return arg
+    return str(link_dir / ADDON / arg)
+
+
+def run(cmd, **kwargs):
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.run(cmd, check=False, **kwargs).returncode
+
+
+def main(pytest_args):
+    odoo_dir = find_odoo()
+    check_postgres()
+    work = Path(tempfile.mkdtemp(prefix="urssaf-tests-"))
+    link_dir = link_addon(work / "addons")
+    path = addons_path(odoo_dir, link_dir)
+    db = f"urssaf_test_{uuid.uuid4().hex[:8]}"
+    data_dir = work / "data"
+    odoo_args = [
+        f"--addons-path={path}",
+        f"--data-dir={data_dir}",
+        f"--database={db}",
+        "--log-level=warn",
+        "--no-http",
+    ]
+    modules = ",".join([ADDON] + [m for m in os.environ.get("URSSAF_TEST_MODULES", "").split(",") if m])
+    targets = [_in_link(arg, link_dir) for arg in pytest_args]
+    if not any(target.startswith(str(link_dir)) for target in targets):
+        targets.insert(0, str(link_dir / ADDON))
+    code = 1
+    try:
+        code = run([sys.executable, "-m", "odoo", "server", *odoo_args, "-i", modules, "--stop-after-init"])
+        if code:
+            print(f"run_tests: installing {modules} failed (exit {code}).", file=sys.stderr)
+            return code
+        code = run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                f"--odoo-database={db}",
+                f"--odoo-addons-path={path}",
+                f"--odoo-extra=data-dir={data_dir}",
+                "--odoo-log-level=warn",
+                "-p",
+                "no:cacheprovider",
+                "-o",
+                "python_files=test_*.py",
+                "-q",
+                "-rs",
+                *targets,
+            ],
+            cwd=work,
+        )
+        if code == 5:
+            print("run_tests: pytest collected no test.", file=sys.stderr)
+        return code
+    finally:
+        if os.environ.get("URSSAF_TEST_KEEP_DB"):
+            print(f"run_tests: database {db} kept (data dir {data_dir}).")
+        else:
+            run(["dropdb", "--if-exists", db])
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

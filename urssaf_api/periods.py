@@ -1,0 +1,118 @@
+"""Declaration periods of an auto-entrepreneur (pure date rules).
+
+A period is a ``(start, end)`` pair of dates, both included. Periodicity is
+the API's ``Periodicite``: ``"MENSUELLE"`` or ``"TRIMESTRIELLE"``.
+
+- Regular periods are calendar months or calendar quarters.
+- The first period runs from the activity start to the end of the third
+  calendar month after the start month (monthly), or to the end of the
+  calendar quarter after the start quarter (quarterly).
+- A period can be declared once it has ended (from the day after its end).
+- Due date: last day of the month after the period's end (monthly), which for
+  quarters gives 30 April, 31 July, 31 October and 31 January.
+"""
+
+import calendar
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+__all__ = [
+    "MONTHLY",
+    "PERIODICITIES",
+    "QUARTERLY",
+    "due_date",
+    "expected_period",
+    "first_period",
+    "is_period_ended",
+    "is_valid_period",
+    "last_ended_period",
+    "period_containing",
+    "periods_between",
+]
+
+MONTHLY = "MENSUELLE"
+QUARTERLY = "TRIMESTRIELLE"
+PERIODICITIES = (MONTHLY, QUARTERLY)
+
+Period = tuple[date, date]
+
+_ONE_DAY = timedelta(days=1)
+
+
+def _months_per_period(periodicity: str) -> int:
+    if periodicity == MONTHLY:
+        return 1
+    if periodicity == QUARTERLY:
+        return 3
+    raise ValueError(f"unknown periodicity {periodicity!r}")
+
+
+def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + months
+    return index // 12, index % 12 + 1
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def period_containing(day: date, periodicity: str) -> Period:
+    """The calendar month or quarter that contains ``day``."""
+    months = _months_per_period(periodicity)
+    first_month = (day.month - 1) // months * months + 1
+    year, last_month = _add_months(day.year, first_month, months - 1)
+    return date(day.year, first_month, 1), _month_end(year, last_month)
+
+
+def first_period(activity_start: date, periodicity: str) -> Period:
+    """The long first period that starts on the activity start date."""
+    if periodicity == MONTHLY:
+        year, month = _add_months(activity_start.year, activity_start.month, 3)
+        return activity_start, _month_end(year, month)
+    start_quarter_end = period_containing(activity_start, periodicity)[1]
+    return activity_start, period_containing(start_quarter_end + _ONE_DAY, periodicity)[1]
+
+
+def expected_period(activity_start: date, periodicity: str, day: date) -> Period | None:
+    """The declaration period that contains ``day`` (the first period while
+    ``day`` falls in it), or None before the activity start."""
+    if day < activity_start:
+        return None
+    first = first_period(activity_start, periodicity)
+    if day <= first[1]:
+        return first
+    return period_containing(day, periodicity)
+
+
+def is_valid_period(activity_start: date, periodicity: str, start: date, end: date) -> bool:
+    """Whether ``start..end`` is exactly one declaration period of this account."""
+    return expected_period(activity_start, periodicity, start) == (start, end)
+
+
+def is_period_ended(period_end: date, today: date) -> bool:
+    """A period can be declared from the day after its last day."""
+    return period_end < today
+
+
+def due_date(period_end: date, periodicity: str) -> date:
+    """Deadline of the declaration (and payment) of the period ending on ``period_end``."""
+    _months_per_period(periodicity)
+    return _month_end(*_add_months(period_end.year, period_end.month, 1))
+
+
+def last_ended_period(today: date, activity_start: date, periodicity: str) -> Period | None:
+    """The most recent period that has ended on ``today``, or None when even
+    the first period is still running."""
+    current = expected_period(activity_start, periodicity, today - _ONE_DAY)
+    if current is None or is_period_ended(current[1], today):
+        return current
+    return expected_period(activity_start, periodicity, current[0] - _ONE_DAY)
+
+
+def periods_between(activity_start: date, periodicity: str, since: date, until: date) -> Iterator[Period]:
+    """Declaration periods that overlap ``since..until``, oldest first."""
+    day = max(since, activity_start)
+    while day <= until:
+        period = expected_period(activity_start, periodicity, day)
+        yield period
+        day = period[1] + _ONE_DAY

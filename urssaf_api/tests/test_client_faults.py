@@ -1,0 +1,358 @@
+"""The client against a loopback Urssaf that misbehaves on purpose.
+
+A real sandbox sits behind :class:`~..testing.FaultServer`; each test
+scripts what goes wrong and checks what the client does, and above all that
+a declaration or a payment never reaches Urssaf twice.
+"""
+
+import logging
+import socket
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from ..client import TokenCache, UrssafClient
+from ..exceptions import (
+    DeclarationAlreadyExists,
+    PaymentAlreadyExists,
+    UrssafAuthError,
+    UrssafOutcomeUnknown,
+    UrssafRateLimitedError,
+    UrssafTransportError,
+)
+from ..models import Identifier
+from ..sandbox import Sandbox
+from ..seed import seed_account
+from ..storage import MemoryStorage
+from ..testing import (
+    DECLARE,
+    ESTIMATE,
+    FIND_DECLARATIONS,
+    GET_ACCOUNT,
+    PAY,
+    TOKEN,
+    Delay,
+    DropConnection,
+    ExpireTokens,
+    FaultServer,
+    HtmlPage,
+    MalformedJson,
+    RateLimit,
+    ServerError,
+    Unauthorized,
+)
+
+TODAY = datetime(2026, 11, 15, 10, 0, tzinfo=timezone.utc)
+TRADER = Identifier(nir=seed_account("monthly_trader")["nir"])
+TRADER_IBAN = seed_account("monthly_trader")["sepa_mandates"][0]["iban"]
+OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
+SALES = {"VENTE_MARCHANDISES": Decimal("2000.00")}
+READ_TIMEOUT = 0.3
+SLOWER_THAN_TIMEOUT = 1.0
+MAX_RETRIES = 2
+
+
+@pytest.fixture(name="server")
+def server_fixture():
+    sandbox = Sandbox(MemoryStorage(), clock=lambda: TODAY)
+    with FaultServer(sandbox.handle) as server:
+        yield server
+
+
+@pytest.fixture(name="sleeps")
+def sleeps_fixture():
+    return []
+
+
+@pytest.fixture(name="client")
+def client_fixture(server, sleeps):
+    """A client holding the trader's mandate; faults are injected after."""
+    client = UrssafClient(
+        server.base_url,
+        "demo-tiers",
+        "demo-secret",
+        connect_timeout=1,
+        read_timeout=READ_TIMEOUT,
+        max_retries=MAX_RETRIES,
+        backoff=0.5,
+        token_cache=TokenCache(),
+    )
+    client.sleep = sleeps.append
+    client.register_mandate(TRADER, date(2026, 1, 5))
+    yield client
+    client.close()
+
+
+# --- token expiry --------------------------------------------------------------
+
+
+def test_tokens_revoked_mid_sequence_are_renewed_once(client, server):
+    client.get_account(TRADER)
+    server.revoke_seen_tokens()
+    account = client.get_account(TRADER)
+    assert account.mandate is not None
+    assert server.count(TOKEN) == 2
+    assert [r.status for r in server.requests_for(GET_ACCOUNT)] == [200, 401, 200]
+
+
+def test_token_expired_on_declare_is_renewed_and_declared_once(client, server):
+    server.inject(ExpireTokens(), DECLARE, calls=1)
+    declaration = client.declare(TRADER, *OCTOBER, SALES, "REF-OCT")
+    assert declaration.reference_tiers == "REF-OCT"
+    assert server.count(DECLARE) == 2
+    assert server.count(DECLARE, delegated=True) == 1
+    assert server.count(TOKEN) == 2
+
+
+def test_401_after_renewal_is_an_auth_error(client, server):
+    server.inject(Unauthorized(), GET_ACCOUNT)
+    with pytest.raises(UrssafAuthError) as caught:
+        client.get_account(TRADER)
+    assert caught.value.code == "ER_API_JETON_EXPIRE"
+    assert server.count(GET_ACCOUNT) == 2  # renewed and retried once only
+    assert server.count(TOKEN) == 2
+
+
+# --- rate limiting -------------------------------------------------------------
+
+
+def test_429_honours_retry_after(client, server, sleeps):
+    server.inject(RateLimit(retry_after=7), GET_ACCOUNT, calls=1)
+    client.get_account(TRADER)
+    assert sleeps == [7]
+    assert server.count(GET_ACCOUNT) == 2
+
+
+def test_429_retry_after_is_capped(client, server, sleeps):
+    client.max_retry_after = 30
+    server.inject(RateLimit(retry_after=3600), GET_ACCOUNT, calls=1)
+    client.get_account(TRADER)
+    assert sleeps == [30]
+
+
+def test_429_persisting_gives_up(client, server, sleeps):
+    server.inject(RateLimit(retry_after=2), GET_ACCOUNT)
+    with pytest.raises(UrssafRateLimitedError) as caught:
+        client.get_account(TRADER)
+    assert caught.value.retry_after == 2
+    assert sleeps == [2] * MAX_RETRIES
+    assert server.count(GET_ACCOUNT) == MAX_RETRIES + 1
+
+
+def test_429_on_declare_is_retried_because_not_processed(client, server, sleeps):
+    server.inject(RateLimit(retry_after=1), DECLARE, calls=1)
+    client.declare(TRADER, *OCTOBER, SALES, "REF-OCT")
+    assert sleeps == [1]
+    assert server.count(DECLARE, delegated=True) == 1
+
+
+# --- declare: unknown outcomes, settled ---------------------------------------------
+
+
+def test_declare_500_before_processing_settles_as_not_declared(client, server):
+    server.inject(ServerError(500), DECLARE, calls=1)
+    with pytest.raises(UrssafOutcomeUnknown) as caught:
+        client.declare(TRADER, *OCTOBER, SALES, "REF-OCT")
+    error = caught.value
+    assert (error.operation, error.reference_tiers) == ("declare", "REF-OCT")
+    assert error.correlation_id == server.requests_for(DECLARE)[0].headers["x-correlationid"]
+    assert "Ne la renvoyez pas" in str(error)
+    assert server.count(DECLARE) == 1
+    assert client.find_declaration_by_reference(TRADER, "REF-OCT") is None
+    assert client.declare(TRADER, *OCTOBER, SALES, "REF-OCT").reference_tiers == "REF-OCT"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        ServerError(500, after=True),
+        ServerError(503, after=True),
+        HtmlPage(502, after=True),
+        MalformedJson(),
+        Delay(SLOWER_THAN_TIMEOUT, after=True),
+        DropConnection(after=True),
+    ],
+    ids=repr,
+)
+def test_declare_recorded_but_answer_lost_is_never_resent(client, server, sleeps, fault):
+    server.inject(fault, DECLARE, calls=1)
+    with pytest.raises(UrssafOutcomeUnknown) as caught:
+        client.declare(TRADER, *OCTOBER, SALES, "REF-OCT")
+    assert caught.value.reference_tiers == "REF-OCT"
+    assert server.count(DECLARE) == 1
+    assert sleeps == []
+    found = client.find_declaration_by_reference(TRADER, "REF-OCT")
+    assert found is not None and found.total > 0
+    with pytest.raises(DeclarationAlreadyExists) as caught:
+        client.declare(TRADER, *OCTOBER, SALES, "REF-OCT-RETRY")
+    assert caught.value.declaration_number == found.number
+    assert server.count(DECLARE, delegated=True) == 2
+
+
+# --- pay: unknown outcomes, settled ---------------------------------------------------
+
+
+@pytest.fixture(name="declaration")
+def declaration_fixture(client):
+    return client.declare(TRADER, *OCTOBER, SALES, "REF-OCT")
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [ServerError(500, after=True), Delay(SLOWER_THAN_TIMEOUT, after=True), HtmlPage(504, after=True)],
+    ids=repr,
+)
+def test_pay_recorded_but_answer_lost_is_never_resent(client, server, declaration, fault):
+    server.inject(fault, PAY, calls=1)
+    with pytest.raises(UrssafOutcomeUnknown) as caught:
+        client.pay(declaration.number, declaration.total, TRADER_IBAN)
+    error = caught.value
+    assert (error.operation, error.declaration_number, error.amount) == (
+        "pay",
+        declaration.number,
+        declaration.total,
+    )
+    assert server.count(PAY) == 1
+    settled = client.find_declaration_by_number(TRADER, declaration.number)
+    assert (settled.status, settled.remaining_due) == ("PAYEE", Decimal("0"))
+    with pytest.raises(PaymentAlreadyExists) as caught:
+        client.pay(declaration.number, declaration.total, TRADER_IBAN)
+    assert caught.value.payment_reference
+    assert server.count(PAY, delegated=True) == 2
+
+
+def test_pay_503_before_processing_settles_as_unpaid(client, server, declaration):
+    server.inject(ServerError(503), PAY, calls=1)
+    with pytest.raises(UrssafOutcomeUnknown):
+        client.pay(declaration.number, declaration.total, TRADER_IBAN)
+    assert server.count(PAY) == 1
+    settled = client.find_declaration_by_number(TRADER, declaration.number)
+    assert (settled.status, settled.remaining_due) == ("DECLAREE", declaration.total)
+    assert client.pay(declaration.number, declaration.total, TRADER_IBAN).status == "ENREGISTRE"
+
+
+# --- reads: retried, then a clean error ---------------------------------------------
+
+
+def test_html_502_on_read_is_retried(client, server, sleeps):
+    server.inject(HtmlPage(502), GET_ACCOUNT, calls=1)
+    assert client.get_account(TRADER).eligible
+    assert sleeps == [0.5]
+
+
+def test_html_502_persisting_is_a_transport_error(client, server, sleeps):
+    server.inject(HtmlPage(502), GET_ACCOUNT)
+    with pytest.raises(UrssafTransportError) as caught:
+        client.get_account(TRADER)
+    error = caught.value
+    assert error.status == 502
+    assert error.correlation_id == server.requests_for(GET_ACCOUNT)[-1].headers["x-correlationid"]
+    assert "page HTML" in str(error)
+    assert sleeps == [0.5, 1.0]  # exponential back-off
+    assert server.count(GET_ACCOUNT) == MAX_RETRIES + 1
+
+
+def test_malformed_json_on_read_is_a_transport_error(client, server):
+    server.inject(MalformedJson(), FIND_DECLARATIONS, calls=1)
+    with pytest.raises(UrssafTransportError) as caught:
+        client.find_declarations(TRADER)
+    assert caught.value.status == 200
+    assert caught.value.correlation_id
+
+
+def test_slow_read_is_retried(client, server, sleeps):
+    server.inject(Delay(SLOWER_THAN_TIMEOUT), GET_ACCOUNT, calls=1)
+    assert client.get_account(TRADER).eligible
+    assert server.count(GET_ACCOUNT) == 2
+    assert sleeps == [0.5]
+
+
+def test_slow_reads_end_in_a_transport_error(client, server, sleeps):
+    server.inject(Delay(SLOWER_THAN_TIMEOUT), GET_ACCOUNT)
+    with pytest.raises(UrssafTransportError) as caught:
+        client.get_account(TRADER)
+    assert "délai de réponse dépassé" in str(caught.value)
+    assert server.count(GET_ACCOUNT) == MAX_RETRIES + 1
+    assert len(sleeps) == MAX_RETRIES
+
+
+def test_estimate_is_retried_on_503(client, server):
+    server.inject(ServerError(503), ESTIMATE, calls=1)
+    assert client.estimate(TRADER, *OCTOBER, SALES).total > 0
+    assert server.count(ESTIMATE, delegated=True) == 1
+
+
+def test_dropped_connection_on_read_is_retried(client, server):
+    server.inject(DropConnection(), GET_ACCOUNT, calls=1)
+    assert client.get_account(TRADER).eligible
+    assert server.count(GET_ACCOUNT) == 2
+
+
+def test_token_endpoint_503_is_retried(server, sleeps):
+    server.inject(ServerError(503), TOKEN, calls=1)
+    client = UrssafClient(
+        server.base_url,
+        "demo-tiers",
+        "demo-secret",
+        read_timeout=READ_TIMEOUT,
+        max_retries=MAX_RETRIES,
+        token_cache=TokenCache(),
+    )
+    client.sleep = sleeps.append
+    assert client.fetch_token().expires_in == 3600
+    assert server.count(TOKEN) == 2
+
+
+# --- nothing listening ----------------------------------------------------------------
+
+
+@pytest.fixture(name="closed_port_url")
+def closed_port_url_fixture():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_connection_refused_is_a_transport_error_saying_nothing_was_sent(closed_port_url, sleeps):
+    client = UrssafClient(
+        closed_port_url,
+        "demo-tiers",
+        "demo-secret",
+        connect_timeout=0.5,
+        max_retries=1,
+        token_cache=TokenCache(),
+    )
+    client.sleep = sleeps.append
+    with pytest.raises(UrssafTransportError) as caught:
+        client.get_account(TRADER)
+    assert "connexion impossible" in str(caught.value)
+    assert sleeps == [0.5]  # the token request was retried once
+
+
+def test_declare_to_a_stopped_server_says_nothing_was_sent(client, server):
+    server.stop()  # the client still holds a valid token
+    with pytest.raises(UrssafTransportError) as caught:
+        client.declare(TRADER, *OCTOBER, SALES, "REF-OCT")
+    assert not isinstance(caught.value, UrssafOutcomeUnknown)
+    assert "Rien n'a été transmis" in str(caught.value)
+
+
+def test_fault_predicate_targets_one_declaration(client, server):
+    second_ae = Identifier(nir=seed_account("liberal_bnc_liberatoire")["nir"])
+    client.register_mandate(second_ae, date(2026, 1, 5))
+    rule = server.inject(ServerError(500), DECLARE, when=lambda request: b"REF-B" in request.body)
+    client.declare(TRADER, *OCTOBER, SALES, "REF-A")
+    with pytest.raises(UrssafOutcomeUnknown):
+        client.declare(second_ae, *OCTOBER, {"PRESTATION_SERVICES_BNC": Decimal("10")}, "REF-B")
+    assert (rule.matched, rule.fired) == (1, 1)
+    assert [r.json()["referenceTiers"] for r in server.requests_for(DECLARE, delegated=True)] == ["REF-A"]
+
+
+def test_http_library_logs_do_not_show_the_nir(client, caplog):
+    with caplog.at_level(logging.DEBUG):
+        client.get_account(TRADER)
+    urllib3_lines = [r.getMessage() for r in caplog.records if r.name.startswith("urllib3")]
+    assert any("/comptes?nir=" in line for line in urllib3_lines)
+    assert all(TRADER.nir not in record.getMessage() for record in caplog.records)
