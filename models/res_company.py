@@ -19,6 +19,10 @@ URSSAF_ENVIRONMENTS = [
 # The company fields the settings page edits, written in one go so that the
 # settings are validated together.
 URSSAF_SETTINGS_FIELDS = (
+    "urssaf_auto_declare",
+    "urssaf_auto_declare_days",
+    "urssaf_reminder_days",
+    "urssaf_responsible_user_id",
     "urssaf_environment",
     "urssaf_client_id",
     "urssaf_scope",
@@ -94,6 +98,25 @@ class ResCompany(models.Model):
         help="How long to wait for Urssaf's answer before giving up.",
     )
 
+    urssaf_auto_declare = fields.Boolean(
+        string="Declare automatically",
+        help="The daily scheduled action estimates and declares the declarations "
+        "of ended periods from the chosen number of days before their deadline.",
+    )
+    urssaf_auto_declare_days = fields.Integer(
+        string="Declare automatically from (days before the deadline)",
+        default=10,
+    )
+    urssaf_reminder_days = fields.Integer(
+        string="Remind the accountant (days before the deadline)",
+        default=7,
+    )
+    urssaf_responsible_user_id = fields.Many2one(
+        "res.users",
+        string="Responsible accountant",
+        help="Reminded of the deadlines of declarations not yet declared.",
+    )
+
     @api.constrains(
         "urssaf_environment",
         "urssaf_client_id",
@@ -102,6 +125,8 @@ class ResCompany(models.Model):
         "urssaf_scope",
         "urssaf_timeout",
         "urssaf_connect_timeout",
+        "urssaf_auto_declare_days",
+        "urssaf_reminder_days",
     )
     def _check_urssaf_settings(self):
         for company in self:
@@ -157,6 +182,11 @@ class ResCompany(models.Model):
                     field=self._urssaf_field_label("urssaf_scope"),
                 )
             )
+        for fname in ("urssaf_auto_declare_days", "urssaf_reminder_days"):
+            if self[fname] < 0:
+                raise ValidationError(
+                    self.env._("%(field)s cannot be negative.", field=self._urssaf_field_label(fname))
+                )
         for fname in ("urssaf_timeout", "urssaf_connect_timeout"):
             if self[fname] <= 0:
                 raise ValidationError(

@@ -12,6 +12,10 @@ class ResConfigSettings(models.TransientModel):
     # needs its client ID). get_values() reads them from the company and
     # set_values() writes them back in one write.
     urssaf_environment = fields.Selection(URSSAF_ENVIRONMENTS, string="Urssaf environment")
+    urssaf_auto_declare = fields.Boolean(string="Declare automatically")
+    urssaf_auto_declare_days = fields.Integer(string="Declare automatically from (days before the deadline)")
+    urssaf_reminder_days = fields.Integer(string="Remind the accountant (days before the deadline)")
+    urssaf_responsible_user_id = fields.Many2one("res.users", string="Responsible accountant")
     urssaf_client_id = fields.Char(string="Urssaf client ID")
     urssaf_scope = fields.Char(string="Urssaf scope")
     urssaf_base_url = fields.Char(string="Urssaf base URL")
@@ -37,7 +41,12 @@ class ResConfigSettings(models.TransientModel):
     def get_values(self):
         values = super().get_values()
         company = self.env.company
-        values.update({fname: company[fname] for fname in URSSAF_SETTINGS_FIELDS})
+        values.update(
+            {
+                fname: company._fields[fname].convert_to_write(company[fname], company)
+                for fname in URSSAF_SETTINGS_FIELDS
+            }
+        )
         return values
 
     def _compute_urssaf_client_secret_input(self):
@@ -57,7 +66,7 @@ class ResConfigSettings(models.TransientModel):
         result = super().set_values()
         for settings in self:
             changes = {
-                fname: settings[fname]
+                fname: settings._fields[fname].convert_to_write(settings[fname], settings)
                 for fname in URSSAF_SETTINGS_FIELDS
                 if settings[fname] != settings.company_id[fname]
             }

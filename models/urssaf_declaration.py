@@ -1,0 +1,986 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import json
+import logging
+import uuid
+from decimal import Decimal
+
+import psycopg2
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, float_compare, float_is_zero, float_round
+from odoo.tools.misc import format_date
+
+from ..urssaf_api import periods
+from ..urssaf_api.exceptions import (
+    DeclarationAlreadyExists,
+    PaymentAlreadyExists,
+    UrssafApiError,
+    UrssafError,
+    UrssafOutcomeUnknown,
+)
+from .urssaf_common import DECLARANT, PERIODICITY_SELECTION, PERIODICITY_TO_API, correlation_note
+
+_logger = logging.getLogger(__name__)
+
+STATES = [
+    ("draft", "Draft"),
+    ("estimated", "Estimated"),
+    ("declared", "Declared"),
+    ("paid", "Paid"),
+    ("error", "Error"),
+    ("cancelled", "Cancelled"),
+]
+STEPS = [("estimate", "Estimate"), ("declare", "Declare"), ("pay", "Pay")]
+# Once Urssaf holds the declaration, only what Urssaf says may change it.
+LOCKED_STATES = ("declared", "paid")
+# What the payment and Urssaf's answers may still write on a locked declaration.
+FIELDS_WRITABLE_WHEN_LOCKED = {
+    "state",
+    "error_message",
+    "error_step",
+    "outcome_unknown",
+    "sepa_mandate_id",
+    "payment_amount",
+    "payment_reference",
+    "debit_date",
+    "remaining_due",
+    "activity_ids",
+    "message_main_attachment_id",
+    "user_id",
+}
+
+
+class UrssafDeclaration(models.Model):
+    """The declaration of an auto-entrepreneur's collected turnover for a period."""
+
+    _name = "urssaf.declaration"
+    _description = "Urssaf declaration"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "period_start desc, partner_id, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(compute="_compute_name", store=True)
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Auto-entrepreneur",
+        required=True,
+        index=True,
+        check_company=True,
+        domain="[('urssaf_is_auto_entrepreneur', '=', True)]",
+        tracking=True,
+    )
+    company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    user_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        default=lambda self: self.env.user,
+        help="The accountant reminded of the deadline.",
+    )
+    period_start = fields.Date(required=True, index=True)
+    period_end = fields.Date(required=True)
+    periodicity = fields.Selection(PERIODICITY_SELECTION, required=True)
+    is_first_period = fields.Boolean(
+        string="First period", help="The first declaration after the activity start, longer than a regular period."
+    )
+    due_date = fields.Date(compute="_compute_due_date", store=True, index=True)
+    state = fields.Selection(STATES, default="draft", required=True, readonly=True, tracking=True, index=True)
+    error_message = fields.Text(readonly=True)
+    error_step = fields.Selection(STEPS, string="Step to retry", readonly=True)
+    outcome_unknown = fields.Boolean(
+        readonly=True,
+        help="Urssaf may or may not have recorded the last declaration or payment sent "
+        "(time-out, technical error): it is looked up at Urssaf before anything is sent again.",
+    )
+    line_ids = fields.One2many("urssaf.declaration.line", "declaration_id", string="Turnover")
+    contribution_ids = fields.One2many("urssaf.declaration.contribution", "declaration_id", string="Contributions")
+    estimated_contribution_ids = fields.One2many(
+        "urssaf.declaration.contribution",
+        "declaration_id",
+        domain=[("kind", "=", "estimate")],
+        string="Estimated contributions",
+    )
+    declared_contribution_ids = fields.One2many(
+        "urssaf.declaration.contribution",
+        "declaration_id",
+        domain=[("kind", "=", "declared")],
+        string="Declared contributions",
+    )
+    turnover_total = fields.Monetary(string="Turnover to declare", compute="_compute_totals", store=True)
+    estimated_total = fields.Monetary(string="Estimated contributions", readonly=True)
+    amount_total = fields.Monetary(string="Total due", readonly=True, tracking=True)
+    has_adjustment = fields.Boolean(
+        string="Adjusted",
+        compute="_compute_totals",
+        store=True,
+        help="An amount to declare differs from the computed one.",
+    )
+    estimate_snapshot = fields.Char(readonly=True, copy=False, help="The amounts the last estimate was made on.")
+    reference_tiers = fields.Char(
+        string="Reference (tiers)",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="This company's own reference of the declaration, sent to Urssaf: "
+        "it finds the declaration again after a time-out or a crash.",
+    )
+    urssaf_number = fields.Char(string="Urssaf declaration number", readonly=True, copy=False, tracking=True)
+    declared_at = fields.Datetime(string="Declared on", readonly=True, copy=False)
+    remaining_due = fields.Monetary(readonly=True, copy=False)
+    sepa_mandate_id = fields.Many2one(
+        "urssaf.sepa.mandate",
+        string="SEPA mandate",
+        check_company=True,
+        domain="[('partner_id', '=', partner_id), ('state', '=', 'active')]",
+        help="Empty: the auto-entrepreneur's active SEPA mandate.",
+    )
+    payment_amount = fields.Monetary(readonly=True, copy=False)
+    payment_reference = fields.Char(readonly=True, copy=False, tracking=True)
+    debit_date = fields.Date(readonly=True, copy=False)
+
+    _reference_tiers_unique = models.UniqueIndex("(reference_tiers)", "The reference sent to Urssaf must be unique.")
+    _one_per_period = models.UniqueIndex(
+        "(partner_id, company_id, period_start) WHERE state != 'cancelled'",
+        "An auto-entrepreneur has only one declaration per period.",
+    )
+
+    @api.depends("partner_id", "period_start", "period_end")
+    def _compute_name(self):
+        for declaration in self:
+            if not (declaration.partner_id and declaration.period_start and declaration.period_end):
+                declaration.name = False
+                continue
+            declaration.name = self.env._(
+                "%(partner)s, %(start)s – %(end)s",
+                partner=declaration.partner_id.name,
+                start=format_date(self.env, declaration.period_start),
+                end=format_date(self.env, declaration.period_end),
+            )
+
+    @api.depends("period_end", "periodicity")
+    def _compute_due_date(self):
+        for declaration in self:
+            if declaration.period_end and declaration.periodicity:
+                declaration.due_date = periods.due_date(
+                    declaration.period_end, PERIODICITY_TO_API[declaration.periodicity]
+                )
+            else:
+                declaration.due_date = False
+
+    @api.depends("line_ids.amount", "line_ids.computed_amount")
+    def _compute_totals(self):
+        for declaration in self:
+            declaration.turnover_total = sum(declaration.line_ids.mapped("amount"))
+            declaration.has_adjustment = any(line.is_adjusted for line in declaration.line_ids)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            # Generated once, never changed: Urssaf finds the declaration by it.
+            vals.setdefault("reference_tiers", f"ODOO-{uuid.uuid4().hex}")
+        return super().create(vals_list)
+
+    def write(self, vals):
+        locked = self.filtered(lambda d: d.state in LOCKED_STATES)
+        if locked and not set(vals) <= FIELDS_WRITABLE_WHEN_LOCKED:
+            raise UserError(
+                self.env._(
+                    "%(declaration)s is declared to Urssaf: it can no longer be changed.",
+                    declaration=locked[0].display_name,
+                )
+            )
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_declared(self):
+        declared = self.filtered(lambda d: d.state in LOCKED_STATES or d.urssaf_number)
+        if declared:
+            raise UserError(
+                self.env._(
+                    "%(declaration)s is declared to Urssaf: it can no longer be deleted.",
+                    declaration=declared[0].display_name,
+                )
+            )
+
+    @api.constrains("period_start", "period_end")
+    def _check_period(self):
+        for declaration in self:
+            if declaration.period_start > declaration.period_end:
+                raise ValidationError(
+                    self.env._(
+                        "Period: the start (%(start)s) is after the end (%(end)s).",
+                        start=declaration.period_start,
+                        end=declaration.period_end,
+                    )
+                )
+
+    # ------------------------------------------------------------------
+    # Turnover
+    # ------------------------------------------------------------------
+
+    def _refresh_turnover(self):
+        """Compute the collected turnover of these drafts from the posted
+        invoices, one batch per company and period; keep the amounts a
+        declarant adjusted."""
+        categories = {c.code: c for c in self.env["urssaf.activity.category"].search([])}
+        turnover_model = self.env["urssaf.turnover"]
+        groups = {}
+        for declaration in self:
+            if declaration.state not in ("draft", "estimated", "error") or declaration.urssaf_number:
+                continue
+            key = (declaration.company_id, declaration.period_start, declaration.period_end)
+            groups.setdefault(key, self.browse())
+            groups[key] |= declaration
+        for (company, start, end), declarations in groups.items():
+            collected = turnover_model._compute_collected(declarations.partner_id, start, end, company)
+            for declaration in declarations:
+                declaration._set_computed_turnover(collected.get(declaration.partner_id.id, {}), categories)
+
+    def _set_computed_turnover(self, amounts, categories):
+        self.ensure_one()
+        lines = {line.category_id.code: line for line in self.line_ids}
+        codes = set(amounts) | set(lines)
+        if not codes and self.partner_id.urssaf_category_id:
+            # A period with no turnover is still declared, with zero.
+            codes = {self.partner_id.urssaf_category_id.code}
+        commands = []
+        for code in sorted(codes, key=lambda c: categories[c].sequence if c in categories else 0):
+            computed = amounts.get(code, 0.0)
+            line = lines.get(code)
+            if line:
+                values = {"computed_amount": computed}
+                if not line.is_adjusted:
+                    values["amount"] = computed
+                commands.append(fields.Command.update(line.id, values))
+            elif code in categories:
+                commands.append(
+                    fields.Command.create(
+                        {"category_id": categories[code].id, "computed_amount": computed, "amount": computed}
+                    )
+                )
+        if commands:
+            self.line_ids = commands
+        if self.state == "estimated" and self._amounts_snapshot() != self.estimate_snapshot:
+            self.state = "draft"
+
+    def action_refresh_turnover(self):
+        self._refresh_turnover()
+        return True
+
+    def action_open_collected(self):
+        self.ensure_one()
+        return self.env["urssaf.turnover"].action_open_collected(
+            self.partner_id, self.period_start, self.period_end, self.company_id
+        )
+
+    # ------------------------------------------------------------------
+    # Checks before talking to Urssaf
+    # ------------------------------------------------------------------
+
+    def _turnover_to_send(self):
+        """{category code: Decimal} of the amounts to declare, checked."""
+        self.ensure_one()
+        rounding = self.currency_id.rounding or 0.01
+        turnover = {}
+        for line in self.line_ids:
+            label = line.category_id.name
+            if float_compare(line.amount, 0.0, precision_rounding=rounding) < 0:
+                raise UserError(
+                    self.env._(
+                        "%(declaration)s: the amount to declare for %(category)s is negative.",
+                        declaration=self.display_name,
+                        category=label,
+                    )
+                )
+            if not float_is_zero(line.amount - float_round(line.amount, precision_digits=2), precision_digits=6):
+                raise UserError(
+                    self.env._(
+                        "%(declaration)s: the amount to declare for %(category)s has more than two decimals.",
+                        declaration=self.display_name,
+                        category=label,
+                    )
+                )
+            turnover[line.category_id.code] = Decimal(str(float_round(line.amount, precision_digits=2))).quantize(
+                Decimal("0.01")
+            )
+        return turnover
+
+    def _amounts_snapshot(self):
+        return json.dumps({line.category_id.code: round(line.amount, 2) for line in self.line_ids}, sort_keys=True)
+
+    def _check_can_declare(self):
+        """Refuse, with a clear message and before any call, what Urssaf would refuse."""
+        self.ensure_one()
+        today = fields.Date.context_today(self)
+        if self.state not in ("estimated", "error") or self.urssaf_number:
+            raise UserError(
+                self.env._("%(declaration)s cannot be declared in its state.", declaration=self.display_name)
+            )
+        if not periods.is_period_ended(self.period_end, today):
+            raise UserError(
+                self.env._(
+                    "%(declaration)s: the period ends on %(end)s; it can be declared from the next day.",
+                    declaration=self.display_name,
+                    end=format_date(self.env, self.period_end),
+                )
+            )
+        if not self.partner_id.sudo().urssaf_eligible:
+            raise UserError(
+                self.env._(
+                    "%(partner)s is not eligible to tierce déclaration: %(reason)s",
+                    partner=self.partner_id.display_name,
+                    reason=self.partner_id.sudo().urssaf_ineligibility_reason
+                    or self.env._("check the Urssaf account."),
+                )
+            )
+        self._check_mandate()
+        self._turnover_to_send()
+        if self._amounts_snapshot() != self.estimate_snapshot:
+            raise UserError(
+                self.env._(
+                    "%(declaration)s: the amounts changed since the last estimate. Estimate again before declaring.",
+                    declaration=self.display_name,
+                )
+            )
+
+    def _check_mandate(self):
+        """Urssaf answers only a tiers-déclarant that holds the mandate."""
+        if not self._active_mandate():
+            raise UserError(
+                self.env._(
+                    "%(partner)s has no active Urssaf mandate for %(company)s: register the signed mandate first.",
+                    partner=self.partner_id.display_name,
+                    company=self.company_id.name,
+                )
+            )
+
+    def _active_mandate(self):
+        return self.env["urssaf.mandate"].search(
+            [
+                ("partner_id", "=", self.partner_id.id),
+                ("company_id", "=", self.company_id.id),
+                ("state", "=", "active"),
+            ],
+            limit=1,
+        )
+
+    def _lock_for_urssaf(self):
+        """Lock this declaration's row for the rest of the transaction.
+
+        Two processes (two users, two scheduled runs) may try to send the same
+        declaration at once: the second one finds the row locked and steps
+        aside instead of sending it a second time. Returns False when locked
+        elsewhere.
+        """
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL("SELECT id FROM %s WHERE id = %s FOR UPDATE NOWAIT", SQL.identifier(self._table), self.id)
+                )
+        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+            # Locked, or changed by a transaction that committed after ours
+            # began: someone else is sending it (or has sent it).
+            return False
+        # Another transaction may have declared it before we got the lock.
+        self.invalidate_recordset()
+        return True
+
+    # ------------------------------------------------------------------
+    # Estimate / declare / pay
+    # ------------------------------------------------------------------
+
+    def action_estimate(self):
+        return self._run_batch("estimate")
+
+    def action_declare(self):
+        self.env["res.partner"]._urssaf_check_declarant()
+        return self._run_batch("declare")
+
+    def action_pay(self):
+        self.env["res.partner"]._urssaf_check_declarant()
+        return self._run_batch("pay")
+
+    def _run_batch(self, step):
+        """Run ``step`` on each declaration independently and say how it went.
+
+        One declaration's failure never rolls back the others: each runs in a
+        savepoint, and its error is kept on the declaration.
+        """
+        results = self._urssaf_process(step)
+        if len(self) == 1 and results["failed"] and self.state != "error":
+            # Refused before anything was sent: say why, change nothing.
+            raise UserError(results["failed"][0][1])
+        return self._batch_notification(step, results)
+
+    def _urssaf_process(self, step):
+        """Run ``step`` on each declaration; sort them into done, skipped
+        (locked elsewhere, nothing to do) and failed (with the reason)."""
+        results = {"done": self.browse(), "failed": [], "skipped": self.browse()}
+        method = {"estimate": "_urssaf_estimate", "declare": "_urssaf_declare", "pay": "_urssaf_pay"}[step]
+        for declaration in self:
+            try:
+                with self.env.cr.savepoint():
+                    outcome = getattr(declaration, method)()
+            except UserError as error:
+                self.env.invalidate_all()
+                results["failed"].append((declaration, str(error.args[0])))
+                continue
+            if outcome is False:
+                results["skipped"] |= declaration
+            elif declaration.state == "error":
+                results["failed"].append((declaration, declaration.error_message))
+            else:
+                results["done"] |= declaration
+        return results
+
+    def _batch_notification(self, step, results):
+        label = dict(STEPS)[step]
+        lines = [self.env._("%(step)s: %(count)s done.", step=label, count=len(results["done"]))]
+        if results["skipped"]:
+            lines.append(
+                self.env._(
+                    "Skipped (being processed elsewhere or nothing to do): %s",
+                    ", ".join(results["skipped"].mapped("display_name")),
+                )
+            )
+        for declaration, message in results["failed"]:
+            lines.append(
+                self.env._(
+                    "Failed: %(declaration)s: %(message)s", declaration=declaration.display_name, message=message
+                )
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Urssaf"),
+                "message": "\n".join(lines),
+                "type": "warning" if results["failed"] else "success",
+                "sticky": bool(results["failed"]),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def _record_error(self, step, error, outcome_unknown=False):
+        """Keep Urssaf's (already masked) message and the step to retry."""
+        self.write(
+            {
+                "state": "error",
+                "error_step": step,
+                "error_message": str(error),
+                "outcome_unknown": outcome_unknown,
+            }
+        )
+        self.message_post(
+            body=self.env._("Urssaf %(step)s failed: %(error)s", step=dict(STEPS)[step].lower(), error=error)
+        )
+
+    def _urssaf_estimate(self):
+        self.ensure_one()
+        if self.state not in ("draft", "estimated", "error") or self.urssaf_number:
+            raise UserError(self.env._("%(declaration)s is already declared.", declaration=self.display_name))
+        turnover = self._turnover_to_send()
+        self._check_mandate()
+        client = self.company_id._urssaf_client()
+        try:
+            estimate = client.estimate(
+                self.partner_id._urssaf_identifier(), self.period_start, self.period_end, turnover
+            )
+        except UrssafApiError as error:
+            self._record_error("estimate", error)
+            return True
+        except UrssafError as error:
+            raise UserError(
+                self.env._("Estimating %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
+            ) from error
+        self.contribution_ids.filtered(lambda c: c.kind == "estimate").unlink()
+        self.write(
+            {
+                "state": "estimated",
+                "estimated_total": float(estimate.total),
+                "estimate_snapshot": self._amounts_snapshot(),
+                "error_message": False,
+                "error_step": False,
+                "contribution_ids": [
+                    fields.Command.create(self._contribution_values("estimate", line)) for line in estimate.lines
+                ],
+            }
+        )
+        self.message_post(
+            body=self.env._(
+                "Estimated by Urssaf: %(total)s of contributions on %(turnover)s of turnover.%(note)s",
+                total=self._format_amount(estimate.total),
+                turnover=self._format_amount(self.turnover_total),
+                note=correlation_note(self.env, estimate),
+            )
+        )
+        return True
+
+    def _contribution_values(self, kind, line):
+        category = self.env["urssaf.activity.category"].search([("code", "=", line.category)], limit=1)
+        return {
+            "kind": kind,
+            "category_id": category.id,
+            "label": line.label,
+            "base": float(line.base),
+            "rate": float(line.rate),
+            "amount": float(line.amount),
+        }
+
+    def _format_amount(self, amount):
+        return self.env["ir.qweb.field.monetary"].value_to_html(float(amount), {"display_currency": self.currency_id})
+
+    def _urssaf_declare(self):
+        """Declare exactly once.
+
+        The row is locked while it is declared, and Urssaf is first asked
+        whether it already holds a declaration with this reference (an earlier
+        answer lost to a time-out, a 5xx or a crash) before anything is sent.
+        """
+        self.ensure_one()
+        if not self._lock_for_urssaf():
+            return False
+        if self.state in LOCKED_STATES:
+            return False
+        self._check_can_declare()
+        client = self.company_id._urssaf_client()
+        identifier = self.partner_id._urssaf_identifier()
+        try:
+            existing = client.find_declaration_by_reference(identifier, self.reference_tiers)
+            if existing:
+                self._record_declaration(existing, self.env._("found at Urssaf (sent earlier)"))
+                return True
+            declaration = client.declare(
+                identifier, self.period_start, self.period_end, self._turnover_to_send(), self.reference_tiers
+            )
+        except DeclarationAlreadyExists as error:
+            found = client.find_declaration_by_number(identifier, error.declaration_number, self.period_start)
+            if found is None:
+                self._record_error("declare", error)
+                return True
+            self._record_declaration(found, self.env._("already declared at Urssaf"))
+            return True
+        except UrssafOutcomeUnknown as error:
+            self._record_error("declare", error, outcome_unknown=True)
+            return True
+        except UrssafApiError as error:
+            self._record_error("declare", error)
+            return True
+        except UrssafError as error:
+            raise UserError(
+                self.env._("Declaring %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
+            ) from error
+        self._record_declaration(declaration, self.env._("declared"))
+        return True
+
+    def _record_declaration(self, declaration, how):
+        self.contribution_ids.filtered(lambda c: c.kind == "declared").unlink()
+        remaining = declaration.remaining_due if declaration.remaining_due is not None else declaration.total
+        self.write(
+            {
+                "urssaf_number": declaration.number,
+                "declared_at": declaration.declared_at.replace(tzinfo=None)
+                if declaration.declared_at
+                else fields.Datetime.now(),
+                "amount_total": float(declaration.total),
+                "remaining_due": float(remaining),
+                "error_message": False,
+                "error_step": False,
+                "outcome_unknown": False,
+                "contribution_ids": [
+                    fields.Command.create(self._contribution_values("declared", line)) for line in declaration.lines
+                ],
+            }
+        )
+        self.state = "paid" if declaration.is_paid or (remaining == 0 and declaration.total == 0) else "declared"
+        self.message_post(
+            body=self.env._(
+                "Urssaf declaration %(number)s %(how)s: %(total)s due by %(due)s.%(note)s",
+                number=declaration.number,
+                how=how,
+                total=self._format_amount(declaration.total),
+                due=format_date(self.env, declaration.due_date or self.due_date),
+                note=correlation_note(self.env, declaration),
+            )
+        )
+
+    def _payment_sepa_mandate(self):
+        self.ensure_one()
+        mandate = self.sepa_mandate_id or self.env["urssaf.sepa.mandate"].search(
+            [
+                ("partner_id", "=", self.partner_id.id),
+                ("company_id", "=", self.company_id.id),
+                ("state", "=", "active"),
+            ],
+            order="signature_date desc, id desc",
+            limit=1,
+        )
+        if not mandate or mandate.state != "active":
+            raise UserError(
+                self.env._(
+                    "%(partner)s has no active SEPA mandate for %(company)s: register one before paying.",
+                    partner=self.partner_id.display_name,
+                    company=self.company_id.name,
+                )
+            )
+        return mandate
+
+    def _urssaf_pay(self):
+        """Pay what remains due, exactly once (same rules as declaring)."""
+        self.ensure_one()
+        if not self._lock_for_urssaf():
+            return False
+        if self.state == "paid":
+            return False
+        if not self.urssaf_number or (self.state == "error" and self.error_step != "pay"):
+            raise UserError(
+                self.env._("%(declaration)s must be declared before it is paid.", declaration=self.display_name)
+            )
+        mandate = self._payment_sepa_mandate()
+        client = self.company_id._urssaf_client()
+        identifier = self.partner_id._urssaf_identifier()
+        try:
+            current = client.find_declaration_by_number(identifier, self.urssaf_number, self.period_start)
+            if current is not None and (current.is_paid or current.remaining_due == 0):
+                self._record_payment(None, current, mandate, self.env._("found paid at Urssaf"))
+                return True
+            amount = (
+                current.remaining_due
+                if current is not None and current.remaining_due is not None
+                else Decimal(str(self.remaining_due))
+            )
+            payment = client.pay(self.urssaf_number, amount, mandate._iban())
+        except PaymentAlreadyExists as error:
+            self._record_payment(
+                None, None, mandate, self.env._("already paid at Urssaf"), reference=error.payment_reference
+            )
+            return True
+        except UrssafOutcomeUnknown as error:
+            self._record_error("pay", error, outcome_unknown=True)
+            return True
+        except UrssafApiError as error:
+            self._record_error("pay", error)
+            return True
+        except UrssafError as error:
+            raise UserError(
+                self.env._("Paying %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
+            ) from error
+        self._record_payment(payment, None, mandate, self.env._("ordered"))
+        return True
+
+    def _record_payment(self, payment, declaration, mandate, how, reference=None):
+        values = {
+            "state": "paid",
+            "sepa_mandate_id": mandate.id,
+            "remaining_due": 0.0,
+            "error_message": False,
+            "error_step": False,
+            "outcome_unknown": False,
+        }
+        if payment is not None:
+            values.update(
+                {
+                    "payment_amount": float(payment.amount),
+                    "payment_reference": payment.reference,
+                    "debit_date": payment.debit_date,
+                }
+            )
+        elif reference:
+            values["payment_reference"] = reference
+        self.write(values)
+        self.message_post(
+            body=self.env._(
+                "Payment %(how)s: %(amount)s debited on %(iban)s%(date)s, reference %(reference)s.%(note)s",
+                how=how,
+                amount=self._format_amount(self.payment_amount or self.amount_total),
+                iban=mandate.iban_masked,
+                date=self.env._(" on %s", format_date(self.env, self.debit_date)) if self.debit_date else "",
+                reference=self.payment_reference or self.env._("unknown"),
+                note=correlation_note(self.env, payment or declaration),
+            )
+        )
+
+    def action_cancel(self):
+        for declaration in self:
+            if declaration.state in LOCKED_STATES or declaration.urssaf_number:
+                raise UserError(
+                    self.env._(
+                        "%(declaration)s is declared to Urssaf: it cannot be cancelled.",
+                        declaration=declaration.display_name,
+                    )
+                )
+        self.write({"state": "cancelled"})
+        return True
+
+    def action_reset_to_draft(self):
+        for declaration in self:
+            if declaration.urssaf_number:
+                raise UserError(
+                    self.env._(
+                        "%(declaration)s is declared to Urssaf: it cannot go back to draft.",
+                        declaration=declaration.display_name,
+                    )
+                )
+        self.write({"state": "draft", "error_message": False, "error_step": False})
+        return True
+
+    def action_retry(self):
+        """Run again the step that failed."""
+        self.ensure_one()
+        step = self.error_step or "estimate"
+        if step in ("declare", "pay"):
+            self.env["res.partner"]._urssaf_check_declarant()
+        return self._run_batch(step)
+
+    # ------------------------------------------------------------------
+    # Scheduled action
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_urssaf_declarations(self):
+        """Daily: prepare the drafts of ended periods, declare them for the
+        companies that enable it, and remind the accountants of deadlines.
+
+        Commits after each auto-entrepreneur, so that a crash loses at most
+        the one in flight and a rerun resumes without duplicates.
+        """
+        today = fields.Date.context_today(self)
+        preparation = self.env["urssaf.declaration.preparation"]
+        for company in self.env["res.company"].search([]):
+            declarations = self.with_company(company).with_context(allowed_company_ids=[company.id])
+            partners = preparation._default_partners(company)
+            if partners:
+                preparation.with_company(company)._prepare(partners, company, today)
+                self.env["ir.cron"]._commit_progress()
+            if company.urssaf_auto_declare:
+                declarations._auto_declare(company, today)
+            declarations._plan_deadline_activities(company, today)
+            self.env["ir.cron"]._commit_progress()
+
+    def _auto_declare_domain(self, company, today):
+        return [
+            ("company_id", "=", company.id),
+            ("state", "in", ("draft", "estimated", "error")),
+            ("urssaf_number", "=", False),
+            ("period_end", "<", today),
+            ("due_date", "<=", fields.Date.add(today, days=company.urssaf_auto_declare_days)),
+        ]
+
+    def _auto_declare(self, company, today):
+        """Estimate and declare the declarations near their deadline, one
+        auto-entrepreneur per transaction."""
+        cron = self.env["ir.cron"]
+        todo = self.search(self._auto_declare_domain(company, today))
+        cron._commit_progress(remaining=len(todo))
+        for declaration in todo:
+            if declaration.state in ("draft", "error") and declaration.error_step in (False, "estimate"):
+                declaration._urssaf_process("estimate")
+            if declaration.state in ("estimated", "error"):
+                declaration._urssaf_process("declare")
+            if not cron._commit_progress(1):
+                break
+
+    def _plan_deadline_activities(self, company, today):
+        """One to-do per declaration still not declared N days before its deadline."""
+        limit = fields.Date.add(today, days=company.urssaf_reminder_days)
+        todo = self.search(
+            [
+                ("company_id", "=", company.id),
+                ("state", "in", ("draft", "estimated", "error")),
+                ("due_date", "<=", limit),
+            ]
+        )
+        activity_type = self.env.ref("mail.mail_activity_data_todo")
+        for declaration in todo:
+            if declaration.activity_ids.filtered(lambda a: a.activity_type_id == activity_type):
+                continue
+            declaration.activity_schedule(
+                "mail.mail_activity_data_todo",
+                date_deadline=declaration.due_date,
+                summary=self.env._("Urssaf declaration due on %s", format_date(self.env, declaration.due_date)),
+                user_id=(declaration.user_id or company.urssaf_responsible_user_id or self.env.user).id,
+            )
+
+
+class UrssafDeclarationLine(models.Model):
+    """The turnover of one activity category in a declaration."""
+
+    _name = "urssaf.declaration.line"
+    _description = "Urssaf declaration turnover line"
+    _order = "sequence, id"
+
+    declaration_id = fields.Many2one("urssaf.declaration", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="declaration_id.company_id", store=True)
+    currency_id = fields.Many2one(related="declaration_id.currency_id")
+    category_id = fields.Many2one("urssaf.activity.category", string="Category", required=True)
+    sequence = fields.Integer(related="category_id.sequence", store=True)
+    computed_amount = fields.Monetary(string="Collected (computed)", readonly=True)
+    amount = fields.Monetary(string="Amount to declare")
+    difference = fields.Monetary(compute="_compute_difference", store=True)
+    is_adjusted = fields.Boolean(string="Adjusted", compute="_compute_difference", store=True)
+
+    _category_unique = models.UniqueIndex("(declaration_id, category_id)", "One line per category.")
+
+    @api.depends("amount", "computed_amount", "currency_id")
+    def _compute_difference(self):
+        for line in self:
+            line.difference = line.amount - line.computed_amount
+            line.is_adjusted = (
+                not line.currency_id.is_zero(line.difference) if line.currency_id else bool(line.difference)
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_adjustment_allowed(vals.get("amount", 0.0), vals.get("computed_amount", 0.0))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if any(line.declaration_id.state in LOCKED_STATES for line in self):
+            raise UserError(self.env._("A declared declaration can no longer be changed."))
+        if "amount" in vals:
+            for line in self:
+                self._check_adjustment_allowed(vals["amount"], vals.get("computed_amount", line.computed_amount))
+        return super().write(vals)
+
+    def _check_adjustment_allowed(self, amount, computed_amount):
+        """Preparers declare what the invoices say; only declarants adjust it."""
+        if self.env.su or self.env.user.has_group(DECLARANT):
+            return
+        if float_compare(amount or 0.0, computed_amount or 0.0, precision_digits=2):
+            raise UserError(self.env._("Only Urssaf declarants can change the amount to declare."))
+
+    def action_open_collected(self):
+        self.ensure_one()
+        declaration = self.declaration_id
+        return self.env["urssaf.turnover"].action_open_collected(
+            declaration.partner_id,
+            declaration.period_start,
+            declaration.period_end,
+            declaration.company_id,
+            category_code=self.category_id.code,
+        )
+
+
+class UrssafDeclarationContribution(models.Model):
+    """A contribution line of an estimate or of a declaration, as Urssaf computed it."""
+
+    _name = "urssaf.declaration.contribution"
+    _description = "Urssaf contribution line"
+    _order = "kind, id"
+
+    declaration_id = fields.Many2one("urssaf.declaration", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="declaration_id.company_id", store=True)
+    currency_id = fields.Many2one(related="declaration_id.currency_id")
+    kind = fields.Selection([("estimate", "Estimate"), ("declared", "Declared")], required=True)
+    category_id = fields.Many2one("urssaf.activity.category", string="Category")
+    label = fields.Char(required=True)
+    base = fields.Monetary()
+    rate = fields.Float(string="Rate (%)", digits=(16, 3))
+    amount = fields.Monetary()
+
+
+class UrssafDeclarationPreparation(models.AbstractModel):
+    """Creating and refreshing the draft declarations of ended periods.
+
+    Shared by the period wizard and the daily scheduled action.
+    """
+
+    _name = "urssaf.declaration.preparation"
+    _description = "Urssaf declaration preparation"
+
+    @api.model
+    def _default_partners(self, company):
+        """Eligible auto-entrepreneurs with an active mandate in ``company``."""
+        mandates = self.env["urssaf.mandate"].search([("company_id", "=", company.id), ("state", "=", "active")])
+        return mandates.partner_id.filtered(lambda p: p.sudo().urssaf_eligible)
+
+    @api.model
+    def _period_for(self, partner, today, period=None):
+        """The period to declare for ``partner``: ``period`` when given and
+        valid for the partner, else its last ended period. Returns
+        ``(start, end, is_first)`` or a translated reason to skip it."""
+        partner = partner.sudo()
+        if not partner.urssaf_checked_at or not partner.urssaf_periodicity or not partner.urssaf_activity_start:
+            return self.env._("its Urssaf account was never checked")
+        if not partner.urssaf_eligible:
+            return self.env._("not eligible: %s", partner.urssaf_ineligibility_reason or "?")
+        periodicity = PERIODICITY_TO_API[partner.urssaf_periodicity]
+        start_of_activity = partner.urssaf_activity_start
+        if period:
+            start, end = period
+            if not periods.is_valid_period(start_of_activity, periodicity, start, end):
+                return self.env._("the period does not match its periodicity or its first period")
+            if not periods.is_period_ended(end, today):
+                return self.env._("the period has not ended yet")
+        else:
+            found = periods.last_ended_period(today, start_of_activity, periodicity)
+            if not found:
+                return self.env._("no period has ended yet since its activity started")
+            start, end = found
+        return start, end, (start, end) == tuple(periods.first_period(start_of_activity, periodicity))
+
+    @api.model
+    def _prepare(self, partners, company, today, period=None):
+        """Create or refresh the declarations of ``partners``.
+
+        Returns ``{"created": declarations, "refreshed": declarations,
+        "skipped": [(partner, reason)]}``.
+        """
+        Declaration = self.env["urssaf.declaration"]
+        created, refreshed, skipped = Declaration, Declaration, []
+        active_mandates = self.env["urssaf.mandate"].search(
+            [("company_id", "=", company.id), ("state", "=", "active"), ("partner_id", "in", partners.ids)]
+        )
+        to_create = []
+        for partner in partners:
+            if partner not in active_mandates.partner_id:
+                skipped.append((partner, self.env._("no active mandate")))
+                continue
+            found = self._period_for(partner, today, period)
+            if isinstance(found, str):
+                skipped.append((partner, found))
+                continue
+            start, end, is_first = found
+            existing = Declaration.search(
+                [
+                    ("partner_id", "=", partner.id),
+                    ("company_id", "=", company.id),
+                    ("period_start", "=", start),
+                    ("state", "!=", "cancelled"),
+                ],
+                limit=1,
+            )
+            if existing and (existing.state in LOCKED_STATES or existing.urssaf_number):
+                skipped.append((partner, self.env._("already declared (%s)", existing.urssaf_number or existing.state)))
+            elif existing:
+                refreshed |= existing
+            else:
+                to_create.append(
+                    {
+                        "partner_id": partner.id,
+                        "company_id": company.id,
+                        "period_start": start,
+                        "period_end": end,
+                        "periodicity": partner.sudo().urssaf_periodicity,
+                        "is_first_period": is_first,
+                        "user_id": company.urssaf_responsible_user_id.id or self.env.user.id,
+                    }
+                )
+        if to_create:
+            created = Declaration.create(to_create)
+        (created | refreshed)._refresh_turnover()
+        return {"created": created, "refreshed": refreshed, "skipped": skipped}
+
+    @api.model
+    def _summary(self, result):
+        lines = [
+            self.env._("%s declarations created.", len(result["created"])),
+            self.env._("%s declarations refreshed.", len(result["refreshed"])),
+        ]
+        if result["skipped"]:
+            lines.append(self.env._("%s auto-entrepreneurs skipped:", len(result["skipped"])))
+            lines += [f"- {partner.display_name}: {reason}" for partner, reason in result["skipped"]]
+        return "\n".join(lines)

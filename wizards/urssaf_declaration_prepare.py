@@ -1,0 +1,88 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+
+class UrssafDeclarationPrepare(models.TransientModel):
+    """Create or refresh, in one go, the draft declarations of a period."""
+
+    _name = "urssaf.declaration.prepare"
+    _description = "Prepare Urssaf declarations"
+
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
+    period_mode = fields.Selection(
+        [
+            ("last_ended", "Last ended period of each auto-entrepreneur"),
+            ("custom", "A given period"),
+        ],
+        string="Period",
+        required=True,
+        default="last_ended",
+    )
+    reference_date = fields.Date(
+        string="As of",
+        required=True,
+        default=fields.Date.context_today,
+        help="The last period ended before this date, by each auto-entrepreneur's periodicity.",
+    )
+    date_from = fields.Date(string="From")
+    date_to = fields.Date(string="To")
+    partner_ids = fields.Many2many(
+        "res.partner",
+        string="Auto-entrepreneurs",
+        domain="[('urssaf_is_auto_entrepreneur', '=', True)]",
+        help="By default, every eligible auto-entrepreneur with an active mandate.",
+    )
+    state = fields.Selection([("choose", "Choose"), ("done", "Done")], default="choose")
+    summary = fields.Text(readonly=True)
+    declaration_ids = fields.Many2many("urssaf.declaration", string="Declarations")
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        if "partner_ids" in fields_list and not values.get("partner_ids"):
+            company = self.env["res.company"].browse(values.get("company_id")) or self.env.company
+            partners = self.env["urssaf.declaration.preparation"]._default_partners(company)
+            values["partner_ids"] = [fields.Command.set(partners.ids)]
+        return values
+
+    def _period(self):
+        if self.period_mode != "custom":
+            return None
+        if not self.date_from or not self.date_to:
+            raise UserError(self.env._("Period: give its first and last days."))
+        if self.date_from > self.date_to:
+            raise UserError(self.env._("Period: the first day is after the last day."))
+        if self.date_to >= fields.Date.context_today(self):
+            raise UserError(self.env._("Period: it has not ended yet; a period can be declared once it has ended."))
+        return self.date_from, self.date_to
+
+    def action_prepare(self):
+        self.ensure_one()
+        if not self.partner_ids:
+            raise UserError(self.env._("Auto-entrepreneurs: choose at least one."))
+        preparation = self.env["urssaf.declaration.preparation"]
+        result = preparation._prepare(self.partner_ids, self.company_id, self.reference_date, self._period())
+        self.write(
+            {
+                "state": "done",
+                "summary": preparation._summary(result),
+                "declaration_ids": [fields.Command.set((result["created"] | result["refreshed"]).ids)],
+            }
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+            "name": self.env._("Prepare declarations"),
+        }
+
+    def action_open_declarations(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "l10n_fr_urssaf_tierce_declaration.action_urssaf_declaration"
+        )
+        action["domain"] = [("id", "in", self.declaration_ids.ids)]
+        return action
