@@ -24,4 +24,14 @@ from .models.urssaf_sandbox_storage import drop_sandbox_table  # noqa: E402
 
 
 def uninstall_hook(env):
+    """Remove the addon's records before Odoo removes its data and models.
+
+    Mandates and declarations point to partners that demo data or users
+    created; removing them first lets those partners go with the addon's
+    data. The embedded sandbox's state, kept outside the ORM, goes too.
+    """
+    from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG  # noqa: PLC0415
+
+    for model in ("urssaf.declaration", "urssaf.sepa.mandate", "urssaf.mandate"):
+        env[model].with_context(**{MODULE_UNINSTALL_FLAG: True}).sudo().search([]).unlink()
     drop_sandbox_table(env.cr)

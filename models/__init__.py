@@ -5,3 +5,5 @@ from . import res_partner
 from . import product_template
 from . import urssaf_mandate
 from . import urssaf_sepa_mandate
+from . import urssaf_declaration
+from . import urssaf_turnover

@@ -10,8 +10,10 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.misc import format_date
 
-from ..urssaf_api.exceptions import UrssafError, UrssafNotFoundError
+from ..urssaf_api.ceilings import WARNING_RATIO, ceiling_usage
+from ..urssaf_api.exceptions import UrssafError, UrssafNotFoundError, UrssafValidationError
 from ..urssaf_api.models import Identifier
+from ..urssaf_api.validation import validate_nir
 from .urssaf_common import (
     DECLARANT,
     PERIODICITY_FROM_API,
@@ -79,25 +81,45 @@ class ResPartner(models.Model):
         "Vendor bills: a platform pays the auto-entrepreneur for its work "
         "(self-billing or supplier bills).",
     )
-    urssaf_eligible = fields.Boolean(string="Eligible to tierce déclaration", readonly=True, groups=PREPARER)
-    urssaf_ineligibility_reason = fields.Char(string="Urssaf's reason", readonly=True, groups=PREPARER)
-    urssaf_periodicity = fields.Selection(
-        PERIODICITY_SELECTION, string="Declaration periodicity", readonly=True, groups=PREPARER
+    urssaf_account_state = fields.Selection(
+        [
+            ("unchecked", "Not checked"),
+            ("eligible", "Eligible"),
+            ("not_eligible", "Not eligible"),
+            ("unknown", "Unknown to Urssaf"),
+        ],
+        string="Urssaf account",
+        default="unchecked",
+        readonly=True,
+        copy=False,
+        groups=PREPARER,
+        help="What Urssaf answered to the last account check (Comptes).",
     )
-    urssaf_activity_start = fields.Date(string="Activity start", readonly=True, groups=PREPARER)
+    # What the account check (Comptes) found: it describes the account of the
+    # identifier checked, so a copy of the partner does not inherit it.
+    urssaf_eligible = fields.Boolean(
+        string="Eligible to tierce déclaration", readonly=True, copy=False, groups=PREPARER
+    )
+    urssaf_ineligibility_reason = fields.Char(string="Urssaf's reason", readonly=True, copy=False, groups=PREPARER)
+    urssaf_periodicity = fields.Selection(
+        PERIODICITY_SELECTION, string="Declaration periodicity", readonly=True, copy=False, groups=PREPARER
+    )
+    urssaf_activity_start = fields.Date(string="Activity start", readonly=True, copy=False, groups=PREPARER)
     urssaf_category_ids = fields.Many2many(
         "urssaf.activity.category",
         string="Categories at Urssaf",
         readonly=True,
+        copy=False,
         groups=PREPARER,
     )
     urssaf_versement_liberatoire = fields.Boolean(
         string="Versement libératoire",
         readonly=True,
+        copy=False,
         groups=PREPARER,
         help="The auto-entrepreneur pays its income tax with its contributions.",
     )
-    urssaf_checked_at = fields.Datetime(string="Urssaf account checked on", readonly=True, groups=PREPARER)
+    urssaf_checked_at = fields.Datetime(string="Urssaf account checked on", readonly=True, copy=False, groups=PREPARER)
     urssaf_mandate_ids = fields.One2many("urssaf.mandate", "partner_id", string="Urssaf mandates", groups=PREPARER)
     urssaf_mandate_count = fields.Integer(compute="_compute_urssaf_mandate_count", groups=PREPARER)
     urssaf_sepa_mandate_ids = fields.One2many(
@@ -145,7 +167,8 @@ class ResPartner(models.Model):
                     # The value itself is never repeated: it is a NIR.
                     raise ValidationError(
                         self.env._(
-                            "Social security number (NIR) of %(partner)s: %(reason)s",
+                            "%(field)s of %(partner)s: %(reason)s",
+                            field=partner._urssaf_field_label("urssaf_nir_formatted"),
                             partner=partner.display_name,
                             reason=reason,
                         )
@@ -157,14 +180,20 @@ class ResPartner(models.Model):
             if not partner.urssaf_is_auto_entrepreneur or not partner.company_registry:
                 continue
             if not stdnum_siret.is_valid(partner.company_registry):
+                # A SIRET is public: it may be repeated, unlike a NIR.
                 raise ValidationError(
                     self.env._(
-                        "SIRET (Company ID) of %(partner)s: “%(siret)s” is not a valid SIRET "
+                        "SIRET (%(field)s) of %(partner)s: “%(siret)s” is not a valid SIRET "
                         "(14 digits with a valid check digit).",
+                        field=partner._urssaf_field_label("company_registry"),
                         partner=partner.display_name,
                         siret=partner.company_registry,
                     )
                 )
+
+    def _urssaf_field_label(self, fname):
+        """The label of a field in the user's language, to name it in messages."""
+        return self._fields[fname].get_description(self.env)["string"]
 
     def _urssaf_identifier(self):
         """How Urssaf knows this auto-entrepreneur; a UserError when it can't."""
@@ -177,15 +206,30 @@ class ResPartner(models.Model):
                         "%(partner)s is identified at Urssaf by NIR, but has no NIR.", partner=partner.display_name
                     )
                 )
-            return Identifier(nir=partner.urssaf_nir)
-        if not partner.company_registry:
+            values = {"nir": partner.urssaf_nir}
+        else:
+            if not partner.company_registry:
+                raise UserError(
+                    self.env._(
+                        "%(partner)s is identified at Urssaf by SIRET, but its Company ID (SIRET) is empty.",
+                        partner=partner.display_name,
+                    )
+                )
+            values = {"siret": stdnum_siret.compact(partner.company_registry)}
+        try:
+            return Identifier(**values)
+        except UrssafValidationError:
+            # The client's message would be French and about the API's field;
+            # the value itself is never repeated (it may be a NIR).
             raise UserError(
                 self.env._(
-                    "%(partner)s is identified at Urssaf by SIRET, but its Company ID (SIRET) is empty.",
+                    "The %(identifier)s of %(partner)s is not valid: correct it before asking Urssaf.",
+                    identifier=dict(partner._fields["urssaf_identifier_type"]._description_selection(self.env)).get(
+                        partner.urssaf_identifier_type or "siret"
+                    ),
                     partner=partner.display_name,
                 )
-            )
-        return Identifier(siret=stdnum_siret.compact(partner.company_registry))
+            ) from None
 
     def _urssaf_company(self):
         """The company whose Urssaf settings serve this partner."""
@@ -195,6 +239,9 @@ class ResPartner(models.Model):
     def action_urssaf_check_account(self):
         """Ask Urssaf (Comptes) for eligibility and periodicity of these partners."""
         self._urssaf_check_declarant()
+        # Every partner's identifier is checked before the first call.
+        for partner in self:
+            partner._urssaf_identifier()
         for partner in self:
             partner._urssaf_check_account()
         return True
@@ -211,10 +258,16 @@ class ResPartner(models.Model):
         try:
             account = client.get_account(identifier)
         except UrssafNotFoundError as error:
+            # Nothing Urssaf said before about another identifier still holds.
             self.sudo().write(
                 {
+                    "urssaf_account_state": "unknown",
                     "urssaf_eligible": False,
-                    "urssaf_ineligibility_reason": self.env._("Unknown to Urssaf: %s", error.message),
+                    "urssaf_ineligibility_reason": error.message,
+                    "urssaf_periodicity": False,
+                    "urssaf_activity_start": False,
+                    "urssaf_category_ids": [fields.Command.clear()],
+                    "urssaf_versement_liberatoire": False,
                     "urssaf_checked_at": now,
                 }
             )
@@ -227,6 +280,7 @@ class ResPartner(models.Model):
         categories = self.env["urssaf.activity.category"].search([("code", "in", list(account.categories))])
         self.sudo().write(
             {
+                "urssaf_account_state": "eligible" if account.eligible else "not_eligible",
                 "urssaf_eligible": account.eligible,
                 "urssaf_ineligibility_reason": account.ineligibility_reason or False,
                 "urssaf_periodicity": PERIODICITY_FROM_API.get(account.periodicity, False),
@@ -296,15 +350,86 @@ class ResPartner(models.Model):
             self.env["urssaf.sepa.mandate"]._sync_from_urssaf(partner)
         return True
 
+    # ------------------------------------------------------------------
+    # Declarations and the year's turnover against the micro ceilings
+    # ------------------------------------------------------------------
+
+    urssaf_declaration_count = fields.Integer(compute="_compute_urssaf_declaration_count", groups=PREPARER)
+    urssaf_year_turnover = fields.Monetary(
+        string="Turnover collected this year",
+        compute="_compute_urssaf_ceiling",
+        currency_field="urssaf_currency_id",
+        groups=PREPARER,
+    )
+    urssaf_ceiling_usage = fields.Float(
+        string="Share of the micro ceiling",
+        compute="_compute_urssaf_ceiling",
+        groups=PREPARER,
+        help="The year's collected turnover against the micro-scheme ceiling of its activity "
+        "(sales, services, or both for a mixed activity), prorated in the first year.",
+    )
+    urssaf_ceiling_state = fields.Selection(
+        [("ok", "Under 80 %"), ("approaching", "Approaching"), ("exceeded", "Exceeded")],
+        string="Micro ceiling",
+        compute="_compute_urssaf_ceiling",
+        groups=PREPARER,
+    )
+    urssaf_currency_id = fields.Many2one(
+        "res.currency", compute="_compute_urssaf_ceiling", groups=PREPARER, string="Urssaf currency"
+    )
+
+    def _compute_urssaf_declaration_count(self):
+        counts = dict(
+            self.env["urssaf.declaration"]._read_group([("partner_id", "in", self.ids)], ["partner_id"], ["__count"])
+        )
+        for partner in self:
+            partner.urssaf_declaration_count = counts.get(partner, 0)
+
+    def _compute_urssaf_ceiling(self):
+        """One SQL batch for all the partners shown, in the current company."""
+        company = self.env.company
+        today = fields.Date.context_today(self)
+        auto_entrepreneurs = self.filtered(lambda p: p.urssaf_is_auto_entrepreneur and p.id)
+        collected = {}
+        if auto_entrepreneurs:
+            collected = self.env["urssaf.turnover"]._compute_collected(
+                auto_entrepreneurs, today.replace(month=1, day=1), today, company
+            )
+        for partner in self:
+            partner.urssaf_currency_id = company.currency_id
+            amounts = collected.get(partner.id, {})
+            partner.urssaf_year_turnover = sum(amounts.values())
+            if partner not in auto_entrepreneurs:
+                partner.urssaf_ceiling_usage = 0.0
+                partner.urssaf_ceiling_state = False
+                continue
+            usage = ceiling_usage(amounts, today.year, partner.sudo().urssaf_activity_start)
+            partner.urssaf_ceiling_usage = float(usage) * 100
+            partner.urssaf_ceiling_state = (
+                "exceeded" if usage >= 1 else "approaching" if usage >= WARNING_RATIO else "ok"
+            )
+
+    def action_urssaf_view_declarations(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "l10n_fr_urssaf_tierce_declaration.action_urssaf_declaration"
+        )
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action
+
 
 def _nir_error(env, value):
     """Why a NIR is invalid (a sentence in the user's language), or None."""
-    try:
-        stdnum_nir.validate(value)
-    except stdnum_exceptions.InvalidLength:
+    compact = stdnum_nir.compact(value)
+    if len(compact) != 15:
         return env._("it must have 15 characters: 13 for the number and 2 for the key.")
+    try:
+        stdnum_nir.validate(compact)
+        # The API's own rules on top of the key: sex 1 or 2, a real month.
+        validate_nir(compact)
     except stdnum_exceptions.InvalidChecksum:
         return env._("its key does not match the number.")
-    except stdnum_exceptions.ValidationError:
+    except (stdnum_exceptions.ValidationError, UrssafValidationError):
         return env._("it is not a valid French social security number.")
     return None

@@ -66,6 +66,7 @@ class UrssafDeclaration(models.Model):
         string="Auto-entrepreneur",
         required=True,
         index=True,
+        ondelete="restrict",
         check_company=True,
         domain="[('urssaf_is_auto_entrepreneur', '=', True)]",
         tracking=True,

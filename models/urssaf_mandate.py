@@ -12,8 +12,16 @@ from ..urssaf_api.exceptions import (
 from .urssaf_common import correlation_note, urssaf_user_error
 
 # Urssaf's answers that refuse the mandate itself (rather than a technical
-# failure): the mandate ends "refused" with Urssaf's message.
-REFUSALS = (UrssafConflictError, UrssafBusinessError, UrssafNotFoundError)
+# failure): the mandate ends "refused" with Urssaf's message. A 404 is a
+# refusal only when it is about the account (not a wrong API address).
+REFUSALS = (UrssafConflictError, UrssafBusinessError)
+UNKNOWN_ACCOUNT = "ER_API_COMPTE_INCONNU"
+
+
+def _is_refusal(error):
+    if isinstance(error, UrssafNotFoundError):
+        return error.code == UNKNOWN_ACCOUNT
+    return isinstance(error, REFUSALS)
 
 
 class UrssafMandate(models.Model):
@@ -81,13 +89,18 @@ class UrssafMandate(models.Model):
             raise UserError(self.env._("Only draft or refused mandates can be deleted; end an active mandate instead."))
 
     def action_register(self):
-        """Notify Urssaf of the mandate (Mandats)."""
+        """Notify Urssaf of the mandates (Mandats)."""
         self.env["res.partner"]._urssaf_check_declarant()
+        # Every mandate is checked before the first call, so that a bad one
+        # in a batch sends nothing.
+        for mandate in self:
+            mandate._urssaf_check_registrable()
         for mandate in self:
             mandate._urssaf_register()
         return True
 
-    def _urssaf_register(self):
+    def _urssaf_check_registrable(self):
+        """Raise a UserError when this mandate cannot be sent to Urssaf."""
         self.ensure_one()
         if self.state not in ("draft", "refused"):
             raise UserError(self.env._("%s is already registered with Urssaf.", self.display_name))
@@ -115,18 +128,24 @@ class UrssafMandate(models.Model):
                     mandate=other.display_name,
                 )
             )
-        identifier = self.partner_id._urssaf_identifier()
+        return self.partner_id._urssaf_identifier()
+
+    def _urssaf_register(self):
+        self.ensure_one()
+        identifier = self._urssaf_check_registrable()
         client = self.company_id._urssaf_client()
         try:
             result = client.register_mandate(identifier, self.signature_date)
-        except REFUSALS as error:
+        except UrssafError as error:
+            if not _is_refusal(error):
+                raise urssaf_user_error(
+                    self.env, error, self.env._("Registering %s with Urssaf", self.display_name)
+                ) from error
+            # Only the state and Urssaf's reason change: nothing else of the
+            # mandate is touched by a refusal.
             self.write({"state": "refused", "refusal_reason": error.message})
             self.message_post(body=self.env._("Urssaf refused the mandate: %s", error))
             return False
-        except UrssafError as error:
-            raise urssaf_user_error(
-                self.env, error, self.env._("Registering %s with Urssaf", self.display_name)
-            ) from error
         self.write(
             {
                 "state": "active",
@@ -146,16 +165,22 @@ class UrssafMandate(models.Model):
         return True
 
     def action_end(self):
-        """Notify Urssaf that the mandate ends."""
+        """Notify Urssaf that the mandates end."""
         self.env["res.partner"]._urssaf_check_declarant()
+        for mandate in self:
+            mandate._urssaf_check_endable()
         for mandate in self:
             mandate._urssaf_end()
         return True
 
-    def _urssaf_end(self):
+    def _urssaf_check_endable(self):
         self.ensure_one()
         if self.state != "active":
             raise UserError(self.env._("%s is not active: only an active mandate can be ended.", self.display_name))
+
+    def _urssaf_end(self):
+        self.ensure_one()
+        self._urssaf_check_endable()
         client = self.company_id._urssaf_client()
         try:
             result = client.end_mandate(self.urssaf_mandate_ref)

@@ -54,6 +54,13 @@ class UrssafSepaMandate(models.Model):
         "(company_id, rum) WHERE rum IS NOT NULL", "This SEPA mandate reference already exists."
     )
 
+    @api.depends("rum", "iban_masked")
+    def _compute_display_name(self):
+        for mandate in self:
+            mandate.display_name = mandate.rum or self.env._(
+                "SEPA mandate on %s", mandate.iban_masked or self.env._("(no bank account)")
+            )
+
     @api.depends("bank_account_id.acc_number")
     def _compute_iban_masked(self):
         for mandate in self:
@@ -70,19 +77,28 @@ class UrssafSepaMandate(models.Model):
     @api.constrains("bank_account_id", "partner_id")
     def _check_bank_account(self):
         for mandate in self:
-            account = mandate.bank_account_id
-            if account.partner_id != mandate.partner_id:
-                raise ValidationError(
-                    self.env._("Bank account: it must belong to %s.", mandate.partner_id.display_name)
+            mandate._urssaf_check_bank_account()
+
+    def _urssaf_check_bank_account(self):
+        """A ValidationError naming the field when the account is not the
+        partner's or not a valid IBAN (never shown in clear)."""
+        self.ensure_one()
+        account = self.bank_account_id
+        label = self._fields["bank_account_id"].get_description(self.env)["string"]
+        if account.partner_id != self.partner_id:
+            raise ValidationError(
+                self.env._(
+                    "%(field)s: it must belong to %(partner)s.", field=label, partner=self.partner_id.display_name
                 )
-            if not stdnum_iban.is_valid(account.sanitized_acc_number or ""):
-                # Masked: an IBAN never shows in clear in an error text.
-                raise ValidationError(
-                    self.env._(
-                        "Bank account: %(iban)s is not a valid IBAN (country, check digits and length).",
-                        iban=mask_iban(account.sanitized_acc_number or "") or self.env._("(empty)"),
-                    )
+            )
+        if not stdnum_iban.is_valid(account.sanitized_acc_number or ""):
+            raise ValidationError(
+                self.env._(
+                    "%(field)s: %(iban)s is not a valid IBAN (country, check digits and length).",
+                    field=label,
+                    iban=mask_iban(account.sanitized_acc_number or "") or self.env._("(empty)"),
                 )
+            )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_draft(self):
@@ -93,17 +109,28 @@ class UrssafSepaMandate(models.Model):
         return stdnum_iban.compact(self.bank_account_id.sanitized_acc_number or "")
 
     def action_register(self):
-        """Register the SEPA mandate with Urssaf (Mandats SEPA)."""
+        """Register the SEPA mandates with Urssaf (Mandats SEPA)."""
         self.env["res.partner"]._urssaf_check_declarant()
+        # Every mandate is checked before the first call: a bad one in a
+        # batch sends nothing.
+        for mandate in self:
+            mandate._urssaf_check_registrable()
         for mandate in self:
             mandate._urssaf_register()
         return True
 
-    def _urssaf_register(self):
+    def _urssaf_check_registrable(self):
+        """The partner's identifier, or an error saying why nothing can be sent."""
         self.ensure_one()
         if self.state != "draft":
-            raise UserError(self.env._("SEPA mandate %s is already registered with Urssaf.", self.rum))
-        identifier = self.partner_id._urssaf_identifier()
+            raise UserError(self.env._("SEPA mandate %s is already registered with Urssaf.", self.display_name))
+        # The account may have changed since the mandate was saved.
+        self._urssaf_check_bank_account()
+        return self.partner_id._urssaf_identifier()
+
+    def _urssaf_register(self):
+        self.ensure_one()
+        identifier = self._urssaf_check_registrable()
         client = self.company_id._urssaf_client()
         try:
             result = client.register_sepa_mandate(
@@ -129,21 +156,27 @@ class UrssafSepaMandate(models.Model):
         return True
 
     def action_revoke(self):
-        """Revoke the SEPA mandate at Urssaf."""
+        """Revoke the SEPA mandates at Urssaf."""
         self.env["res.partner"]._urssaf_check_declarant()
+        for mandate in self:
+            mandate._urssaf_check_revocable()
         for mandate in self:
             mandate._urssaf_revoke()
         return True
 
-    def _urssaf_revoke(self):
+    def _urssaf_check_revocable(self):
         self.ensure_one()
         if self.state != "active":
             raise UserError(
                 self.env._(
                     "SEPA mandate %s is not active: only an active SEPA mandate can be revoked.",
-                    self.rum or self.iban_masked,
+                    self.display_name,
                 )
             )
+
+    def _urssaf_revoke(self):
+        self.ensure_one()
+        self._urssaf_check_revocable()
         client = self.company_id._urssaf_client()
         try:
             result = client.revoke_sepa_mandate(self.rum)
@@ -152,6 +185,25 @@ class UrssafSepaMandate(models.Model):
         self.write({"state": "revoked"})
         self.message_post(body=self.env._("SEPA mandate revoked at Urssaf.%s", correlation_note(self.env, result)))
         return True
+
+    @api.model
+    def _urssaf_matching_account(self, partner, masked_iban):
+        """The partner's bank account an IBAN masked by Urssaf stands for.
+
+        Urssaf shows the last four characters only: they decide, among the
+        partner's valid IBANs; one of the same length is preferred.
+        """
+        last4 = (masked_iban or "")[-4:].upper()
+        if len(last4) < 4:
+            return self.env["res.partner.bank"]
+        candidates = partner.bank_ids.filtered(
+            lambda account: (
+                stdnum_iban.is_valid(account.sanitized_acc_number or "")
+                and account.sanitized_acc_number[-4:].upper() == last4
+            )
+        )
+        same_length = candidates.filtered(lambda account: len(account.sanitized_acc_number) == len(masked_iban))
+        return (same_length or candidates)[:1]
 
     @api.model
     def _sync_from_urssaf(self, partner):
@@ -177,11 +229,12 @@ class UrssafSepaMandate(models.Model):
         for remote_mandate in remote:
             if remote_mandate.rum in by_rum:
                 continue
-            bank_account = partner.bank_ids.filtered(
-                lambda account, last4=remote_mandate.iban_last4: (account.sanitized_acc_number or "")[-4:] == last4
-            )[:1]
+            bank_account = self._urssaf_matching_account(partner, remote_mandate.iban)
             if not bank_account:
-                unmatched.append(remote_mandate)
+                # A revoked mandate on an account the partner no longer has
+                # is history: only the active ones need the account.
+                if remote_mandate.is_active:
+                    unmatched.append(remote_mandate)
                 continue
             added |= self.create(
                 {

@@ -58,6 +58,15 @@ def test_install_with_demo_then_uninstall_leaves_nothing(fresh_db, tmp_path):
     # state lives in a table of its own.
     assert _query(fresh_db, "SELECT count(*) > 0 FROM urssaf_sandbox_document WHERE kind = 'mandate'") == [(True,)]
     assert _query(fresh_db, "SELECT count(*) FROM urssaf_mandate WHERE state = 'active'") == [(2,)]
+    # The demo auto-entrepreneurs were checked against the sandbox's seed (one
+    # of them is not eligible), and the SEPA mandate Urssaf already holds for
+    # Camille Martin was synchronised onto her bank account.
+    assert _query(
+        fresh_db,
+        "SELECT urssaf_account_state, count(*) FROM res_partner WHERE urssaf_is_auto_entrepreneur "
+        "GROUP BY urssaf_account_state ORDER BY urssaf_account_state",
+    ) == [("eligible", 5), ("not_eligible", 1)]
+    assert _query(fresh_db, "SELECT rum, state FROM urssaf_sepa_mandate") == [("URSSAF-AE-SEED-0001", "active")]
 
     _odoo("module", "uninstall", f"--database={fresh_db}", ADDON)
 

@@ -29,6 +29,10 @@ _NO_BODY_STATUSES = (204, 304)
 class _SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real gateway
     server_version = "UrssafSandbox"
+    # Errors raised by http.server itself (an unknown method, a bad request
+    # line) answer like the gateway: a JSON array of errors, never HTML.
+    error_content_type = "application/json"
+    error_message_format = '[{"code": "ER_HTTP_%(code)d", "message": "%(message)s", "description": null}]'
     sandbox: Sandbox  # set on the per-server subclass
 
     def _answer(self):
@@ -57,7 +61,7 @@ class _SandboxHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD" and answer.status not in _NO_BODY_STATUSES:
             self.wfile.write(answer.body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _answer
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = _answer
 
     def log_message(self, format, *args):
         # Request lines carry NIRs in their query string: drop it.
@@ -79,7 +83,10 @@ def serve(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0):
     ``server.shutdown(); server.server_close()``.
     """
     server = make_server(sandbox, host, port)
-    thread = threading.Thread(target=server.serve_forever, name="urssaf-sandbox", daemon=True)
+    # A short poll interval makes shutdown() quick for the tests that serve.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="urssaf-sandbox", daemon=True
+    )
     thread.start()
     return server, thread
 
