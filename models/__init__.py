@@ -7,3 +7,4 @@ from . import urssaf_mandate
 from . import urssaf_sepa_mandate
 from . import urssaf_declaration
 from . import urssaf_turnover
+from . import urssaf_run

@@ -8,7 +8,7 @@ import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, float_compare, float_is_zero, float_round
+from odoo.tools import SQL, float_compare, float_is_zero, float_round, mute_logger
 from odoo.tools.misc import format_date
 
 from ..urssaf_api import periods
@@ -18,10 +18,15 @@ from ..urssaf_api.exceptions import (
     UrssafApiError,
     UrssafError,
     UrssafOutcomeUnknown,
+    UrssafTransportError,
 )
 from .urssaf_common import DECLARANT, PERIODICITY_SELECTION, PERIODICITY_TO_API, correlation_note
 
 _logger = logging.getLogger(__name__)
+
+# A scheduled run stops after this many auto-entrepreneurs in a row for
+# whom Urssaf could not be reached: the rest waits for the next run.
+UNREACHABLE_STOP_AFTER = 3
 
 STATES = [
     ("draft", "Draft"),
@@ -49,6 +54,10 @@ FIELDS_WRITABLE_WHEN_LOCKED = {
     "message_main_attachment_id",
     "user_id",
 }
+
+
+class UrssafUnreachableError(UserError):
+    """Urssaf could not be reached and nothing was sent: try again later."""
 
 
 class UrssafDeclaration(models.Model):
@@ -376,7 +385,8 @@ class UrssafDeclaration(models.Model):
         """
         self.ensure_one()
         try:
-            with self.env.cr.savepoint(flush=False):
+            # A refused lock is an expected outcome here, not a bad query.
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
                     SQL("SELECT id FROM %s WHERE id = %s FOR UPDATE NOWAIT", SQL.identifier(self._table), self.id)
                 )
@@ -417,8 +427,11 @@ class UrssafDeclaration(models.Model):
 
     def _urssaf_process(self, step):
         """Run ``step`` on each declaration; sort them into done, skipped
-        (locked elsewhere, nothing to do) and failed (with the reason)."""
-        results = {"done": self.browse(), "failed": [], "skipped": self.browse()}
+        (locked elsewhere, nothing to do), unknown (Urssaf may have recorded
+        it) and failed (with the reason). ``unreachable`` holds the failures
+        where Urssaf could not be reached at all."""
+        results = {"done": self.browse(), "failed": [], "skipped": self.browse(), "unknown": self.browse()}
+        results["unreachable"] = self.browse()
         method = {"estimate": "_urssaf_estimate", "declare": "_urssaf_declare", "pay": "_urssaf_pay"}[step]
         for declaration in self:
             try:
@@ -427,9 +440,13 @@ class UrssafDeclaration(models.Model):
             except UserError as error:
                 self.env.invalidate_all()
                 results["failed"].append((declaration, str(error.args[0])))
+                if isinstance(error, UrssafUnreachableError):
+                    results["unreachable"] |= declaration
                 continue
             if outcome is False:
                 results["skipped"] |= declaration
+            elif declaration.state == "error" and declaration.outcome_unknown:
+                results["unknown"] |= declaration
             elif declaration.state == "error":
                 results["failed"].append((declaration, declaration.error_message))
             else:
@@ -446,6 +463,13 @@ class UrssafDeclaration(models.Model):
                     ", ".join(results["skipped"].mapped("display_name")),
                 )
             )
+        if results["unknown"]:
+            lines.append(
+                self.env._(
+                    "Outcome unknown, looked up at Urssaf on the next attempt: %s",
+                    ", ".join(results["unknown"].mapped("display_name")),
+                )
+            )
         for declaration, message in results["failed"]:
             lines.append(
                 self.env._(
@@ -458,8 +482,8 @@ class UrssafDeclaration(models.Model):
             "params": {
                 "title": self.env._("Urssaf"),
                 "message": "\n".join(lines),
-                "type": "warning" if results["failed"] else "success",
-                "sticky": bool(results["failed"]),
+                "type": "warning" if results["failed"] or results["unknown"] else "success",
+                "sticky": bool(results["failed"] or results["unknown"]),
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
@@ -480,6 +504,8 @@ class UrssafDeclaration(models.Model):
 
     def _urssaf_estimate(self):
         self.ensure_one()
+        if not self._lock_for_urssaf():
+            return False
         if self.state not in ("draft", "estimated", "error") or self.urssaf_number:
             raise UserError(self.env._("%(declaration)s is already declared.", declaration=self.display_name))
         turnover = self._turnover_to_send()
@@ -492,6 +518,10 @@ class UrssafDeclaration(models.Model):
         except UrssafApiError as error:
             self._record_error("estimate", error)
             return True
+        except UrssafTransportError as error:
+            raise UrssafUnreachableError(
+                self.env._("Estimating %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
+            ) from error
         except UrssafError as error:
             raise UserError(
                 self.env._("Estimating %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
@@ -569,6 +599,10 @@ class UrssafDeclaration(models.Model):
         except UrssafApiError as error:
             self._record_error("declare", error)
             return True
+        except UrssafTransportError as error:
+            raise UrssafUnreachableError(
+                self.env._("Declaring %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
+            ) from error
         except UrssafError as error:
             raise UserError(
                 self.env._("Declaring %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
@@ -664,6 +698,10 @@ class UrssafDeclaration(models.Model):
         except UrssafApiError as error:
             self._record_error("pay", error)
             return True
+        except UrssafTransportError as error:
+            raise UrssafUnreachableError(
+                self.env._("Paying %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
+            ) from error
         except UrssafError as error:
             raise UserError(
                 self.env._("Paying %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
@@ -769,19 +807,43 @@ class UrssafDeclaration(models.Model):
             ("due_date", "<=", fields.Date.add(today, days=company.urssaf_auto_declare_days)),
         ]
 
-    def _auto_declare(self, company, today):
+    def _auto_declare(self, company, today, trigger="cron"):
         """Estimate and declare the declarations near their deadline, one
-        auto-entrepreneur per transaction."""
+        auto-entrepreneur per transaction, and keep a report of the run.
+
+        When Urssaf cannot be reached for several auto-entrepreneurs in a
+        row, the run stops there: the others are left as they are, and the
+        accountant gets one to-do for the whole run.
+        """
         cron = self.env["ir.cron"]
         todo = self.search(self._auto_declare_domain(company, today))
+        run = self.env["urssaf.run"].sudo().create({"company_id": company.id, "trigger": trigger})
         cron._commit_progress(remaining=len(todo))
-        for declaration in todo:
-            if declaration.state in ("draft", "error") and declaration.error_step in (False, "estimate"):
-                declaration._urssaf_process("estimate")
-            if declaration.state in ("estimated", "error"):
-                declaration._urssaf_process("declare")
+        unreachable_in_a_row = 0
+        for index, declaration in enumerate(todo):
+            if unreachable_in_a_row >= UNREACHABLE_STOP_AFTER:
+                run._add_lines(todo[index:], "skipped", self.env._("not attempted: Urssaf could not be reached"))
+                break
+            results = declaration._urssaf_auto_declare_one()
+            run._add_results(results)
+            unreachable_in_a_row = unreachable_in_a_row + 1 if results["unreachable"] else 0
             if not cron._commit_progress(1):
                 break
+        run._finish()
+        cron._commit_progress()
+        return run
+
+    def _urssaf_auto_declare_one(self):
+        """Estimate if needed, then declare; the results of the last step run."""
+        self.ensure_one()
+        results = None
+        if self.state in ("draft", "error") and self.error_step in (False, "estimate"):
+            results = self._urssaf_process("estimate")
+            if results["failed"] or results["skipped"]:
+                return results
+        if self.state in ("estimated", "error"):
+            results = self._urssaf_process("declare")
+        return results or self._urssaf_process("declare")
 
     def _plan_deadline_activities(self, company, today):
         """One to-do per declaration still not declared N days before its deadline."""

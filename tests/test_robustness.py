@@ -1,0 +1,265 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Unattended runs against a fault-injecting Urssaf on the loopback, set in
+the settings like a real environment: nothing lost, nothing sent twice."""
+
+import threading
+from collections import Counter
+from datetime import date
+from unittest.mock import patch
+
+from odoo import api, fields
+from odoo.tests import tagged
+
+from odoo.addons.base.models.ir_cron import IrCron
+
+from ..models.urssaf_declaration import UNREACHABLE_STOP_AFTER, UrssafDeclaration
+from ..urssaf_api.sandbox import Sandbox
+from ..urssaf_api.seed import synthetic_siret
+from ..urssaf_api.storage import MemoryStorage
+from ..urssaf_api.testing import DECLARE, Delay, ExpireTokens, FaultServer, RateLimit, ServerError
+from .common import UrssafTransactionCase
+
+PERIOD = (date(2026, 10, 1), date(2026, 10, 31))
+BATCH = 50
+
+
+def _company_settings(base_url):
+    return {
+        "urssaf_environment": "sandbox",
+        "urssaf_client_id": "demo-tiers",
+        "urssaf_client_secret": "demo-secret",
+        "urssaf_base_url": base_url,
+        "urssaf_timeout": 1.0,
+        "urssaf_connect_timeout": 1.0,
+        "urssaf_auto_declare": True,
+        "urssaf_auto_declare_days": 400,
+        "urssaf_reminder_days": 0,
+    }
+
+
+def _make_batch(env, remote, count, first_index=0):
+    """``count`` auto-entrepreneurs known to the remote Urssaf (mandate held
+    by this platform) and to Odoo (checked, with an active mandate), each with
+    a draft declaration of ``PERIOD``."""
+    category = env.ref("l10n_fr_urssaf_tierce_declaration.category_vente_marchandises")
+    partners = env["res.partner"]
+    for index in range(first_index, first_index + count):
+        siret = synthetic_siret(index)
+        remote.add_account(
+            siret=siret,
+            nom=f"AE{index}",
+            prenoms="Test",
+            dateNaissance="1990-01-01",
+            periodicite="MENSUELLE",
+            dateDebutActivite="2019-01-01",
+            categories=["VENTE_MARCHANDISES"],
+            trade="commercant",
+            mandate_holder="demo-tiers",
+        )
+        partners |= env["res.partner"].create(
+            {
+                "name": f"AE {index}",
+                "company_registry": siret,
+                "urssaf_is_auto_entrepreneur": True,
+                "urssaf_identifier_type": "siret",
+                "urssaf_category_id": category.id,
+                "urssaf_trade": "commercant",
+            }
+        )
+    partners.sudo().write(
+        {
+            "urssaf_eligible": True,
+            "urssaf_periodicity": "monthly",
+            "urssaf_activity_start": date(2019, 1, 1),
+            "urssaf_checked_at": fields.Datetime.now(),
+        }
+    )
+    mandates = env["urssaf.mandate"].create(
+        [{"partner_id": partner.id, "signature_date": date(2026, 1, 5)} for partner in partners]
+    )
+    mandates.sudo().write({"state": "active", "urssaf_mandate_ref": "known-at-urssaf"})
+    return env["urssaf.declaration"].create(
+        [
+            {
+                "partner_id": partner.id,
+                "period_start": PERIOD[0],
+                "period_end": PERIOD[1],
+                "periodicity": "monthly",
+                "line_ids": [
+                    fields.Command.create(
+                        {"category_id": category.id, "computed_amount": 100.0 + i, "amount": 100.0 + i}
+                    )
+                ],
+            }
+            for i, partner in enumerate(partners)
+        ]
+    )
+
+
+def _no_commit():
+    """The run commits after each auto-entrepreneur; a test transaction may not."""
+    return patch.object(IrCron, "_commit_progress", lambda cron, processed=0, **kw: float("inf"))
+
+
+@tagged("post_install", "-at_install")
+class TestUnattendedRuns(UrssafTransactionCase):
+    def setUp(self):
+        super().setUp()
+        self.remote = Sandbox(MemoryStorage())
+        self.server = FaultServer(self.remote.handle)
+        self.server.start()
+        self.addCleanup(self.server.stop)
+        self.company = self.env.company
+        self.company.sudo().write(_company_settings(self.server.base_url))
+        self.today = fields.Date.context_today(self.env["urssaf.declaration"])
+
+    def _run(self):
+        with _no_commit():
+            return self.env["urssaf.declaration"]._auto_declare(self.company, self.today)
+
+    def _assert_each_declared_once(self, declarations):
+        sent = Counter(
+            request.json()["referenceTiers"] for request in self.server.requests_for(DECLARE, delegated=True)
+        )
+        self.assertEqual(set(sent), set(declarations.mapped("reference_tiers")))
+        self.assertEqual(set(sent.values()), {1}, "no declaration reached Urssaf twice")
+        self.assertEqual(set(declarations.mapped("state")), {"declared"})
+        self.assertEqual(len(set(declarations.mapped("urssaf_number"))), len(declarations))
+
+    def test_token_expiry_in_the_middle_of_a_batch(self):
+        declarations = _make_batch(self.env, self.remote, BATCH)
+        rule = self.server.inject(ExpireTokens(), DECLARE, calls=BATCH // 2)
+        run = self._run()
+        self.assertEqual(rule.fired, 1)
+        self._assert_each_declared_once(declarations)
+        self.assertEqual((run.done_count, run.failed_count, run.unknown_count), (BATCH, 0, 0))
+
+    def test_rate_limited_every_third_call(self):
+        declarations = _make_batch(self.env, self.remote, BATCH)
+        rule = self.server.inject(RateLimit(retry_after=0), calls=range(3, 10 * BATCH, 3))
+        run = self._run()
+        self.assertGreater(rule.fired, BATCH // 2)
+        self._assert_each_declared_once(declarations)
+        self.assertEqual(run.done_count, BATCH)
+
+    def test_server_errors_and_time_outs_on_declare_are_settled_by_the_next_run(self):
+        declarations = _make_batch(self.env, self.remote, 12)
+
+        def declaring(*targets):
+            references = [declarations[i].reference_tiers.encode() for i in targets]
+            return lambda request: any(reference in request.body for reference in references)
+
+        self.server.inject(ServerError(500, after=True), DECLARE, when=declaring(1, 6))
+        self.server.inject(Delay(1.5, after=True), DECLARE, when=declaring(3))
+        self.server.inject(ServerError(503), DECLARE, when=declaring(9))
+        run = self._run()
+        unknown = declarations.filtered("outcome_unknown")
+        self.assertEqual(unknown, declarations[1] | declarations[3] | declarations[6] | declarations[9])
+        self.assertEqual(set(unknown.mapped("state")), {"error"})
+        self.assertEqual(set((declarations - unknown).mapped("state")), {"declared"})
+        self.assertEqual((run.done_count, run.unknown_count), (8, 4))
+
+        self.server.clear_faults()
+        second = self._run()
+        self.assertEqual(second.done_count, 4)
+        # Three were recorded by Urssaf before the fault and are found by
+        # their reference; the one refused before processing (503) is sent.
+        self._assert_each_declared_once(declarations)
+
+    def test_crash_after_urssaf_accepted_and_before_the_commit(self):
+        declarations = _make_batch(self.env, self.remote, 3)
+        crashed = []
+
+        def crash_once(declaration, *args, **kwargs):
+            if not crashed:
+                crashed.append(declaration.id)
+                raise RuntimeError("worker killed")
+            return original(declaration, *args, **kwargs)
+
+        original = UrssafDeclaration._record_declaration
+        with patch.object(UrssafDeclaration, "_record_declaration", crash_once), self.assertRaises(RuntimeError):
+            with self.env.cr.savepoint():
+                self._run()
+        self.env.invalidate_all()
+        self.assertEqual(self.server.count(DECLARE, delegated=True), 1, "Urssaf holds the first declaration")
+        self.assertEqual(set(declarations.mapped("state")), {"draft"}, "the transaction died with the worker")
+
+        self._run()
+        self._assert_each_declared_once(declarations)
+
+    def test_urssaf_unreachable_for_the_whole_run(self):
+        declarations = _make_batch(self.env, self.remote, 10)
+        self.server.stop()
+        before = declarations.read(["state", "urssaf_number", "outcome_unknown", "line_ids"])
+        run = self._run()
+        self.assertEqual(declarations.read(["state", "urssaf_number", "outcome_unknown", "line_ids"]), before)
+        self.assertTrue(run.unreachable)
+        self.assertEqual(run.failed_count, UNREACHABLE_STOP_AFTER)
+        self.assertEqual(run.skipped_count, 10 - UNREACHABLE_STOP_AFTER)
+        self.assertEqual(len(run.activity_ids), 1, "one to-do for the whole run")
+        self.assertFalse(declarations.activity_ids)
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentRuns(UrssafTransactionCase):
+    """Two scheduled runs at once, each in its own transactions, committing
+    after each auto-entrepreneur as in production."""
+
+    def test_two_runs_at_once_declare_each_auto_entrepreneur_once(self):
+        remote = Sandbox(MemoryStorage())
+        server = FaultServer(remote.handle)
+        server.start()
+        self.addCleanup(server.stop)
+        registry = self.registry
+        company_id = self.env.company.id
+        with registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            company = env["res.company"].browse(company_id)
+            saved = company.read(list(_company_settings("x")))[0]
+            company.write(_company_settings(server.base_url))
+            declarations = _make_batch(env, remote, BATCH, first_index=5000)
+            ids = declarations.ids
+            partner_ids = declarations.partner_id.ids
+            cr.commit()
+        today = fields.Date.context_today(self.env["urssaf.declaration"])
+        errors = []
+
+        def run():
+            try:
+                with registry.cursor() as cr:
+                    env = api.Environment(cr, api.SUPERUSER_ID, {})
+                    env["urssaf.declaration"]._auto_declare(env["res.company"].browse(company_id), today)
+            except Exception as error:  # noqa: BLE001 (reported by the test)
+                errors.append(error)
+
+        try:
+            threads = [threading.Thread(target=run) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=300)
+            self.assertFalse(errors)
+            with registry.cursor() as cr:
+                env = api.Environment(cr, api.SUPERUSER_ID, {})
+                declarations = env["urssaf.declaration"].browse(ids)
+                sent = Counter(r.json()["referenceTiers"] for r in server.requests_for(DECLARE, delegated=True))
+                self.assertEqual(set(sent), set(declarations.mapped("reference_tiers")))
+                self.assertEqual(set(sent.values()), {1}, "each auto-entrepreneur declared once")
+                self.assertEqual(set(declarations.mapped("state")), {"declared"})
+                runs = env["urssaf.run"].search([("company_id", "=", company_id)], order="id desc", limit=2)
+                self.assertEqual(sum(runs.mapped("done_count")), BATCH)
+        finally:
+            with registry.cursor() as cr:
+                env = api.Environment(cr, api.SUPERUSER_ID, {})
+                # Remove what this test committed; the uninstall flag lifts the
+                # protection of declared declarations and active mandates.
+                env = env(context={"_force_unlink": True})
+                env["urssaf.run"].search([("line_ids.declaration_id", "in", ids)]).unlink()
+                env["urssaf.declaration"].browse(ids).exists().unlink()
+                env["urssaf.mandate"].search([("partner_id", "in", partner_ids)]).unlink()
+                env["res.partner"].browse(partner_ids).unlink()
+                saved.pop("id")
+                env["res.company"].browse(company_id).write(
+                    {k: (v[0] if isinstance(v, tuple) else v) for k, v in saved.items()}
+                )
+                cr.commit()
