@@ -897,6 +897,7 @@ class UrssafDeclarationLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            self._check_amount_precision(vals.get("amount"))
             self._check_adjustment_allowed(vals.get("amount", 0.0), vals.get("computed_amount", 0.0))
         return super().create(vals_list)
 
@@ -904,9 +905,21 @@ class UrssafDeclarationLine(models.Model):
         if any(line.declaration_id.state in LOCKED_STATES for line in self):
             raise UserError(self.env._("A declared declaration can no longer be changed."))
         if "amount" in vals:
+            self._check_amount_precision(vals["amount"])
             for line in self:
                 self._check_adjustment_allowed(vals["amount"], vals.get("computed_amount", line.computed_amount))
         return super().write(vals)
+
+    def _check_amount_precision(self, amount):
+        """Urssaf takes euros and cents: refuse a third decimal rather than
+        let the currency rounding change the amount silently."""
+        if amount and float_compare(amount, float_round(amount, precision_digits=2), precision_digits=6):
+            raise ValidationError(
+                self.env._(
+                    "Amount to declare: %(amount)s has more than two decimals; Urssaf takes euros and cents.",
+                    amount=amount,
+                )
+            )
 
     def _check_adjustment_allowed(self, amount, computed_amount):
         """Preparers declare what the invoices say; only declarants adjust it."""

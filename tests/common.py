@@ -31,9 +31,9 @@ def reset_embedded_sandbox(dbname):
         clear_sandbox(cr)
 
 
-class UrssafTransactionCase(TransactionCase):
-    """A TransactionCase whose HTTP guard lets the embedded sandbox and
-    loopback test servers through.
+class UrssafSandboxMixin:
+    """For Odoo test cases: the HTTP guard lets the embedded sandbox and
+    loopback test servers through, and the embedded sandbox starts empty.
 
     Odoo's test guard blocks every request to a non-local host, and the
     embedded sandbox answers at a reserved ``.invalid`` host through a
@@ -53,3 +53,7 @@ class UrssafTransactionCase(TransactionCase):
         if host == EMBEDDED_HOST or _is_loopback(host):
             return _super_send(s, r, **kw)
         return super()._request_handler(s, r, **kw)
+
+
+class UrssafTransactionCase(UrssafSandboxMixin, TransactionCase):
+    """A TransactionCase talking to the embedded sandbox."""
