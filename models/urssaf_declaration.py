@@ -2,6 +2,7 @@
 import json
 import logging
 import uuid
+from datetime import timezone
 from decimal import Decimal
 
 import psycopg2
@@ -9,7 +10,7 @@ import psycopg2
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, float_compare, float_is_zero, float_round, mute_logger
-from odoo.tools.misc import format_date
+from odoo.tools.misc import format_date, formatLang
 
 from ..urssaf_api import periods
 from ..urssaf_api.exceptions import (
@@ -21,6 +22,7 @@ from ..urssaf_api.exceptions import (
     UrssafTransportError,
 )
 from .urssaf_common import DECLARANT, PERIODICITY_SELECTION, PERIODICITY_TO_API, correlation_note
+from .urssaf_turnover import UNCATEGORISED
 
 _logger = logging.getLogger(__name__)
 
@@ -54,6 +56,13 @@ FIELDS_WRITABLE_WHEN_LOCKED = {
     "message_main_attachment_id",
     "user_id",
 }
+
+
+def _naive_utc(moment):
+    """A datetime as Odoo stores it: UTC, without time zone."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
 
 
 class UrssafUnreachableError(UserError):
@@ -118,7 +127,7 @@ class UrssafDeclaration(models.Model):
         string="Declared contributions",
     )
     turnover_total = fields.Monetary(string="Turnover to declare", compute="_compute_totals", store=True)
-    estimated_total = fields.Monetary(string="Estimated contributions", readonly=True)
+    estimated_total = fields.Monetary(string="Estimated total", readonly=True)
     amount_total = fields.Monetary(string="Total due", readonly=True, tracking=True)
     has_adjustment = fields.Boolean(
         string="Adjusted",
@@ -249,6 +258,15 @@ class UrssafDeclaration(models.Model):
 
     def _set_computed_turnover(self, amounts, categories):
         self.ensure_one()
+        if UNCATEGORISED in amounts:
+            # Declaring it under a guessed category would be wrong.
+            raise UserError(
+                self.env._(
+                    "%(partner)s: part of the turnover has no Urssaf category. Set the auto-entrepreneur's "
+                    "default activity category, or the category of its products.",
+                    partner=self.partner_id.display_name,
+                )
+            )
         lines = {line.category_id.code: line for line in self.line_ids}
         codes = set(amounts) | set(lines)
         if not codes and self.partner_id.urssaf_category_id:
@@ -561,7 +579,7 @@ class UrssafDeclaration(models.Model):
         }
 
     def _format_amount(self, amount):
-        return self.env["ir.qweb.field.monetary"].value_to_html(float(amount), {"display_currency": self.currency_id})
+        return formatLang(self.env, float(amount), currency_obj=self.currency_id)
 
     def _urssaf_declare(self):
         """Declare exactly once.
@@ -616,9 +634,7 @@ class UrssafDeclaration(models.Model):
         self.write(
             {
                 "urssaf_number": declaration.number,
-                "declared_at": declaration.declared_at.replace(tzinfo=None)
-                if declaration.declared_at
-                else fields.Datetime.now(),
+                "declared_at": _naive_utc(declaration.declared_at or fields.Datetime.now()),
                 "amount_total": float(declaration.total),
                 "remaining_due": float(remaining),
                 "error_message": False,
@@ -983,6 +999,8 @@ class UrssafDeclarationPreparation(models.AbstractModel):
             return self.env._("its Urssaf account was never checked")
         if not partner.urssaf_eligible:
             return self.env._("not eligible: %s", partner.urssaf_ineligibility_reason or "?")
+        if not partner.urssaf_category_id:
+            return self.env._("no default activity category")
         periodicity = PERIODICITY_TO_API[partner.urssaf_periodicity]
         start_of_activity = partner.urssaf_activity_start
         if period:

@@ -1,0 +1,143 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""From posted and paid vendor bills to declarations, with the period wizard,
+and the year's turnover against the micro ceilings."""
+
+import base64
+from datetime import date
+
+from odoo import Command, fields
+from odoo.tests import tagged
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+from ..urssaf_api import periods
+from ..urssaf_api.ceilings import ceilings
+from ..urssaf_api.seed import seed_account
+from .common import UrssafSandboxMixin
+
+MODULE = "l10n_fr_urssaf_tierce_declaration"
+VAT = 0.2
+
+
+@tagged("post_install", "-at_install")
+class TestPrepareWizard(UrssafSandboxMixin, AccountTestInvoicingCommon):
+    @classmethod
+    def get_default_groups(cls):
+        return super().get_default_groups() | cls.quick_ref(f"{MODULE}.group_urssaf_declarant")
+
+    @classmethod
+    def setup_independent_company(cls, **kwargs):
+        # Urssaf declares euros: the declaring company keeps its books in euros.
+        return super().setup_independent_company(currency_id=cls._enable_currency("EUR").id, **kwargs)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.company_data["company"]
+        cls.goods = cls.env.ref(f"{MODULE}.category_vente_marchandises")
+        cls.service = cls.env.ref(f"{MODULE}.category_prestation_services_bic")
+        cls.vat = cls.env["account.tax"].create(
+            {"name": "VAT 20 %", "amount": VAT * 100, "amount_type": "percent", "type_tax_use": "purchase"}
+        )
+        cls.today = fields.Date.context_today(cls.env["urssaf.declaration"])
+        seed = seed_account("monthly_trader")
+        cls.trader = cls.env["res.partner"].create(
+            {
+                "name": "Camille Martin",
+                "urssaf_is_auto_entrepreneur": True,
+                "urssaf_identifier_type": "nir",
+                "urssaf_nir": seed["nir"],
+                "urssaf_category_id": cls.goods.id,
+                "urssaf_trade": "commercant",
+                "urssaf_turnover_source": "vendor_bills",
+            }
+        )
+        cls.trader.with_company(cls.company).action_urssaf_check_account()
+        mandate = cls.env["urssaf.mandate"].create(
+            {
+                "partner_id": cls.trader.id,
+                "company_id": cls.company.id,
+                "signature_date": date(2026, 1, 5),
+                "document": base64.b64encode(b"%PDF mandat"),
+            }
+        )
+        mandate.action_register()
+        cls.last_month = periods.last_ended_period(cls.today, date(2019, 3, 1), periods.MONTHLY)
+
+    def _paid_bill(self, partner, day, untaxed, pay_day, paid=None):
+        bill = self.env["account.move"].create(
+            {
+                "move_type": "in_invoice",
+                "partner_id": partner.id,
+                "invoice_date": day,
+                "date": day,
+                "invoice_line_ids": [
+                    Command.create({"name": "Work", "price_unit": untaxed, "tax_ids": [Command.set(self.vat.ids)]})
+                ],
+            }
+        )
+        bill.action_post()
+        self._register_payment(bill, amount=paid or bill.amount_total, payment_date=pay_day)
+        return bill
+
+    def _wizard(self, **values):
+        return self.env["urssaf.declaration.prepare"].with_company(self.company).create(values)
+
+    def test_wizard_creates_then_refreshes_the_last_ended_period(self):
+        start, end = self.last_month
+        bill = self._paid_bill(self.trader, start, 1000.0, end, paid=600.0)
+        wizard = self._wizard()
+        self.assertIn(self.trader, wizard.partner_ids, "eligible, with an active mandate: proposed by default")
+        wizard.action_prepare()
+        declaration = wizard.declaration_ids
+        self.assertEqual(len(declaration), 1)
+        self.assertEqual((declaration.period_start, declaration.period_end), (start, end))
+        self.assertEqual(declaration.periodicity, "monthly")
+        # 600 paid of 1,200 tax included: 500 collected excluding VAT.
+        self.assertEqual(declaration.line_ids.category_id, self.goods)
+        self.assertAlmostEqual(declaration.line_ids.computed_amount, 600.0 / (1 + VAT))
+        self.assertAlmostEqual(declaration.line_ids.amount, 500.0)
+        self.assertIn("1 declarations created", wizard.summary)
+
+        # The rest is paid within the period: preparing again refreshes it.
+        self._register_payment(bill, amount=600.0, payment_date=end)
+        again = self._wizard()
+        again.action_prepare()
+        self.assertEqual(again.declaration_ids, declaration)
+        self.assertAlmostEqual(declaration.line_ids.amount, 1000.0)
+        self.assertIn("1 declarations refreshed", again.summary)
+
+        action = declaration.line_ids.action_open_collected()
+        lines = self.env[action["res_model"]].search(action["domain"])
+        self.assertIn(bill, lines.move_id)
+
+    def test_wizard_skips_with_reasons(self):
+        no_mandate = self.env["res.partner"].create(
+            {"name": "No mandate", "urssaf_is_auto_entrepreneur": True, "urssaf_category_id": self.goods.id}
+        )
+        wizard = self._wizard(partner_ids=[Command.set((self.trader | no_mandate).ids)])
+        wizard.action_prepare()
+        self.assertEqual(wizard.declaration_ids.partner_id, self.trader)
+        self.assertIn("No mandate: no active mandate", wizard.summary)
+
+    def test_zero_period_is_still_prepared(self):
+        wizard = self._wizard()
+        wizard.action_prepare()
+        self.assertEqual(wizard.declaration_ids.line_ids.category_id, self.goods)
+        self.assertEqual(wizard.declaration_ids.line_ids.amount, 0.0)
+
+    def test_year_turnover_against_the_ceiling(self):
+        sales_ceiling, _services = ceilings(self.today.year)
+        start = self.today.replace(month=1, day=1)
+        # 85 % of the sales ceiling collected this year: a warning.
+        untaxed = round(float(sales_ceiling) * 0.85, 2)
+        self._paid_bill(self.trader, start, untaxed, start)
+        self.trader.invalidate_recordset()
+        partner = self.trader.with_company(self.company)
+        self.assertAlmostEqual(partner.urssaf_year_turnover, untaxed, places=2)
+        self.assertAlmostEqual(partner.urssaf_ceiling_usage, 85.0, places=2)
+        self.assertEqual(partner.urssaf_ceiling_state, "approaching")
+        # Over the ceiling.
+        self._paid_bill(self.trader, start, round(float(sales_ceiling) * 0.2, 2), start)
+        partner.invalidate_recordset()
+        self.assertEqual(partner.urssaf_ceiling_state, "exceeded")

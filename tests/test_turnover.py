@@ -1,0 +1,457 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Collected turnover: what the payments of a period settled on an
+auto-entrepreneur's invoices, excluding VAT, by Urssaf category.
+
+The cases, each worked out from its own figures (VAT 20 % unless said):
+
+=====================================  ==============================================
+case                                    expected
+=====================================  ==============================================
+partial payments over two periods       each period: its payment x untaxed / total
+payment dated before the invoice        the payment's period, not the invoice's
+refund paid back                        negative, in the period it is paid back
+credit note reconciled with invoice     zero; only the cash paid on the rest counts
+foreign currency payment                payment / rate of the payment day, untaxed
+euro payment of a dollar invoice        the euros paid, untaxed
+mixed goods and services                spread by untaxed amounts of the lines
+product category override               the product's category wins
+no default category                     kept apart, under ``UNCATEGORISED``
+draft and cancelled invoices            nothing
+unreconciled payment                    nothing
+bank statement line                     dated by the bank line
+customer invoices of the AE's company   counted whatever the declaring company
+vendor bills from the AE                only those of the declaring company
+vendor refund paid back by the AE       negative
+what is behind an amount                its reconciliations, invoice and payment lines
+query count                             the same for 1 invoice as for 5 AEs x 10
+=====================================  ==============================================
+"""
+
+from datetime import date
+
+from odoo import Command
+from odoo.tests import tagged
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+from ..models.urssaf_turnover import UNCATEGORISED
+
+MODULE = "l10n_fr_urssaf_tierce_declaration"
+Q1 = (date(2025, 1, 1), date(2025, 3, 31))
+Q2 = (date(2025, 4, 1), date(2025, 6, 30))
+VAT = 0.2
+# Rates of the US dollar: dollars for one euro.
+USD_RATE_JANUARY = 1.25
+USD_RATE_FEBRUARY = 1.5
+
+
+@tagged("post_install", "-at_install")
+class TestCollectedTurnover(AccountTestInvoicingCommon):
+    @classmethod
+    def get_default_groups(cls):
+        # The auto-entrepreneur fields are the preparers'.
+        return super().get_default_groups() | cls.quick_ref(f"{MODULE}.group_urssaf_preparer")
+
+    @classmethod
+    def setup_independent_company(cls, **kwargs):
+        # Urssaf declares euros: the declaring company keeps its books in euros.
+        return super().setup_independent_company(currency_id=cls._enable_currency("EUR").id, **kwargs)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.company_data["company"]
+        cls.goods = cls.env.ref(f"{MODULE}.category_vente_marchandises")
+        cls.bic = cls.env.ref(f"{MODULE}.category_prestation_services_bic")
+        cls.bnc = cls.env.ref(f"{MODULE}.category_prestation_services_bnc")
+        cls.cipav = cls.env.ref(f"{MODULE}.category_prestation_services_bnc_cipav")
+        cls.usd = cls.setup_other_currency(
+            "USD", rates=[("2025-01-01", USD_RATE_JANUARY), ("2025-02-01", USD_RATE_FEBRUARY)]
+        )
+
+        # An auto-entrepreneur keeping its own books here, as a company.
+        cls.ae_company_data = cls.setup_other_company(name="AE company", currency_id=cls.company.currency_id.id)
+        cls.ae_company = cls.ae_company_data["company"]
+        cls.ae_own = cls.ae_company.partner_id
+        cls.ae_own.write(cls._ae_values("customer_invoices", cls.bic))
+        # An auto-entrepreneur the declaring company pays through vendor bills.
+        cls.ae_supplier = cls.env["res.partner"].create(
+            {"name": "AE supplier", **cls._ae_values("vendor_bills", cls.bic)}
+        )
+        cls.customer = cls.env["res.partner"].create({"name": "Customer of the AE"})
+
+        cls.vat = {
+            company: {
+                "sale": cls._vat(company, "sale"),
+                "purchase": cls._vat(company, "purchase"),
+            }
+            for company in cls.company | cls.ae_company
+        }
+        cls.service = cls._create_product(name="Service", type="service")
+        cls.goods_product = cls._create_product(name="Goods", type="consu")
+        cls.bnc_service = cls._create_product(name="Consulting", type="service", urssaf_category_id=cls.bnc.id)
+        cls.goods_as_bic = cls._create_product(name="Repaired goods", type="consu", urssaf_category_id=cls.bic.id)
+
+    @classmethod
+    def _ae_values(cls, source, category):
+        return {
+            "urssaf_is_auto_entrepreneur": True,
+            "urssaf_turnover_source": source,
+            "urssaf_category_id": category.id,
+        }
+
+    @classmethod
+    def _vat(cls, company, use):
+        return cls.env["account.tax"].create(
+            {
+                "name": f"VAT 20 % {use} {company.name}",
+                "amount": VAT * 100,
+                "amount_type": "percent",
+                "type_tax_use": use,
+                "company_id": company.id,
+            }
+        )
+
+    # ------------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------------
+
+    def _invoice(self, move_type, partner, day, lines, company=None, currency=None, vat=True, post=True):
+        """An invoice of ``lines``: ``(product or None, untaxed amount)``."""
+        company = company or self.company
+        data = self.company_data if company == self.company else self.ae_company_data
+        sale = move_type.startswith("out_")
+        taxes = self.vat[company]["sale" if sale else "purchase"] if vat else self.env["account.tax"]
+        move = (
+            self.env["account.move"]
+            .with_company(company)
+            .create(
+                {
+                    "move_type": move_type,
+                    "partner_id": partner.id,
+                    "invoice_date": day,
+                    "date": day,
+                    "journal_id": data["default_journal_sale" if sale else "default_journal_purchase"].id,
+                    "currency_id": (currency or company.currency_id).id,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": product.id if product else False,
+                                "name": product.name if product else "Work",
+                                "price_unit": amount,
+                                "tax_ids": [Command.set(taxes.ids)],
+                            }
+                        )
+                        for product, amount in lines
+                    ],
+                }
+            )
+        )
+        if post:
+            move.action_post()
+        return move
+
+    def _sale(self, day, lines, **kwargs):
+        """A customer invoice of the auto-entrepreneur's own company."""
+        return self._invoice("out_invoice", self.customer, day, lines, company=self.ae_company, **kwargs)
+
+    def _bill(self, day, lines, partner=None, **kwargs):
+        """A vendor bill the auto-entrepreneur sent the declaring company."""
+        return self._invoice("in_invoice", partner or self.ae_supplier, day, lines, **kwargs)
+
+    def _pay(self, invoice, amount, day, currency=None):
+        return self._register_payment(
+            invoice,
+            amount=amount,
+            payment_date=day,
+            currency_id=(currency or invoice.currency_id).id,
+        )
+
+    @staticmethod
+    def _term_lines(moves):
+        return moves.line_ids.filtered(lambda line: line.display_type == "payment_term")
+
+    def _collected(self, partners, period, company=None):
+        return self.env["urssaf.turnover"]._compute_collected(partners, *period, company or self.company)
+
+    def assertCollected(self, partner, period, expected, company=None):
+        """``expected``: {category record: amount}, rounded here to the cent."""
+        collected = self._collected(partner, period, company)[partner.id]
+        self.assertEqual(
+            collected,
+            {category.code: round(amount, 2) for category, amount in expected.items() if round(amount, 2)},
+        )
+
+    # ------------------------------------------------------------------
+    # The cases
+    # ------------------------------------------------------------------
+
+    def test_partial_payments_over_two_periods(self):
+        untaxed = 1000.0
+        total = untaxed * (1 + VAT)
+        first, second = 480.0, total - 480.0
+        bill = self._bill("2025-02-10", [(self.service, untaxed)])
+        self._pay(bill, first, "2025-03-15")
+        self._pay(bill, second, "2025-04-20")
+        self.assertCollected(self.ae_supplier, Q1, {self.bic: first * untaxed / total})
+        self.assertCollected(self.ae_supplier, Q2, {self.bic: second * untaxed / total})
+        # The whole half-year holds the whole invoice, excluding VAT.
+        self.assertCollected(self.ae_supplier, (Q1[0], Q2[1]), {self.bic: untaxed})
+
+    def test_payment_dated_before_invoice(self):
+        untaxed = 500.0
+        total = untaxed * (1 + VAT)
+        invoice = self._sale("2025-04-03", [(self.service, untaxed)])
+        payment = (
+            self.env["account.payment"]
+            .with_company(self.ae_company)
+            .create(
+                {
+                    "payment_type": "inbound",
+                    "partner_type": "customer",
+                    "partner_id": self.customer.id,
+                    "amount": total,
+                    "date": "2025-03-28",
+                    "journal_id": self.ae_company_data["default_journal_bank"].id,
+                }
+            )
+        )
+        payment.action_post()
+        receivable = self._term_lines(invoice).account_id
+        (payment.move_id.line_ids + invoice.line_ids).filtered(lambda line: line.account_id == receivable).reconcile()
+        self.assertEqual(invoice.payment_state, "paid")
+        self.assertCollected(self.ae_own, Q1, {self.bic: untaxed})
+        self.assertCollected(self.ae_own, Q2, {})
+
+    def test_refund_paid_back(self):
+        sold, refunded = 1000.0, 200.0
+        invoice = self._sale("2025-04-02", [(self.service, sold)])
+        self._pay(invoice, sold * (1 + VAT), "2025-04-05")
+        refund = self._invoice("out_refund", self.customer, "2025-05-02", [(self.service, refunded)], self.ae_company)
+        self._pay(refund, refunded * (1 + VAT), "2025-05-10")
+        self.assertCollected(self.ae_own, Q2, {self.bic: sold - refunded})
+        # A refund alone in its period makes it negative.
+        self.assertCollected(self.ae_own, (date(2025, 5, 1), date(2025, 5, 31)), {self.bic: -refunded})
+
+    def test_vendor_refund_paid_back(self):
+        refunded = 300.0
+        refund = self._invoice("in_refund", self.ae_supplier, "2025-02-01", [(self.service, refunded)])
+        self._pay(refund, refunded * (1 + VAT), "2025-02-03")
+        self.assertCollected(self.ae_supplier, Q1, {self.bic: -refunded})
+
+    def test_credit_note_reconciled_with_invoice(self):
+        untaxed, credited = 1000.0, 500.0
+        total = untaxed * (1 + VAT)
+        invoice = self._sale("2025-01-10", [(self.service, untaxed)])
+        credit_note = self._invoice(
+            "out_refund", self.customer, "2025-01-20", [(self.service, credited)], self.ae_company
+        )
+        self._term_lines(invoice + credit_note).reconcile()
+        self.assertCollected(self.ae_own, Q1, {})
+        # Only the cash paid on the rest is collected.
+        rest = total - credited * (1 + VAT)
+        self._pay(invoice, rest, "2025-02-01")
+        self.assertCollected(self.ae_own, Q1, {self.bic: rest * untaxed / total})
+        # A credit note cancelling a whole invoice counts zero on both.
+        other = self._sale("2025-03-01", [(self.service, 700.0)])
+        other._reverse_moves(cancel=True)
+        self.assertEqual(other.payment_state, "reversed")
+        self.assertCollected(self.ae_own, Q1, {self.bic: rest * untaxed / total})
+
+    def test_foreign_currency_payment(self):
+        untaxed = 1000.0
+        total = untaxed * (1 + VAT)
+        bill = self._bill("2025-01-15", [(self.service, untaxed)], currency=self.usd)
+        self.assertAlmostEqual(bill.amount_total_signed, -total / USD_RATE_JANUARY)
+        self._pay(bill, total, "2025-02-15")
+        # The case is one: the reconciliation booked an exchange difference.
+        self.assertTrue(self._term_lines(bill).matched_debit_ids.exchange_move_id)
+        # Worth its euros on the day it was paid, not the invoice's booked ones.
+        self.assertCollected(self.ae_supplier, Q1, {self.bic: total / USD_RATE_FEBRUARY * untaxed / total})
+
+    def test_euro_payment_of_foreign_currency_invoice(self):
+        untaxed = 1000.0
+        paid_eur = 600.0
+        bill = self._bill("2025-01-15", [(self.service, untaxed)], currency=self.usd)
+        self._pay(bill, paid_eur, "2025-02-15", currency=self.company.currency_id)
+        self.assertCollected(self.ae_supplier, Q1, {self.bic: paid_eur / (1 + VAT)})
+
+    def test_mixed_goods_and_services(self):
+        goods, services = 300.0, 700.0
+        total = (goods + services) * (1 + VAT)
+        paid = total / 2
+        invoice = self._sale("2025-02-01", [(self.goods_product, goods), (self.service, services)])
+        self._pay(invoice, paid, "2025-02-20")
+        untaxed_paid = paid / (1 + VAT)
+        self.assertCollected(
+            self.ae_own,
+            Q1,
+            {
+                self.goods: untaxed_paid * goods / (goods + services),
+                self.bic: untaxed_paid * services / (goods + services),
+            },
+        )
+
+    def test_product_category_override(self):
+        self.ae_supplier.urssaf_category_id = self.cipav
+        consulting, repair, other = 400.0, 600.0, 100.0
+        # An auto-entrepreneur under the VAT threshold bills without VAT.
+        bill = self._bill(
+            "2025-03-01",
+            [(self.bnc_service, consulting), (self.goods_as_bic, repair), (None, other)],
+            vat=False,
+        )
+        self._pay(bill, consulting + repair + other, "2025-03-02")
+        self.assertCollected(
+            self.ae_supplier,
+            Q1,
+            {self.bnc: consulting, self.bic: repair, self.cipav: other},
+        )
+
+    def test_no_default_category(self):
+        self.ae_supplier.urssaf_category_id = False
+        goods, work = 100.0, 250.0
+        bill = self._bill("2025-03-01", [(self.goods_product, goods), (None, work)], vat=False)
+        self._pay(bill, goods + work, "2025-03-02")
+        collected = self._collected(self.ae_supplier, Q1)[self.ae_supplier.id]
+        self.assertEqual(collected, {self.goods.code: goods, UNCATEGORISED: work})
+
+    def test_draft_and_cancelled_invoices(self):
+        untaxed = 800.0
+        total = untaxed * (1 + VAT)
+        self._sale("2025-01-05", [(self.service, untaxed)], post=False)
+        cancelled = self._sale("2025-01-06", [(self.service, untaxed)])
+        self._pay(cancelled, total, "2025-01-07")
+        cancelled.button_draft()
+        cancelled.button_cancel()
+        self.assertEqual(cancelled.state, "cancel")
+        self.assertCollected(self.ae_own, Q1, {})
+
+    def test_unreconciled_payment(self):
+        for company, data, partner, payment_type, partner_type in (
+            (self.ae_company, self.ae_company_data, self.customer, "inbound", "customer"),
+            (self.company, self.company_data, self.ae_supplier, "outbound", "supplier"),
+        ):
+            payment = (
+                self.env["account.payment"]
+                .with_company(company)
+                .create(
+                    {
+                        "payment_type": payment_type,
+                        "partner_type": partner_type,
+                        "partner_id": partner.id,
+                        "amount": 1000.0,
+                        "date": "2025-02-01",
+                        "journal_id": data["default_journal_bank"].id,
+                    }
+                )
+            )
+            payment.action_post()
+        self._sale("2025-01-05", [(self.service, 1000.0)])
+        self._bill("2025-01-05", [(self.service, 1000.0)])
+        result = self._collected(self.ae_own | self.ae_supplier, Q1)
+        self.assertEqual(result, {self.ae_own.id: {}, self.ae_supplier.id: {}})
+
+    def test_bank_statement_line(self):
+        untaxed = 900.0
+        total = untaxed * (1 + VAT)
+        bill = self._bill("2025-03-10", [(self.service, untaxed)])
+        self.pay_with_statement_line(bill, self.company_data["default_journal_bank"].id, "2025-04-01", -total)
+        self.assertEqual(bill.payment_state, "paid")
+        self.assertCollected(self.ae_supplier, Q1, {})
+        self.assertCollected(self.ae_supplier, Q2, {self.bic: untaxed})
+
+    def test_both_sources_and_two_companies(self):
+        sold, billed_here, billed_there, bought = 1000.0, 400.0, 250.0, 3000.0
+        # The AE's own sales count, whatever company declares.
+        invoice = self._sale("2025-01-10", [(self.service, sold)])
+        self._pay(invoice, sold * (1 + VAT), "2025-01-15")
+        # What the AE's company buys from the declaring one is no turnover of it.
+        purchase = self._invoice("out_invoice", self.ae_own, "2025-01-10", [(self.service, bought)])
+        self._pay(purchase, bought * (1 + VAT), "2025-01-15")
+        # The same supplier bills both companies: each one declares its own.
+        here = self._bill("2025-01-10", [(self.service, billed_here)])
+        self._pay(here, billed_here * (1 + VAT), "2025-01-20")
+        there = self._bill("2025-01-10", [(self.service, billed_there)], company=self.ae_company)
+        self._pay(there, billed_there * (1 + VAT), "2025-01-20")
+
+        both = self.ae_own | self.ae_supplier
+        self.assertEqual(
+            self._collected(both, Q1),
+            {self.ae_own.id: {self.bic.code: sold}, self.ae_supplier.id: {self.bic.code: billed_here}},
+        )
+        self.assertEqual(
+            self._collected(both, Q1, self.ae_company),
+            {self.ae_own.id: {self.bic.code: sold}, self.ae_supplier.id: {self.bic.code: billed_there}},
+        )
+
+    # ------------------------------------------------------------------
+    # What is behind an amount
+    # ------------------------------------------------------------------
+
+    def test_collected_partials_and_action(self):
+        goods, services = 200.0, 800.0
+        total = (goods + services) * (1 + VAT)
+        bill = self._bill("2025-02-10", [(self.goods_product, goods), (self.service, services)])
+        march = self._pay(bill, 300.0, "2025-03-15")
+        self._pay(bill, total - 300.0, "2025-04-15")
+        turnover = self.env["urssaf.turnover"]
+
+        partials = turnover._collected_partials(self.ae_supplier, *Q1, self.company)
+        payable = self._term_lines(bill)
+        self.assertEqual(
+            partials, payable.matched_debit_ids.filtered(lambda p: p.debit_move_id.move_id == march.move_id)
+        )
+        self.assertEqual(turnover._collected_partials(self.ae_supplier, *Q1, self.company, self.goods.code), partials)
+        self.assertFalse(turnover._collected_partials(self.ae_supplier, *Q1, self.company, self.bnc.code))
+
+        action = turnover.action_open_collected(self.ae_supplier, *Q1, self.company, self.bic.code)
+        self.assertEqual(action["res_model"], "account.move.line")
+        lines = self.env["account.move.line"].search(action["domain"])
+        self.assertEqual(
+            lines, payable + march.move_id.line_ids.filtered(lambda line: line.account_id == payable.account_id)
+        )
+
+    # ------------------------------------------------------------------
+    # Performance
+    # ------------------------------------------------------------------
+
+    def _count_queries(self, partners):
+        # A first call fills the registry's caches (access rules), which the
+        # data does not change; each count then starts from an empty record
+        # cache, as a fresh request does.
+        self.env.flush_all()
+        self.env.invalidate_all()
+        self._collected(partners, Q2)
+        self.env.invalidate_all()
+        before = self.cr.sql_log_count
+        result = self._collected(partners, Q1)
+        return self.cr.sql_log_count - before, result
+
+    def test_query_count_does_not_grow(self):
+        """One auto-entrepreneur with one invoice costs as many queries as five
+        with ten invoices each, mixed categories and partial payments."""
+        single = self.env["res.partner"].create({"name": "Single AE", **self._ae_values("vendor_bills", self.bnc)})
+        bill = self._bill("2025-01-10", [(self.service, 100.0)], partner=single)
+        self._pay(bill, 120.0, "2025-01-20")
+
+        many = self.env["res.partner"].create(
+            [{"name": f"AE {i}", **self._ae_values("vendor_bills", self.bic)} for i in range(5)]
+        )
+        expected = {}
+        for partner in many:
+            for i in range(10):
+                bill = self._bill(
+                    "2025-01-10", [(self.service, 100.0 + i), (self.goods_product, 50.0)], partner=partner
+                )
+                # Half of the bills half paid.
+                self._pay(bill, bill.amount_total / (2 if i % 2 else 1), "2025-02-01")
+            services = sum((100.0 + i) / (2 if i % 2 else 1) for i in range(10))
+            goods = sum(50.0 / (2 if i % 2 else 1) for i in range(10))
+            expected[partner.id] = {self.bic.code: round(services, 2), self.goods.code: round(goods, 2)}
+
+        count_single, result_single = self._count_queries(single)
+        count_many, result_many = self._count_queries(many)
+        self.assertEqual(result_single, {single.id: {self.bnc.code: 100.0}})
+        self.assertEqual(result_many, expected)
+        self.assertEqual(count_single, count_many)
