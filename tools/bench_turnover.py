@@ -1,0 +1,637 @@
+#!/usr/bin/env python3
+"""Benchmark the collected turnover of many auto-entrepreneurs at once.
+
+Usage: python3 tools/bench_turnover.py [--db NAME] [--keep] [--partners 500] [--invoices 40]
+
+1. creates a throwaway database with the addon (or reuses ``--db``);
+2. generates, unless already there, a platform's vendor bills from
+   ``--partners`` auto-entrepreneurs, ``--invoices`` each, posted and paid
+   (one in four in two instalments), through the ORM in batches;
+3. times ``urssaf.turnover._compute_collected`` for one quarter over all of
+   them and counts its queries;
+4. times a naive per-invoice ORM loop over the same data, checks that both
+   find the same amounts, and prints the ratio;
+5. drops the database it created, unless ``--keep``.
+
+Targets (reported, not asserted): under 10 s, a constant number of queries,
+at least 20 times faster than the naive loop.
+"""
+
+# A command-line tool talks on stdout and stderr.
+# pylint: disable=print-used
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+from odoo_env import ADDON, addons_path, check_postgres, find_odoo, link_addon
+
+from odoo import api
+from odoo.modules.registry import Registry
+from odoo.sql_db import close_db
+from odoo.tools import SQL, config
+
+PARTNER_PREFIX = "Bench AE"
+YEAR_START = date(2025, 1, 1)
+QUARTER = (date(2025, 4, 1), date(2025, 6, 30))
+BATCH = 1000
+INVOICE_TYPES = ("out_invoice", "out_refund", "out_receipt", "in_invoice", "in_refund", "in_receipt")
+
+
+@contextmanager
+def timed(label, figures):
+    start = time.perf_counter()
+    yield
+    figures[label] = time.perf_counter() - start
+    print(f"  {label}: {figures[label]:.1f} s", flush=True)
+
+
+# ----------------------------------------------------------------------
+# Data
+# ----------------------------------------------------------------------
+
+
+def setup_accounting(env):
+    """The main company in euros with the generic chart, a 20 % purchase VAT
+    and two products: a service and goods."""
+    company = env.company
+    if not env["account.account"].search_count([("company_ids", "in", company.ids)], limit=1):
+        env["account.chart.template"].try_loading("generic_coa", company, install_demo=False)
+    eur = env.ref("base.EUR")
+    eur.active = True
+    company.currency_id = eur
+    vat = env["account.tax"].search([("company_id", "=", company.id), ("name", "=", "Bench VAT 20 %")], limit=1) or env[
+        "account.tax"
+    ].create({"name": "Bench VAT 20 %", "amount": 20.0, "type_tax_use": "purchase", "company_id": company.id})
+    products = env["product.product"].search([("default_code", "in", ("BENCH-SERVICE", "BENCH-GOODS"))])
+    if len(products) < 2:
+        products = env["product.product"].create(
+            [
+                {"name": "Bench service", "default_code": "BENCH-SERVICE", "type": "service"},
+                {"name": "Bench goods", "default_code": "BENCH-GOODS", "type": "consu"},
+            ]
+        )
+    service = products.filtered(lambda p: p.type == "service")
+    return company, vat, service, products - service
+
+
+def bill_values(partner, index, journal, vat, service, goods):
+    """The ``index``-th bill of an auto-entrepreneur: a service and goods,
+    with VAT one time in two, every nine days of the year."""
+    day = YEAR_START + timedelta(days=9 * index)
+    taxes = [(6, 0, vat.ids if index % 2 else [])]
+    return {
+        "move_type": "in_invoice",
+        "partner_id": partner.id,
+        "invoice_date": day,
+        "date": day,
+        "journal_id": journal.id,
+        "invoice_line_ids": [
+            (0, 0, {"product_id": service.id, "price_unit": 100.0 + index + partner.id % 50, "tax_ids": taxes}),
+            (0, 0, {"product_id": goods.id, "price_unit": 40.0 + index % 7, "tax_ids": taxes}),
+        ],
+    }
+
+
+def generate(env, n_partners, n_invoices, n_seed, figures):
+    """The auto-entrepreneurs and their paid bills: ``n_seed`` of them through
+    the ORM, the others cloned from those in SQL."""
+    company, vat, service, goods = setup_accounting(env)
+    partners = env["res.partner"].search([("name", "=like", f"{PARTNER_PREFIX} %")], order="name")
+    if partners:
+        print(f"Reusing the {len(partners)} auto-entrepreneurs of {env.cr.dbname}.")
+        return company, partners
+    n_seed = min(n_seed, n_partners)
+    print(
+        f"Generating {n_partners} auto-entrepreneurs x {n_invoices} paid vendor bills "
+        f"({n_seed} through the ORM, the others cloned in SQL):",
+        flush=True,
+    )
+    bic = env.ref(f"{ADDON}.category_prestation_services_bic")
+    steps = {}
+    with timed("partners", steps):
+        partners = env["res.partner"].create(
+            [
+                {
+                    "name": f"{PARTNER_PREFIX} {i:04d}",
+                    "urssaf_is_auto_entrepreneur": True,
+                    "urssaf_turnover_source": "vendor_bills",
+                    "urssaf_category_id": bic.id,
+                }
+                for i in range(n_partners)
+            ]
+        )
+        flush_and_forget(env)
+    seed, others = partners[:n_seed], partners[n_seed:]
+    journal = env["account.journal"].search([("company_id", "=", company.id), ("type", "=", "purchase")], limit=1)
+    values = [bill_values(p, i, journal, vat, service, goods) for p in seed for i in range(n_invoices)]
+    bill_ids = []
+    with timed(f"{len(values)} bills created and posted (ORM)", steps):
+        for start in range(0, len(values), BATCH):
+            bills = env["account.move"].create(values[start : start + BATCH])
+            bills.action_post()
+            bill_ids += bills.ids
+            flush_and_forget(env)
+    with timed(f"{len(values)} bills paid (ORM)", steps):
+        pay(env, env["account.move"].browse(bill_ids), company)
+    with timed(f"{len(others) * n_invoices} bills and payments cloned (SQL)", steps):
+        clones = [(k // n_seed, seed[k % n_seed].id, partner.id) for k, partner in enumerate(others)]
+        clone_accounting(env.cr, clones)
+        env.cr.execute("ANALYZE res_partner, account_move, account_move_line, account_partial_reconcile")
+        env.cr.commit()
+    figures["generation"] = sum(steps.values())
+    print(f"  generation: {figures['generation']:.1f} s for {n_partners * n_invoices} bills", flush=True)
+    return company, partners
+
+
+def pay(env, bills, company):
+    """Pay each bill 20 days after its date; one in four in two halves, 10
+    and 40 days after. Payments are created and posted in batches, then
+    matched in batches (what the register payment wizard does one payment
+    at a time)."""
+    bank = env["account.journal"].search([("company_id", "=", company.id), ("type", "=", "bank")], limit=1)
+    for start in range(0, len(bills), BATCH):
+        batch = bills[start : start + BATCH]
+        values, targets = [], []
+        for index, bill in enumerate(batch, start):
+            if index % 4:
+                instalments = [(bill.amount_total, 20)]
+            else:
+                half = bill.currency_id.round(bill.amount_total / 2)
+                instalments = [(half, 10), (bill.amount_total - half, 40)]
+            for amount, delay in instalments:
+                values.append(
+                    {
+                        "payment_type": "outbound",
+                        "partner_type": "supplier",
+                        "partner_id": bill.commercial_partner_id.id,
+                        "amount": amount,
+                        "date": bill.invoice_date + timedelta(days=delay),
+                        "journal_id": bank.id,
+                        "memo": bill.name,
+                    }
+                )
+                targets.append(bill)
+        payments = env["account.payment"].create(values)
+        payments.action_post()
+        plan = [
+            (payment.move_id.line_ids + bill.line_ids).filtered(
+                lambda line: line.account_id.account_type == "liability_payable" and not line.reconciled
+            )
+            for payment, bill in zip(payments, targets, strict=True)
+        ]
+        env["account.move.line"]._reconcile_plan(plan)
+        flush_and_forget(env)
+
+
+# ----------------------------------------------------------------------
+# Cloning in SQL
+# ----------------------------------------------------------------------
+
+# Inserted in this order; a reference to a table inserted later is set
+# afterwards (the foreign keys are not deferrable).
+CLONED = (
+    "account_full_reconcile",
+    "account_move",
+    "account_payment",
+    "account_move_line",
+    "account_partial_reconcile",
+)
+MAPPED = (*CLONED, "res_partner")
+# Which rows of each table a clone copies, from the maps already built (in
+# this order).
+CLONED_ROWS = {
+    "account_move": SQL(
+        "SELECT p.k, m.id FROM map_res_partner p JOIN account_move m ON m.commercial_partner_id = p.old_id"
+    ),
+    "account_move_line": SQL(
+        "SELECT m.k, l.id FROM map_account_move m JOIN account_move_line l ON l.move_id = m.old_id"
+    ),
+    "account_payment": SQL("SELECT m.k, p.id FROM map_account_move m JOIN account_payment p ON p.move_id = m.old_id"),
+    "account_full_reconcile": SQL(
+        "SELECT DISTINCT m.k, l.full_reconcile_id FROM map_account_move_line m "
+        "JOIN account_move_line l ON l.id = m.old_id WHERE l.full_reconcile_id IS NOT NULL"
+    ),
+    "account_partial_reconcile": SQL(
+        "SELECT m.k, r.id FROM map_account_move_line m JOIN account_partial_reconcile r ON r.debit_move_id = m.old_id"
+    ),
+}
+# Unique by journal once posted: each clone gets a suffix.
+SUFFIXED = {"account_move": "name", "account_payment": "name", "account_move_line": "move_name"}
+
+
+def _map(table):
+    """The temporary table of a cloned table's ``(k, old_id, new_id)``."""
+    return SQL.identifier(f"map_{table}")
+
+
+def clone_accounting(cr, clones):
+    """Copy the moves, payments and reconciliations of seed partners onto
+    other partners, with new ids. ``clones``: ``(k, seed_id, new_id)``, the
+    ``k``-th copy of a seed partner's books."""
+    cr.execute("CREATE TEMP TABLE map_res_partner (k int, old_id int, new_id int) ON COMMIT DROP")
+    cr.execute(
+        "INSERT INTO map_res_partner SELECT * FROM unnest(%s::int[], %s::int[], %s::int[])",
+        [list(column) for column in zip(*clones, strict=True)],
+    )
+    for table, rows in CLONED_ROWS.items():
+        cr.execute(
+            SQL(
+                """
+                CREATE TEMP TABLE %(map)s ON COMMIT DROP AS
+                SELECT rows.k, rows.id AS old_id, nextval(%(sequence)s)::int AS new_id
+                  FROM (%(rows)s) AS rows (k, id);
+                CREATE INDEX ON %(map)s (old_id, k);
+                """,
+                map=_map(table),
+                sequence=f"{table}_id_seq",
+                rows=rows,
+            )
+        )
+    deferred = []
+    for table in CLONED:
+        deferred += _insert_clones(cr, table)
+    for table, column, target in deferred:
+        cr.execute(
+            SQL(
+                """
+                UPDATE %(table)s AS new SET %(column)s = target.new_id
+                  FROM %(map)s m
+                  JOIN %(table)s old ON old.id = m.old_id
+                  JOIN %(target)s target ON target.k = m.k AND target.old_id = %(old_column)s
+                 WHERE new.id = m.new_id
+                """,
+                table=SQL.identifier(table),
+                column=SQL.identifier(column),
+                map=_map(table),
+                target=_map(target),
+                old_column=SQL.identifier("old", column),
+            )
+        )
+    for table in _relation_tables(cr):
+        _insert_relation_clones(cr, table)
+
+
+def _foreign_keys(cr, table):
+    """{column: referenced table} of ``table``'s single-column foreign keys."""
+    cr.execute(
+        """
+        SELECT attribute.attname, target.relname
+          FROM pg_constraint constraint_
+          JOIN pg_class source ON source.oid = constraint_.conrelid
+          JOIN pg_class target ON target.oid = constraint_.confrelid
+          JOIN pg_attribute attribute
+            ON attribute.attrelid = constraint_.conrelid AND attribute.attnum = constraint_.conkey[1]
+         WHERE constraint_.contype = 'f' AND source.relname = %s
+        """,
+        [table],
+    )
+    return dict(cr.fetchall())
+
+
+def _columns(cr, table):
+    cr.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = %s ORDER BY ordinal_position",
+        [table],
+    )
+    return [row[0] for row in cr.fetchall()]
+
+
+def _clone_value(table, column, target, inserted):
+    """The expression of a cloned row's ``column``, and whether it must be
+    set later (it points to a table not filled yet)."""
+    value = SQL.identifier("t", column)
+    if column == "id":
+        return SQL("m.new_id"), False
+    if column == SUFFIXED.get(table):
+        return SQL("CASE WHEN %(v)s IN ('/', '') THEN %(v)s ELSE %(v)s || '/' || m.k END", v=value), False
+    if column == "matching_number":
+        return SQL(
+            "COALESCE((SELECT f.new_id FROM map_account_full_reconcile f "
+            "WHERE f.k = m.k AND f.old_id = t.full_reconcile_id)::varchar, t.matching_number)"
+        ), False
+    if target not in MAPPED:
+        return value, False
+    if target in inserted or target == "res_partner":
+        return SQL(
+            "COALESCE((SELECT x.new_id FROM %s x WHERE x.k = m.k AND x.old_id = %s), %s)", _map(target), value, value
+        ), False
+    return SQL("NULL"), True
+
+
+def _insert_clones(cr, table):
+    """Insert the clones of ``table``'s rows; return the references to set
+    once the tables they point to are filled."""
+    keys = _foreign_keys(cr, table)
+    inserted = CLONED[: CLONED.index(table) + 1]
+    columns, values, deferred = _columns(cr, table), [], []
+    for column in columns:
+        value, later = _clone_value(table, column, keys.get(column), inserted)
+        values.append(value)
+        if later:
+            deferred.append((table, column, keys[column]))
+    cr.execute(
+        SQL(
+            "INSERT INTO %s (%s) SELECT %s FROM %s m JOIN %s t ON t.id = m.old_id",
+            SQL.identifier(table),
+            SQL(", ").join(map(SQL.identifier, columns)),
+            SQL(", ").join(values),
+            _map(table),
+            SQL.identifier(table),
+        )
+    )
+    return deferred
+
+
+def _relation_tables(cr):
+    """The many2many tables that hold a cloned table's rows."""
+    cr.execute(
+        """
+        SELECT DISTINCT source.relname
+          FROM pg_constraint constraint_
+          JOIN pg_class source ON source.oid = constraint_.conrelid
+          JOIN pg_class target ON target.oid = constraint_.confrelid
+         WHERE constraint_.contype = 'f' AND target.relname = ANY(%s)
+           AND NOT EXISTS (
+               SELECT 1 FROM pg_attribute a WHERE a.attrelid = source.oid AND a.attname = 'id'
+           )
+        """,
+        [list(CLONED)],
+    )
+    return [row[0] for row in cr.fetchall()]
+
+
+def _insert_relation_clones(cr, table):
+    """Copy the rows of a many2many table for the cloned rows it links."""
+    keys = {column: target for column, target in _foreign_keys(cr, table).items() if target in CLONED}
+    aliases = {column: f"m{i}" for i, column in enumerate(keys)}
+    first, *others = keys
+    joins = [SQL("JOIN %s m0 ON m0.old_id = %s", _map(keys[first]), SQL.identifier("t", first))]
+    joins += [
+        SQL(
+            "JOIN %s %s ON %s = m0.k AND %s = %s",
+            _map(keys[column]),
+            SQL.identifier(aliases[column]),
+            SQL.identifier(aliases[column], "k"),
+            SQL.identifier(aliases[column], "old_id"),
+            SQL.identifier("t", column),
+        )
+        for column in others
+    ]
+    columns = _columns(cr, table)
+    values = [
+        SQL.identifier(aliases[column], "new_id") if column in keys else SQL.identifier("t", column)
+        for column in columns
+    ]
+    cr.execute(
+        SQL(
+            "INSERT INTO %s (%s) SELECT %s FROM %s t %s",
+            SQL.identifier(table),
+            SQL(", ").join(map(SQL.identifier, columns)),
+            SQL(", ").join(values),
+            SQL.identifier(table),
+            SQL(" ").join(joins),
+        )
+    )
+
+
+def flush_and_forget(env):
+    env.flush_all()
+    env.cr.commit()
+    env.invalidate_all()
+
+
+# ----------------------------------------------------------------------
+# The two computations
+# ----------------------------------------------------------------------
+
+
+def compute(env, partners, company):
+    env.invalidate_all()
+    count = env.cr.sql_log_count
+    start = time.perf_counter()
+    result = env["urssaf.turnover"]._compute_collected(partners, *QUARTER, company)
+    return time.perf_counter() - start, env.cr.sql_log_count - count, result
+
+
+def naive(env, partners, company):
+    """The same figures, invoice by invoice and reconciliation by
+    reconciliation through the ORM (vendor bills only: the data)."""
+    env.invalidate_all()
+    start = time.perf_counter()
+    date_from, date_to = QUARTER
+    goods = env["urssaf.activity.category"].search([("is_goods", "=", True)], limit=1)
+    amounts = defaultdict(lambda: defaultdict(float))
+    bills = env["account.move"].search(
+        [
+            ("company_id", "=", company.id),
+            ("move_type", "in", ("in_invoice", "in_refund")),
+            ("state", "=", "posted"),
+            ("commercial_partner_id", "in", partners.ids),
+        ]
+    )
+    for bill in bills:
+        ae = bill.commercial_partner_id
+        ratio = bill.amount_untaxed / bill.amount_total if bill.amount_total else 1.0
+        lines = bill.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+        untaxed = sum(lines.mapped("balance"))
+        for term in bill.line_ids.filtered(lambda line: line.display_type == "payment_term"):
+            for partial in term.matched_debit_ids | term.matched_credit_ids:
+                if partial.debit_move_id == term:
+                    counterpart, matched = partial.credit_move_id, partial.credit_amount_currency
+                else:
+                    counterpart, matched = partial.debit_move_id, partial.debit_amount_currency
+                other = counterpart.move_id
+                if not date_from <= counterpart.date <= date_to or other.state != "posted":
+                    continue
+                if other.move_type in INVOICE_TYPES or other.exchange_diff_partial_ids:
+                    continue
+                if counterpart.amount_currency:
+                    amount = counterpart.balance * matched / abs(counterpart.amount_currency)
+                else:
+                    amount = partial.amount if counterpart.balance > 0 else -partial.amount
+                for line in lines:
+                    template = line.product_id.product_tmpl_id
+                    category = template.urssaf_category_id or (
+                        goods if template.type == "consu" else ae.urssaf_category_id
+                    )
+                    amounts[ae.id][category.code] += amount * ratio * line.balance / untaxed
+    result = {p.id: {c: round(a, 2) for c, a in amounts[p.id].items() if round(a, 2)} for p in partners}
+    return time.perf_counter() - start, result
+
+
+def compare(fast, slow):
+    """The partners whose amounts differ by more than a cent (rounding the
+    sum of rounded shares may differ by one)."""
+    return [
+        pid
+        for pid in fast
+        if set(fast[pid]) != set(slow[pid]) or any(abs(fast[pid][code] - slow[pid][code]) > 0.011 for code in fast[pid])
+    ]
+
+
+def measure(env, partners, company, figures):
+    print(f"Collected turnover from {QUARTER[0]} to {QUARTER[1]} of {len(partners)} auto-entrepreneurs:")
+    runs = [compute(env, partners, company) for _ in range(3)]
+    figures["compute"] = min(run[0] for run in runs)
+    queries = {run[1] for run in runs}
+    fast = runs[0][2]
+    one = compute(env, partners[:1], company)
+    figures["naive"], slow = naive(env, partners, company)
+    total = sum(sum(amounts.values()) for amounts in fast.values())
+    print(f"  total collected: {total:,.2f} over {sum(1 for a in fast.values() if a)} auto-entrepreneurs")
+    print(
+        f"  _compute_collected: {figures['compute']:.3f} s (best of 3; first {runs[0][0]:.3f} s), "
+        f"{'/'.join(map(str, sorted(queries)))} queries for all of them, {one[1]} for one"
+    )
+    print(f"  naive ORM loop: {figures['naive']:.1f} s")
+    print(f"  ratio: {figures['naive'] / figures['compute']:.0f}x faster")
+    mismatches = compare(fast, slow)
+    print(f"  same amounts as the naive loop: {'yes' if not mismatches else f'NO, for partners {mismatches[:10]}'}")
+    verdict = [
+        ("under 10 s", figures["compute"] < 10),
+        ("constant queries", queries == {one[1]}),
+        ("20x faster", figures["naive"] >= 20 * figures["compute"]),
+    ]
+    print("  targets: " + ", ".join(f"{label} {'OK' if ok else 'MISSED'}" for label, ok in verdict))
+    return not mismatches
+
+
+def declare_all(env, partners, company, figures):
+    """Prepare, estimate and declare the quarter of every auto-entrepreneur
+    through the embedded sandbox, as the screens and the scheduled action do."""
+    from odoo.addons.l10n_fr_urssaf_tierce_declaration.models.urssaf_sandbox_storage import (  # noqa: PLC0415
+        PostgresSandboxStorage,
+    )
+    from odoo.addons.l10n_fr_urssaf_tierce_declaration.urssaf_api.sandbox import Sandbox  # noqa: PLC0415
+    from odoo.addons.l10n_fr_urssaf_tierce_declaration.urssaf_api.seed import synthetic_siret  # noqa: PLC0415
+
+    print(f"Declaring the quarter of {len(partners)} auto-entrepreneurs through the embedded sandbox:", flush=True)
+    company.urssaf_environment = "embedded"
+    sandbox = Sandbox(PostgresSandboxStorage(env.cr.dbname))
+    with timed("auto-entrepreneurs registered at the sandbox, accounts and mandates", figures):
+        for index, partner in enumerate(partners):
+            siret = synthetic_siret(900000 + index)
+            sandbox.add_account(
+                siret=siret,
+                nom=f"AE{index}",
+                prenoms="Bench",
+                dateNaissance="1990-01-01",
+                periodicite="TRIMESTRIELLE",
+                dateDebutActivite="2019-01-01",
+                categories=["PRESTATION_SERVICES_BIC", "VENTE_MARCHANDISES"],
+                trade="commercant",
+                mandate_holder="demo-tiers",
+            )
+            partner.write({"company_registry": siret, "urssaf_identifier_type": "siret"})
+        partners.write(
+            {
+                "urssaf_eligible": True,
+                "urssaf_periodicity": "quarterly",
+                "urssaf_activity_start": date(2019, 1, 1),
+                "urssaf_checked_at": "2026-01-01 00:00:00",
+            }
+        )
+        mandates = env["urssaf.mandate"].create(
+            [{"partner_id": p.id, "company_id": company.id, "signature_date": date(2025, 1, 2)} for p in partners]
+        )
+        mandates.write({"state": "active", "urssaf_mandate_ref": "bench"})
+    preparation = env["urssaf.declaration.preparation"].with_company(company)
+    start = time.perf_counter()
+    result = preparation._prepare(partners, company, date.today(), period=QUARTER)
+    figures["prepare"] = time.perf_counter() - start
+    declarations = result["created"] | result["refreshed"]
+    print(f"  prepared {len(declarations)} declarations in {figures['prepare']:.2f} s")
+    for step in ("estimate", "declare"):
+        start = time.perf_counter()
+        outcome = declarations._urssaf_process(step)
+        elapsed = time.perf_counter() - start
+        print(
+            f"  {step}: {len(outcome['done'])} done, {len(outcome['failed'])} failed in {elapsed:.2f} s "
+            f"= {len(outcome['done']) / elapsed:.0f} declarations/s"
+        )
+        if outcome["failed"]:
+            print(f"    first failure: {outcome['failed'][0][1]}")
+    return not outcome["failed"]
+
+
+# ----------------------------------------------------------------------
+# Database
+# ----------------------------------------------------------------------
+
+
+def install(db, path, data_dir):
+    print(f"Creating database {db} with {ADDON}...", flush=True)
+    command = [
+        sys.executable,
+        "-m",
+        "odoo",
+        "server",
+        f"--addons-path={path}",
+        f"--data-dir={data_dir}",
+        f"--database={db}",
+        "--log-level=warn",
+        "--no-http",
+        "-i",
+        ADDON,
+        "--stop-after-init",
+    ]
+    return subprocess.run(command, check=False).returncode
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="reuse this database (generating the data unless there)")
+    parser.add_argument("--keep", action="store_true", help="keep the database created")
+    parser.add_argument("--partners", type=int, default=500)
+    parser.add_argument("--invoices", type=int, default=40, help="bills per auto-entrepreneur")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=25,
+        help="auto-entrepreneurs whose bills are created through the ORM, the others being cloned "
+        "from them in SQL (--seed 500: all through the ORM, about 40 minutes)",
+    )
+    args = parser.parse_args()
+
+    odoo_dir = find_odoo()
+    check_postgres()
+    work = Path(tempfile.mkdtemp(prefix="urssaf-bench-"))
+    path = addons_path(odoo_dir, link_addon(work / "addons"))
+    db = args.db or f"urssaf_bench_{uuid.uuid4().hex[:8]}"
+    figures = {}
+    ok = False
+    try:
+        if not args.db:
+            with timed("database and addon installed", figures):
+                if install(db, path, work / "data"):
+                    return 1
+        config.parse_config([f"--addons-path={path}", f"--data-dir={work / 'data'}", "--log-level=warn"])
+        registry = Registry(db)
+        with registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            company, partners = generate(env, args.partners, args.invoices, args.seed, figures)
+            ok = measure(env, partners, company, figures)
+            ok = declare_all(env, partners, company, figures) and ok
+        return 0 if ok else 1
+    finally:
+        if not args.db and not args.keep:
+            Registry.delete(db)
+            close_db(db)
+            subprocess.run(["dropdb", "--if-exists", db], check=False)
+        elif not args.db:
+            print(f"Database {db} kept: python3 tools/bench_turnover.py --db {db}")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
