@@ -8,6 +8,8 @@ from odoo import sql_db
 from odoo.tests import TransactionCase
 from odoo.tests.common import _super_send
 
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
 from ..models.urssaf_sandbox_storage import clear_sandbox
 from ..urssaf_api.sandbox import EMBEDDED_BASE_URL
 
@@ -57,3 +59,12 @@ class UrssafSandboxMixin:
 
 class UrssafTransactionCase(UrssafSandboxMixin, TransactionCase):
     """A TransactionCase talking to the embedded sandbox."""
+
+
+class UrssafAccountingCase(UrssafSandboxMixin, AccountTestInvoicingCommon):
+    """Odoo's accounting test data, in a company keeping its books in euros
+    (Urssaf declares euros), talking to the embedded sandbox."""
+
+    @classmethod
+    def setup_independent_company(cls, **kwargs):
+        return super().setup_independent_company(currency_id=cls._enable_currency("EUR").id, **kwargs)

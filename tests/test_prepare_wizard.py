@@ -8,27 +8,20 @@ from datetime import date
 from odoo import Command, fields
 from odoo.tests import tagged
 
-from odoo.addons.account.tests.common import AccountTestInvoicingCommon
-
 from ..urssaf_api import periods
 from ..urssaf_api.ceilings import ceilings
 from ..urssaf_api.seed import seed_account
-from .common import UrssafSandboxMixin
+from .common import UrssafAccountingCase
 
 MODULE = "l10n_fr_urssaf_tierce_declaration"
 VAT = 0.2
 
 
 @tagged("post_install", "-at_install")
-class TestPrepareWizard(UrssafSandboxMixin, AccountTestInvoicingCommon):
+class TestPrepareWizard(UrssafAccountingCase):
     @classmethod
     def get_default_groups(cls):
         return super().get_default_groups() | cls.quick_ref(f"{MODULE}.group_urssaf_declarant")
-
-    @classmethod
-    def setup_independent_company(cls, **kwargs):
-        # Urssaf declares euros: the declaring company keeps its books in euros.
-        return super().setup_independent_company(currency_id=cls._enable_currency("EUR").id, **kwargs)
 
     @classmethod
     def setUpClass(cls):

@@ -32,9 +32,8 @@ from datetime import date
 from odoo import Command
 from odoo.tests import tagged
 
-from odoo.addons.account.tests.common import AccountTestInvoicingCommon
-
 from ..models.urssaf_turnover import UNCATEGORISED
+from .common import UrssafAccountingCase
 
 MODULE = "l10n_fr_urssaf_tierce_declaration"
 Q1 = (date(2025, 1, 1), date(2025, 3, 31))
@@ -46,16 +45,11 @@ USD_RATE_FEBRUARY = 1.5
 
 
 @tagged("post_install", "-at_install")
-class TestCollectedTurnover(AccountTestInvoicingCommon):
+class TestCollectedTurnover(UrssafAccountingCase):
     @classmethod
     def get_default_groups(cls):
         # The auto-entrepreneur fields are the preparers'.
         return super().get_default_groups() | cls.quick_ref(f"{MODULE}.group_urssaf_preparer")
-
-    @classmethod
-    def setup_independent_company(cls, **kwargs):
-        # Urssaf declares euros: the declaring company keeps its books in euros.
-        return super().setup_independent_company(currency_id=cls._enable_currency("EUR").id, **kwargs)
 
     @classmethod
     def setUpClass(cls):

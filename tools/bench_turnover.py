@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
-from odoo_env import ADDON, addons_path, check_postgres, find_odoo, link_addon
+from odoo_env import ADDON, addons_path, check_postgres, find_odoo, install_addon, link_addon
 
 from odoo import api
 from odoo.modules.registry import Registry
@@ -569,25 +569,6 @@ def declare_all(env, partners, company, figures):
 # ----------------------------------------------------------------------
 
 
-def install(db, path, data_dir):
-    print(f"Creating database {db} with {ADDON}...", flush=True)
-    command = [
-        sys.executable,
-        "-m",
-        "odoo",
-        "server",
-        f"--addons-path={path}",
-        f"--data-dir={data_dir}",
-        f"--database={db}",
-        "--log-level=warn",
-        "--no-http",
-        "-i",
-        ADDON,
-        "--stop-after-init",
-    ]
-    return subprocess.run(command, check=False).returncode
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="reuse this database (generating the data unless there)")
@@ -613,7 +594,8 @@ def main():
     try:
         if not args.db:
             with timed("database and addon installed", figures):
-                if install(db, path, work / "data"):
+                print(f"Creating database {db} with {ADDON}...", flush=True)
+                if install_addon(db, path, work / "data"):
                     return 1
         config.parse_config([f"--addons-path={path}", f"--data-dir={work / 'data'}", "--log-level=warn"])
         registry = Registry(db)

@@ -4,6 +4,7 @@
 # pylint: disable=print-used
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -79,3 +80,24 @@ def check_postgres():
             f"({str(exc).strip()}). Start it and give this user a role that can "
             "create databases."
         )
+
+
+def install_addon(db, path, data_dir, modules=ADDON, *extra):
+    """Create ``db`` (if new) with ``modules`` installed; return Odoo's exit code."""
+    command = [
+        sys.executable,
+        "-m",
+        "odoo",
+        "server",
+        f"--addons-path={path}",
+        f"--data-dir={data_dir}",
+        f"--database={db}",
+        "--log-level=warn",
+        "--no-http",
+        "-i",
+        modules,
+        "--stop-after-init",
+        *extra,
+    ]
+    print("+", " ".join(command), flush=True)
+    return subprocess.run(command, check=False).returncode

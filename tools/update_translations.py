@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 import polib
-from odoo_env import ADDON, REPO, addons_path, check_postgres, find_odoo, link_addon
+from odoo_env import ADDON, REPO, addons_path, check_postgres, find_odoo, install_addon, link_addon
 
 POT = REPO / "i18n" / f"{ADDON}.pot"
 PO_FR = REPO / "i18n" / "fr.po"
@@ -61,23 +61,8 @@ def main():
     db = args.db or f"urssaf_i18n_{uuid.uuid4().hex[:8]}"
     try:
         if not args.db:
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "odoo",
-                    "server",
-                    f"--addons-path={path}",
-                    f"--database={db}",
-                    f"--data-dir={work / 'data'}",
-                    "--no-http",
-                    "--log-level=warn",
-                    "-i",
-                    ADDON,
-                    "--stop-after-init",
-                ],
-                check=True,
-            )
+            if install_addon(db, path, work / "data"):
+                return 1
         export_pot(db, path)
     finally:
         if not args.db:
