@@ -803,7 +803,9 @@ class UrssafDeclaration(models.Model):
         """
         today = fields.Date.context_today(self)
         preparation = self.env["urssaf.declaration.preparation"]
-        for company in self.env["res.company"].search([]):
+        # Only the companies that declare for someone: an active mandate.
+        mandates = self.env["urssaf.mandate"].sudo()._read_group([("state", "=", "active")], ["company_id"])
+        for (company,) in mandates:
             declarations = self.with_company(company).with_context(allowed_company_ids=[company.id])
             partners = preparation._default_partners(company)
             if partners:
@@ -893,7 +895,7 @@ class UrssafDeclarationLine(models.Model):
     declaration_id = fields.Many2one("urssaf.declaration", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="declaration_id.company_id", store=True)
     currency_id = fields.Many2one(related="declaration_id.currency_id")
-    category_id = fields.Many2one("urssaf.activity.category", string="Category", required=True)
+    category_id = fields.Many2one("urssaf.activity.category", required=True)
     sequence = fields.Integer(related="category_id.sequence", store=True)
     computed_amount = fields.Monetary(string="Collected (computed)", readonly=True)
     amount = fields.Monetary(string="Amount to declare")
@@ -967,7 +969,7 @@ class UrssafDeclarationContribution(models.Model):
     company_id = fields.Many2one(related="declaration_id.company_id", store=True)
     currency_id = fields.Many2one(related="declaration_id.currency_id")
     kind = fields.Selection([("estimate", "Estimate"), ("declared", "Declared")], required=True)
-    category_id = fields.Many2one("urssaf.activity.category", string="Category")
+    category_id = fields.Many2one("urssaf.activity.category")
     label = fields.Char(required=True)
     base = fields.Monetary()
     rate = fields.Float(string="Rate (%)", digits=(16, 3))
