@@ -36,7 +36,7 @@ class ResPartner(models.Model):
         string="Auto-entrepreneur",
         groups=PREPARER,
         tracking=True,
-        help="This partner is a micro-entrepreneur whose Urssaf declarations this company makes as tiers-déclarant.",
+        help="This partner is an auto-entrepreneur whose Urssaf declarations this company makes as tiers-déclarant.",
     )
     # Stored compact (15 characters); people read and type it formatted
     # through urssaf_nir_formatted. Declarants only: the NIR is regulated.

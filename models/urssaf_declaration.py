@@ -103,11 +103,12 @@ class UrssafDeclaration(models.Model):
     is_first_period = fields.Boolean(
         string="First period", help="The first declaration after the activity start, longer than a regular period."
     )
-    due_date = fields.Date(compute="_compute_due_date", store=True, index=True)
+    due_date = fields.Date(string="Due date", compute="_compute_due_date", store=True, index=True)
     state = fields.Selection(STATES, default="draft", required=True, readonly=True, tracking=True, index=True)
     error_message = fields.Text(readonly=True)
     error_step = fields.Selection(STEPS, string="Step to retry", readonly=True)
     outcome_unknown = fields.Boolean(
+        string="Outcome unknown",
         readonly=True,
         help="Urssaf may or may not have recorded the last declaration or payment sent "
         "(time-out, technical error): it is looked up at Urssaf before anything is sent again.",
@@ -137,7 +138,7 @@ class UrssafDeclaration(models.Model):
     )
     estimate_snapshot = fields.Char(readonly=True, copy=False, help="The amounts the last estimate was made on.")
     reference_tiers = fields.Char(
-        string="Reference (tiers)",
+        string="Own reference",
         readonly=True,
         copy=False,
         index=True,
@@ -472,12 +473,12 @@ class UrssafDeclaration(models.Model):
         return results
 
     def _batch_notification(self, step, results):
-        label = dict(STEPS)[step]
+        label = self._step_label(step)
         lines = [self.env._("%(step)s: %(count)s done.", step=label, count=len(results["done"]))]
         if results["skipped"]:
             lines.append(
                 self.env._(
-                    "Skipped (being processed elsewhere or nothing to do): %s",
+                    "Skipped, being processed elsewhere or nothing to do: %s",
                     ", ".join(results["skipped"].mapped("display_name")),
                 )
             )
@@ -506,6 +507,13 @@ class UrssafDeclaration(models.Model):
             },
         }
 
+    def _step_label(self, step):
+        """The step's name in the user's language."""
+        return dict(self._fields["error_step"]._description_selection(self.env))[step]
+
+    def _state_label(self):
+        return dict(self._fields["state"]._description_selection(self.env))[self.state]
+
     def _record_error(self, step, error, outcome_unknown=False):
         """Keep Urssaf's (already masked) message and the step to retry."""
         self.write(
@@ -517,7 +525,7 @@ class UrssafDeclaration(models.Model):
             }
         )
         self.message_post(
-            body=self.env._("Urssaf %(step)s failed: %(error)s", step=dict(STEPS)[step].lower(), error=error)
+            body=self.env._("Urssaf %(step)s failed: %(error)s", step=self._step_label(step).lower(), error=error)
         )
 
     def _urssaf_estimate(self):
@@ -747,7 +755,7 @@ class UrssafDeclaration(models.Model):
         self.write(values)
         self.message_post(
             body=self.env._(
-                "Payment %(how)s: %(amount)s debited on %(iban)s%(date)s, reference %(reference)s.%(note)s",
+                "Payment %(how)s: %(amount)s debited from %(iban)s%(date)s, reference %(reference)s.%(note)s",
                 how=how,
                 amount=self._format_amount(self.payment_amount or self.amount_total),
                 iban=mandate.iban_masked,
@@ -1050,7 +1058,9 @@ class UrssafDeclarationPreparation(models.AbstractModel):
                 limit=1,
             )
             if existing and (existing.state in LOCKED_STATES or existing.urssaf_number):
-                skipped.append((partner, self.env._("already declared (%s)", existing.urssaf_number or existing.state)))
+                skipped.append(
+                    (partner, self.env._("already declared (%s)", existing.urssaf_number or existing._state_label()))
+                )
             elif existing:
                 refreshed |= existing
             else:
