@@ -23,10 +23,16 @@
         "views/product_template_views.xml",
         "views/urssaf_declaration_views.xml",
         "views/urssaf_menus.xml",
+        "views/urssaf_run_views.xml",
         "views/res_config_settings_views.xml",
     ],
     "demo": [
         "demo/urssaf_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "l10n_fr_urssaf_tierce_declaration/static/tests/tours/*.js",
+        ],
+    },
     "uninstall_hook": "uninstall_hook",
 }

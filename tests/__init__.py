@@ -4,3 +4,7 @@ from . import test_turnover
 from . import test_partner_mandates
 from . import test_urssaf_access
 from . import test_translations
+from . import test_robustness
+from . import test_tours
+from . import test_bad_input
+from . import test_prepare_wizard

@@ -29,7 +29,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from odoo_env import ADDON, REPO, addons_path, check_postgres, find_odoo, link_addon
+from odoo_env import ADDON, REPO, addons_path, check_postgres, find_odoo, install_addon, link_addon
 
 
 def _in_link(arg, link_dir):
@@ -54,20 +54,13 @@ def main(pytest_args):
     path = addons_path(odoo_dir, link_dir)
     db = f"urssaf_test_{uuid.uuid4().hex[:8]}"
     data_dir = work / "data"
-    odoo_args = [
-        f"--addons-path={path}",
-        f"--data-dir={data_dir}",
-        f"--database={db}",
-        "--log-level=warn",
-        "--no-http",
-    ]
     modules = ",".join([ADDON] + [m for m in os.environ.get("URSSAF_TEST_MODULES", "").split(",") if m])
     targets = [_in_link(arg, link_dir) for arg in pytest_args]
     if not any(target.startswith(str(link_dir)) for target in targets):
         targets.insert(0, str(link_dir / ADDON))
     code = 1
     try:
-        code = run([sys.executable, "-m", "odoo", "server", *odoo_args, "-i", modules, "--stop-after-init"])
+        code = install_addon(db, path, data_dir, modules)
         if code:
             print(f"run_tests: installing {modules} failed (exit {code}).", file=sys.stderr)
             return code
@@ -80,6 +73,10 @@ def main(pytest_args):
                 f"--odoo-addons-path={path}",
                 f"--odoo-extra=data-dir={data_dir}",
                 "--odoo-log-level=warn",
+                # Serve HTTP, on the loopback only, for the HttpCase tests
+                # (browser tours): without it pytest-odoo skips them.
+                "--odoo-http",
+                "--odoo-extra=http-interface=127.0.0.1",
                 "-p",
                 "no:cacheprovider",
                 "-o",
