@@ -22,6 +22,7 @@
         "views/urssaf_mandate_views.xml",
         "views/product_template_views.xml",
         "views/urssaf_declaration_views.xml",
+        "data/urssaf_declaration_actions.xml",
         "views/urssaf_menus.xml",
         "views/urssaf_run_views.xml",
         "views/res_config_settings_views.xml",

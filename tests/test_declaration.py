@@ -200,6 +200,29 @@ class TestDeclarationFlow(UrssafDeclarationCase):
         self.assertEqual(declaration.urssaf_number, other.number)
 
 
+class TestDeclarationServerActions(UrssafDeclarationCase):
+    def test_actions_menu_runs_the_steps_on_many(self):
+        first = self._declaration(self.trader, date(2025, 11, 1), date(2025, 11, 30), {"VENTE_MARCHANDISES": 10.0})
+        second = self._declaration(self.trader, date(2025, 12, 1), date(2025, 12, 31), {"VENTE_MARCHANDISES": 20.0})
+        records = (first | second).with_user(self.declarant)
+        for step, state in (("estimate", "estimated"), ("declare", "declared")):
+            action = self.env.ref(f"l10n_fr_urssaf_tierce_declaration.action_server_urssaf_{step}")
+            action.with_user(self.declarant).with_context(
+                active_model="urssaf.declaration", active_ids=records.ids
+            ).run()
+            self.assertEqual(set((first | second).mapped("state")), {state})
+
+    def test_declare_and_pay_are_for_declarants(self):
+        for step in ("declare", "pay"):
+            action = self.env.ref(f"l10n_fr_urssaf_tierce_declaration.action_server_urssaf_{step}")
+            self.assertEqual(action.group_ids, self.env.ref("l10n_fr_urssaf_tierce_declaration.group_urssaf_declarant"))
+        bindings = self.env["ir.actions.actions"].with_user(self.preparer).get_bindings("urssaf.declaration")
+        names = {action["name"] for action in bindings["action"]}
+        self.assertIn("Estimate", names)
+        self.assertNotIn("Declare", names)
+        self.assertNotIn("Pay", names)
+
+
 class TestDeclarationRefusals(UrssafDeclarationCase):
     def _assert_refused_without_call(self, declaration, pattern, user=None):
         before = declaration.read(["state", "urssaf_number", "error_message"])
