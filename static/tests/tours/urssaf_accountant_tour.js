@@ -15,6 +15,7 @@ import {
     inState,
     notEmpty,
     openMenu,
+    prepareAndEstimate,
     screenshot,
     selectChoice,
     selectRecord,
@@ -167,40 +168,7 @@ registry.category("web_tour.tours").add(`${ADDON}.accountant_tour`, {
         },
 
         // The declarations of the last ended period.
-        ...openMenu(URSSAF_MENU, `${ADDON}.menu_urssaf_prepare`, "Prepare the declarations"),
-        {
-            content: "The auto-entrepreneur is proposed",
-            trigger: `.modal ${field("partner_ids")} .o_tag:contains(${AE})`,
-        },
-        ...screenshot("prepare_wizard", `.modal ${field("partner_ids")} .o_tag:contains(${AE})`),
-        {
-            content: "Prepare",
-            trigger: '.modal button[name="action_prepare"]',
-            run: "click",
-        },
-        {
-            content: "Open the declarations prepared",
-            trigger: '.modal button[name="action_open_declarations"]',
-            run: "click",
-        },
-        {
-            content: "Open the auto-entrepreneur's declaration",
-            trigger: `.o_list_view .o_data_row td[name="partner_id"]:contains(${AE})`,
-            run: "click",
-        },
-        {
-            content: "The turnover computed from the bill paid",
-            trigger: `${field("line_ids")} .o_data_row`,
-        },
-        {
-            content: "Estimate",
-            trigger: statusButton("action_estimate"),
-            run: "click",
-        },
-        {
-            content: "Urssaf's estimate",
-            trigger: inState("estimated"),
-        },
+        ...prepareAndEstimate(AE, screenshot("prepare_wizard", `.modal ${field("partner_ids")} .o_tag:contains(${AE})`)),
         {
             content: "Open the estimate page",
             trigger: '.o_notebook_headers a[name="estimate"]',

@@ -13,7 +13,7 @@ import {
     field,
     inState,
     openMenu,
-    statusButton,
+    prepareAndEstimate,
 } from "@l10n_fr_urssaf_tierce_declaration/../tests/tours/urssaf_tour_utils";
 
 const AE = "Lucas BERNARD";
@@ -64,39 +64,7 @@ registry.category("web_tour.tours").add(`${ADDON}.preparer_tour`, {
             trigger: '.o_form_view:not(:has(button[name="action_end"]))',
         },
 
-        ...openMenu(URSSAF_MENU, `${ADDON}.menu_urssaf_prepare`, "Prepare the declarations"),
-        {
-            content: "The auto-entrepreneur is proposed",
-            trigger: `.modal ${field("partner_ids")} .o_tag:contains(${AE})`,
-        },
-        {
-            content: "Prepare",
-            trigger: '.modal button[name="action_prepare"]',
-            run: "click",
-        },
-        {
-            content: "Open the declarations prepared",
-            trigger: '.modal button[name="action_open_declarations"]',
-            run: "click",
-        },
-        {
-            content: "Open the auto-entrepreneur's declaration",
-            trigger: `.o_list_view .o_data_row td[name="partner_id"]:contains(${AE})`,
-            run: "click",
-        },
-        {
-            content: "The turnover computed from the bill paid",
-            trigger: `${field("line_ids")} .o_data_row`,
-        },
-        {
-            content: "Estimate",
-            trigger: statusButton("action_estimate"),
-            run: "click",
-        },
-        {
-            content: "Urssaf's estimate",
-            trigger: inState("estimated"),
-        },
+        ...prepareAndEstimate(AE),
         {
             content: "A preparer is not offered to declare nor to pay",
             trigger:

@@ -144,3 +144,47 @@ export function screenshot(name, trigger) {
         },
     ];
 }
+
+/**
+ * Prepare the declarations with the wizard (``whileProposed``: steps run while
+ * the wizard proposes the auto-entrepreneur), open the auto-entrepreneur's
+ * declaration and have Urssaf estimate it.
+ */
+export function prepareAndEstimate(autoEntrepreneur, whileProposed = []) {
+    return [
+        ...openMenu(`${ADDON}.menu_urssaf_root`, `${ADDON}.menu_urssaf_prepare`, "Prepare the declarations"),
+        {
+            content: "The auto-entrepreneur is proposed",
+            trigger: `.modal ${field("partner_ids")} .o_tag:contains(${autoEntrepreneur})`,
+        },
+        ...whileProposed,
+        {
+            content: "Prepare",
+            trigger: '.modal button[name="action_prepare"]',
+            run: "click",
+        },
+        {
+            content: "Open the declarations prepared",
+            trigger: '.modal button[name="action_open_declarations"]',
+            run: "click",
+        },
+        {
+            content: "Open the auto-entrepreneur's declaration",
+            trigger: `.o_list_view .o_data_row td[name="partner_id"]:contains(${autoEntrepreneur})`,
+            run: "click",
+        },
+        {
+            content: "The turnover computed from the bill paid",
+            trigger: `${field("line_ids")} .o_data_row`,
+        },
+        {
+            content: "Estimate",
+            trigger: statusButton("action_estimate"),
+            run: "click",
+        },
+        {
+            content: "Urssaf's estimate",
+            trigger: inState("estimated"),
+        },
+    ];
+}
