@@ -860,16 +860,17 @@ class UrssafDeclaration(models.Model):
         return run
 
     def _urssaf_auto_declare_one(self):
-        """Estimate if needed, then declare; the results of the last step run."""
+        """Estimate if needed, then declare; the results of the last step run.
+
+        A declaration in error at the declare step (an unknown outcome among
+        them) is not estimated again: declaring looks it up first.
+        """
         self.ensure_one()
-        results = None
-        if self.state in ("draft", "error") and self.error_step in (False, "estimate"):
+        if self.state == "draft" or (self.state == "error" and self.error_step in (False, "estimate")):
             results = self._urssaf_process("estimate")
             if results["failed"] or results["skipped"]:
                 return results
-        if self.state in ("estimated", "error"):
-            results = self._urssaf_process("declare")
-        return results or self._urssaf_process("declare")
+        return self._urssaf_process("declare")
 
     def _plan_deadline_activities(self, company, today):
         """One to-do per declaration still not declared N days before its deadline."""
