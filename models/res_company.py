@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..urssaf_api.client import UrssafClient
+from ..urssaf_api.client import TokenCache, UrssafClient
 from ..urssaf_api.exceptions import UrssafError
 from ..urssaf_api.sandbox import EMBEDDED_BASE_URL, Sandbox, SandboxAdapter
 from ..urssaf_api.seed import PLATFORM_CLIENT_ID, SEED_CLIENTS
@@ -31,6 +31,7 @@ URSSAF_SETTINGS_FIELDS = (
     "urssaf_connect_timeout",
     "urssaf_timeout",
 )
+EMBEDDED_TOKEN_CACHES = {}
 URSSAF_HOSTS = {
     "sandbox": "https://api-edi.urssaf.fr",
     "production": "https://api.urssaf.fr",
@@ -217,13 +218,24 @@ class ResCompany(models.Model):
         company = self.sudo()
         client_id = (company.urssaf_client_id or "").strip()
         secret = company.urssaf_client_secret or ""
-        adapter = None
+        adapter = token_cache = None
         if company.urssaf_environment == "embedded":
-            storage = PostgresSandboxStorage(self.env.cr.dbname)
-            adapter = SandboxAdapter(Sandbox(storage, base_path=company.urssaf_api_base_path))
+            dbname = self.env.cr.dbname
+            adapter = SandboxAdapter(Sandbox(PostgresSandboxStorage(dbname), base_path=company.urssaf_api_base_path))
+            # Each database's sandbox grants its own tokens, at the same
+            # address: a token cache per database keeps them apart.
+            token_cache = EMBEDDED_TOKEN_CACHES.setdefault(dbname, TokenCache())
             if not client_id:
                 client_id = PLATFORM_CLIENT_ID
                 secret = SEED_CLIENTS[PLATFORM_CLIENT_ID]
+        if not secret:
+            raise UserError(
+                self.env._(
+                    "The Urssaf client secret of %(company)s is not set: a system administrator saves it in "
+                    "Accounting > Configuration > Settings, section Urssaf.",
+                    company=self.name,
+                )
+            )
         return UrssafClient(
             company._urssaf_api_url(),
             client_id,
@@ -233,6 +245,7 @@ class ResCompany(models.Model):
             connect_timeout=company.urssaf_connect_timeout,
             read_timeout=company.urssaf_timeout,
             adapter=adapter,
+            token_cache=token_cache,
         )
 
     def _urssaf_test_connection(self):

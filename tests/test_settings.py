@@ -2,6 +2,8 @@
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
+from ..models.res_company import EMBEDDED_TOKEN_CACHES
+from ..urssaf_api.client import TOKEN_CACHE
 from .common import UrssafTransactionCase
 
 
@@ -149,6 +151,18 @@ class TestUrssafSettings(UrssafTransactionCase):
     def test_connection_to_embedded_sandbox(self):
         message = self.company_b._urssaf_test_connection()
         self.assertIn("token", message)
+
+    def test_embedded_sandbox_tokens_are_kept_per_database(self):
+        """Every database's embedded sandbox grants its own tokens at the same
+        address: they must not be offered to another database's sandbox."""
+        embedded = self.company_b._urssaf_client()
+        self.assertIs(embedded.token_cache, EMBEDDED_TOKEN_CACHES[self.env.cr.dbname])
+        self.assertIsNot(embedded.token_cache, TOKEN_CACHE)
+        self.company_b.write({"urssaf_environment": "sandbox", "urssaf_client_id": "cabinet-b"})
+        with self.assertRaisesRegex(UserError, "client secret of Cabinet B is not set"):
+            self.company_b._urssaf_client()
+        self.company_b.sudo().urssaf_client_secret = "s3cret"
+        self.assertIs(self.company_b._urssaf_client().token_cache, TOKEN_CACHE)
 
     def test_connection_failure_is_a_user_error_without_secret(self):
         self.company_b.sudo().write(
