@@ -10,6 +10,7 @@ from odoo.tests.common import _super_send
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
+from ..models.res_company import EMBEDDED_TOKEN_CACHES
 from ..models.urssaf_sandbox_storage import clear_sandbox
 from ..urssaf_api.sandbox import EMBEDDED_BASE_URL
 
@@ -31,6 +32,9 @@ def reset_embedded_sandbox(dbname):
     """
     with sql_db.db_connect(dbname).cursor() as cr:
         clear_sandbox(cr)
+    # The tokens it granted are gone with it.
+    if dbname in EMBEDDED_TOKEN_CACHES:
+        EMBEDDED_TOKEN_CACHES[dbname].clear()
 
 
 class UrssafSandboxMixin:

@@ -18,7 +18,6 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import translate
 
-from ..urssaf_api.client import TOKEN_CACHE
 from ..urssaf_api.models import Identifier
 from ..urssaf_api.sandbox import Sandbox
 from ..urssaf_api.seed import seed_account, synthetic_nir, synthetic_siret
@@ -60,7 +59,6 @@ class UrssafAeCase(UrssafTransactionCase):
         # Each test starts from the seed: the sandbox plays a remote service
         # whose state the test transaction does not roll back.
         reset_embedded_sandbox(self.env.cr.dbname)
-        TOKEN_CACHE.clear()
 
     # --- fixtures -----------------------------------------------------------
 
