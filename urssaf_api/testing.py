@@ -35,6 +35,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -43,6 +44,7 @@ from requests.structures import CaseInsensitiveDict
 from .sandbox import SandboxRequest, SandboxResponse
 
 __all__ = [
+    "Clock",
     "DECLARE",
     "END_MANDATE",
     "ESTIMATE",
@@ -69,6 +71,20 @@ __all__ = [
     "ServerError",
     "Unauthorized",
 ]
+
+
+class Clock:
+    """A settable clock for the sandbox (datetimes) or a token cache
+    (monotonic seconds): a test sets ``now`` or moves it forward."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta):
+        self.now += timedelta(**delta)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from ..models import Declaration, Identifier
 from ..sandbox import EMBEDDED_BASE_URL, Sandbox, SandboxAdapter
 from ..seed import seed_account
 from ..storage import MemoryStorage
+from ..testing import Clock
 
 TODAY = datetime(2026, 11, 15, 10, 0, tzinfo=timezone.utc)
 TRADER = Identifier(nir=seed_account("monthly_trader")["nir"])
@@ -37,16 +38,6 @@ OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 SEPTEMBER = (date(2026, 9, 1), date(2026, 9, 30))
 SALES = {"VENTE_MARCHANDISES": Decimal("1000.50")}
 TOKEN_PATH = "/api/oauth/v1/token"
-
-
-class Clock:
-    """A settable clock, for the sandbox and for the token cache."""
-
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
 
 
 class RecordingAdapter(SandboxAdapter):

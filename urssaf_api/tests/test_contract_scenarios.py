@@ -27,6 +27,7 @@ from ..sandbox import DEFAULT_BASE_PATH, EMBEDDED_BASE_URL, TOKEN_PATH, Sandbox,
 from ..seed import seed_account
 from ..server import serve
 from ..storage import MemoryStorage
+from ..testing import Clock
 
 # Paris time in November is UTC+1.
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=timezone(timedelta(hours=1)))
@@ -47,19 +48,6 @@ OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
 THIRD_QUARTER = (date(2026, 7, 1), date(2026, 9, 30))
 SALES = {"VENTE_MARCHANDISES": Decimal("2500.50")}
-
-
-class Clock:
-    """The sandbox's clock, which a test may move forward."""
-
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
 
 
 class RecordingSandbox(Sandbox):

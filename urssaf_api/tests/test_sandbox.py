@@ -35,6 +35,7 @@ from ..seed import (
     synthetic_siret,
 )
 from ..storage import MemoryStorage
+from ..testing import Clock
 
 PARIS_WINTER = timezone(timedelta(hours=1))
 CENT = Decimal("0.01")
@@ -44,17 +45,6 @@ MONTHLY = seed_identifier("monthly_trader")
 QUARTERLY = seed_identifier("quarterly_craftsman_moselle")
 OCTOBER = {"dateDebut": "2026-10-01", "dateFin": "2026-10-31"}
 _UNSET = object()
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
 
 
 @dataclass
