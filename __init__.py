@@ -20,7 +20,6 @@ _restore_stdnum_resource_reader()
 
 from . import models  # noqa: E402
 from . import wizards  # noqa: E402
-from .models.urssaf_sandbox_storage import drop_sandbox_table  # noqa: E402
 
 
 def uninstall_hook(env):
@@ -31,6 +30,8 @@ def uninstall_hook(env):
     data. The embedded sandbox's state, kept outside the ORM, goes too.
     """
     from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG  # noqa: PLC0415
+
+    from .models.urssaf_sandbox_storage import drop_sandbox_table  # noqa: PLC0415
 
     for model in ("urssaf.declaration", "urssaf.sepa.mandate", "urssaf.mandate"):
         env[model].with_context(**{MODULE_UNINSTALL_FLAG: True}).sudo().search([]).unlink()

@@ -7,9 +7,6 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..urssaf_api.client import TokenCache, UrssafClient
 from ..urssaf_api.exceptions import UrssafError
-from ..urssaf_api.sandbox import EMBEDDED_BASE_URL, Sandbox, SandboxAdapter
-from ..urssaf_api.seed import PLATFORM_CLIENT_ID, SEED_CLIENTS
-from .urssaf_sandbox_storage import PostgresSandboxStorage
 
 URSSAF_ENVIRONMENTS = [
     ("embedded", "Embedded sandbox"),
@@ -201,6 +198,8 @@ class ResCompany(models.Model):
         """Scheme and host the client talks to for this company."""
         self.ensure_one()
         if self.urssaf_environment == "embedded":
+            from ..urssaf_api.sandbox import EMBEDDED_BASE_URL  # noqa: PLC0415 (loaded only when used)
+
             return EMBEDDED_BASE_URL
         if self.urssaf_base_url:
             return self.urssaf_base_url.strip().rstrip("/")
@@ -220,6 +219,12 @@ class ResCompany(models.Model):
         secret = company.urssaf_client_secret or ""
         adapter = token_cache = None
         if company.urssaf_environment == "embedded":
+            # The embedded sandbox (a simulation of the whole API) is loaded
+            # only by the databases that use it, never in production.
+            from ..urssaf_api.sandbox import Sandbox, SandboxAdapter  # noqa: PLC0415
+            from ..urssaf_api.seed import PLATFORM_CLIENT_ID, SEED_CLIENTS  # noqa: PLC0415
+            from .urssaf_sandbox_storage import PostgresSandboxStorage  # noqa: PLC0415
+
             dbname = self.env.cr.dbname
             adapter = SandboxAdapter(Sandbox(PostgresSandboxStorage(dbname), base_path=company.urssaf_api_base_path))
             # Each database's sandbox grants its own tokens, at the same

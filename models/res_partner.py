@@ -19,6 +19,7 @@ from .urssaf_common import (
     PERIODICITY_FROM_API,
     PERIODICITY_SELECTION,
     PREPARER,
+    check_declarant,
     correlation_note,
     urssaf_user_error,
 )
@@ -238,17 +239,13 @@ class ResPartner(models.Model):
 
     def action_urssaf_check_account(self):
         """Ask Urssaf (Comptes) for eligibility and periodicity of these partners."""
-        self._urssaf_check_declarant()
+        check_declarant(self.env)
         # Every partner's identifier is checked before the first call.
         for partner in self:
             partner._urssaf_identifier()
         for partner in self:
             partner._urssaf_check_account()
         return True
-
-    def _urssaf_check_declarant(self):
-        if not self.env.user.has_group(DECLARANT) and not self.env.su:
-            raise UserError(self.env._("Only Urssaf declarants can do this."))
 
     def _urssaf_check_account(self):
         self.ensure_one()
@@ -345,7 +342,7 @@ class ResPartner(models.Model):
         return action
 
     def action_urssaf_sync_sepa_mandates(self):
-        self._urssaf_check_declarant()
+        check_declarant(self.env)
         for partner in self:
             self.env["urssaf.sepa.mandate"]._sync_from_urssaf(partner)
         return True

@@ -12,6 +12,12 @@ PERIODICITY_FROM_API = {api: key for key, api in PERIODICITY_TO_API.items()}
 PERIODICITY_SELECTION = [("monthly", "Monthly"), ("quarterly", "Quarterly")]
 
 
+def check_declarant(env):
+    """Only declarants decide what is sent to Urssaf in their name."""
+    if not env.su and not env.user.has_group(DECLARANT):
+        raise UserError(env._("Only Urssaf declarants can do this."))
+
+
 def urssaf_user_error(env, error, what):
     """A UserError telling what failed and Urssaf's (already masked) message.
 

@@ -21,7 +21,7 @@ from ..urssaf_api.exceptions import (
     UrssafOutcomeUnknown,
     UrssafTransportError,
 )
-from .urssaf_common import DECLARANT, PERIODICITY_SELECTION, PERIODICITY_TO_API, correlation_note
+from .urssaf_common import PERIODICITY_SELECTION, PERIODICITY_TO_API, check_declarant, correlation_note
 from .urssaf_turnover import UNCATEGORISED
 
 _logger = logging.getLogger(__name__)
@@ -425,11 +425,11 @@ class UrssafDeclaration(models.Model):
         return self._run_batch("estimate")
 
     def action_declare(self):
-        self.env["res.partner"]._urssaf_check_declarant()
+        check_declarant(self.env)
         return self._run_batch("declare")
 
     def action_pay(self):
-        self.env["res.partner"]._urssaf_check_declarant()
+        check_declarant(self.env)
         return self._run_batch("pay")
 
     def _run_batch(self, step):
@@ -794,7 +794,7 @@ class UrssafDeclaration(models.Model):
         self.ensure_one()
         step = self.error_step or "estimate"
         if step in ("declare", "pay"):
-            self.env["res.partner"]._urssaf_check_declarant()
+            check_declarant(self.env)
         return self._run_batch(step)
 
     # ------------------------------------------------------------------
@@ -892,202 +892,3 @@ class UrssafDeclaration(models.Model):
                 summary=self.env._("Urssaf declaration due on %s", format_date(self.env, declaration.due_date)),
                 user_id=(declaration.user_id or company.urssaf_responsible_user_id or self.env.user).id,
             )
-
-
-class UrssafDeclarationLine(models.Model):
-    """The turnover of one activity category in a declaration."""
-
-    _name = "urssaf.declaration.line"
-    _description = "Urssaf declaration turnover line"
-    _order = "sequence, id"
-
-    declaration_id = fields.Many2one("urssaf.declaration", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="declaration_id.company_id", store=True)
-    currency_id = fields.Many2one(related="declaration_id.currency_id")
-    category_id = fields.Many2one("urssaf.activity.category", required=True)
-    sequence = fields.Integer(related="category_id.sequence", store=True)
-    computed_amount = fields.Monetary(string="Collected (computed)", readonly=True)
-    amount = fields.Monetary(string="Amount to declare")
-    difference = fields.Monetary(compute="_compute_difference", store=True)
-    is_adjusted = fields.Boolean(string="Adjusted", compute="_compute_difference", store=True)
-
-    _category_unique = models.UniqueIndex("(declaration_id, category_id)", "One line per category.")
-
-    @api.depends("amount", "computed_amount", "currency_id")
-    def _compute_difference(self):
-        for line in self:
-            line.difference = line.amount - line.computed_amount
-            line.is_adjusted = (
-                not line.currency_id.is_zero(line.difference) if line.currency_id else bool(line.difference)
-            )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._check_amount_precision(vals.get("amount"))
-            self._check_adjustment_allowed(vals.get("amount", 0.0), vals.get("computed_amount", 0.0))
-        return super().create(vals_list)
-
-    def write(self, vals):
-        if any(line.declaration_id.state in LOCKED_STATES for line in self):
-            raise UserError(self.env._("A declared declaration can no longer be changed."))
-        if "amount" in vals:
-            self._check_amount_precision(vals["amount"])
-            for line in self:
-                self._check_adjustment_allowed(vals["amount"], vals.get("computed_amount", line.computed_amount))
-        return super().write(vals)
-
-    def _check_amount_precision(self, amount):
-        """Urssaf takes euros and cents: refuse a third decimal rather than
-        let the currency rounding change the amount silently."""
-        if amount and float_compare(amount, float_round(amount, precision_digits=2), precision_digits=6):
-            raise ValidationError(
-                self.env._(
-                    "Amount to declare: %(amount)s has more than two decimals; Urssaf takes euros and cents.",
-                    amount=amount,
-                )
-            )
-
-    def _check_adjustment_allowed(self, amount, computed_amount):
-        """Preparers declare what the invoices say; only declarants adjust it."""
-        if self.env.su or self.env.user.has_group(DECLARANT):
-            return
-        if float_compare(amount or 0.0, computed_amount or 0.0, precision_digits=2):
-            raise UserError(self.env._("Only Urssaf declarants can change the amount to declare."))
-
-    def action_open_collected(self):
-        self.ensure_one()
-        declaration = self.declaration_id
-        return self.env["urssaf.turnover"].action_open_collected(
-            declaration.partner_id,
-            declaration.period_start,
-            declaration.period_end,
-            declaration.company_id,
-            category_code=self.category_id.code,
-        )
-
-
-class UrssafDeclarationContribution(models.Model):
-    """A contribution line of an estimate or of a declaration, as Urssaf computed it."""
-
-    _name = "urssaf.declaration.contribution"
-    _description = "Urssaf contribution line"
-    _order = "kind, id"
-
-    declaration_id = fields.Many2one("urssaf.declaration", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="declaration_id.company_id", store=True)
-    currency_id = fields.Many2one(related="declaration_id.currency_id")
-    kind = fields.Selection([("estimate", "Estimate"), ("declared", "Declared")], required=True)
-    category_id = fields.Many2one("urssaf.activity.category")
-    label = fields.Char(required=True)
-    base = fields.Monetary()
-    rate = fields.Float(string="Rate (%)", digits=(16, 3))
-    amount = fields.Monetary()
-
-
-class UrssafDeclarationPreparation(models.AbstractModel):
-    """Creating and refreshing the draft declarations of ended periods.
-
-    Shared by the period wizard and the daily scheduled action.
-    """
-
-    _name = "urssaf.declaration.preparation"
-    _description = "Urssaf declaration preparation"
-
-    @api.model
-    def _default_partners(self, company):
-        """Eligible auto-entrepreneurs with an active mandate in ``company``."""
-        mandates = self.env["urssaf.mandate"].search([("company_id", "=", company.id), ("state", "=", "active")])
-        return mandates.partner_id.filtered(lambda p: p.sudo().urssaf_eligible)
-
-    @api.model
-    def _period_for(self, partner, today, period=None):
-        """The period to declare for ``partner``: ``period`` when given and
-        valid for the partner, else its last ended period. Returns
-        ``(start, end, is_first)`` or a translated reason to skip it."""
-        partner = partner.sudo()
-        if not partner.urssaf_checked_at or not partner.urssaf_periodicity or not partner.urssaf_activity_start:
-            return self.env._("its Urssaf account was never checked")
-        if not partner.urssaf_eligible:
-            return self.env._("not eligible: %s", partner.urssaf_ineligibility_reason or "?")
-        if not partner.urssaf_category_id:
-            return self.env._("no default activity category")
-        periodicity = PERIODICITY_TO_API[partner.urssaf_periodicity]
-        start_of_activity = partner.urssaf_activity_start
-        if period:
-            start, end = period
-            if not periods.is_valid_period(start_of_activity, periodicity, start, end):
-                return self.env._("the period does not match its periodicity or its first period")
-            if not periods.is_period_ended(end, today):
-                return self.env._("the period has not ended yet")
-        else:
-            found = periods.last_ended_period(today, start_of_activity, periodicity)
-            if not found:
-                return self.env._("no period has ended yet since its activity started")
-            start, end = found
-        return start, end, (start, end) == tuple(periods.first_period(start_of_activity, periodicity))
-
-    @api.model
-    def _prepare(self, partners, company, today, period=None):
-        """Create or refresh the declarations of ``partners``.
-
-        Returns ``{"created": declarations, "refreshed": declarations,
-        "skipped": [(partner, reason)]}``.
-        """
-        Declaration = self.env["urssaf.declaration"]
-        created, refreshed, skipped = Declaration, Declaration, []
-        active_mandates = self.env["urssaf.mandate"].search(
-            [("company_id", "=", company.id), ("state", "=", "active"), ("partner_id", "in", partners.ids)]
-        )
-        to_create = []
-        for partner in partners:
-            if partner not in active_mandates.partner_id:
-                skipped.append((partner, self.env._("no active mandate")))
-                continue
-            found = self._period_for(partner, today, period)
-            if isinstance(found, str):
-                skipped.append((partner, found))
-                continue
-            start, end, is_first = found
-            existing = Declaration.search(
-                [
-                    ("partner_id", "=", partner.id),
-                    ("company_id", "=", company.id),
-                    ("period_start", "=", start),
-                    ("state", "!=", "cancelled"),
-                ],
-                limit=1,
-            )
-            if existing and (existing.state in LOCKED_STATES or existing.urssaf_number):
-                skipped.append(
-                    (partner, self.env._("already declared (%s)", existing.urssaf_number or existing._state_label()))
-                )
-            elif existing:
-                refreshed |= existing
-            else:
-                to_create.append(
-                    {
-                        "partner_id": partner.id,
-                        "company_id": company.id,
-                        "period_start": start,
-                        "period_end": end,
-                        "periodicity": partner.sudo().urssaf_periodicity,
-                        "is_first_period": is_first,
-                        "user_id": company.urssaf_responsible_user_id.id or self.env.user.id,
-                    }
-                )
-        if to_create:
-            created = Declaration.create(to_create)
-        (created | refreshed)._refresh_turnover()
-        return {"created": created, "refreshed": refreshed, "skipped": skipped}
-
-    @api.model
-    def _summary(self, result):
-        lines = [
-            self.env._("%s declarations created.", len(result["created"])),
-            self.env._("%s declarations refreshed.", len(result["refreshed"])),
-        ]
-        if result["skipped"]:
-            lines.append(self.env._("%s auto-entrepreneurs skipped:", len(result["skipped"])))
-            lines += [f"- {partner.display_name}: {reason}" for partner, reason in result["skipped"]]
-        return "\n".join(lines)

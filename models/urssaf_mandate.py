@@ -9,7 +9,7 @@ from ..urssaf_api.exceptions import (
     UrssafError,
     UrssafNotFoundError,
 )
-from .urssaf_common import correlation_note, urssaf_user_error
+from .urssaf_common import check_declarant, correlation_note, urssaf_user_error
 
 # Urssaf's answers that refuse the mandate itself (rather than a technical
 # failure): the mandate ends "refused" with Urssaf's message. A 404 is a
@@ -90,7 +90,7 @@ class UrssafMandate(models.Model):
 
     def action_register(self):
         """Notify Urssaf of the mandates (Mandats)."""
-        self.env["res.partner"]._urssaf_check_declarant()
+        check_declarant(self.env)
         # Every mandate is checked before the first call, so that a bad one
         # in a batch sends nothing.
         for mandate in self:
@@ -166,7 +166,7 @@ class UrssafMandate(models.Model):
 
     def action_end(self):
         """Notify Urssaf that the mandates end."""
-        self.env["res.partner"]._urssaf_check_declarant()
+        check_declarant(self.env)
         for mandate in self:
             mandate._urssaf_check_endable()
         for mandate in self:

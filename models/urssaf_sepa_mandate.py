@@ -6,7 +6,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..urssaf_api.exceptions import UrssafError
 from ..urssaf_api.masking import mask_iban
-from .urssaf_common import correlation_note, urssaf_user_error
+from .urssaf_common import check_declarant, correlation_note, urssaf_user_error
 
 
 class UrssafSepaMandate(models.Model):
@@ -110,7 +110,7 @@ class UrssafSepaMandate(models.Model):
 
     def action_register(self):
         """Register the SEPA mandates with Urssaf (Mandats SEPA)."""
-        self.env["res.partner"]._urssaf_check_declarant()
+        check_declarant(self.env)
         # Every mandate is checked before the first call: a bad one in a
         # batch sends nothing.
         for mandate in self:
@@ -157,7 +157,7 @@ class UrssafSepaMandate(models.Model):
 
     def action_revoke(self):
         """Revoke the SEPA mandates at Urssaf."""
-        self.env["res.partner"]._urssaf_check_declarant()
+        check_declarant(self.env)
         for mandate in self:
             mandate._urssaf_check_revocable()
         for mandate in self:

@@ -23,6 +23,7 @@ Environment: ``ODOO_ADDONS_PATH`` (extra addons folders, comma-separated),
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,14 @@ def _in_link(arg, link_dir):
     if arg.startswith("-") or not (REPO / path).exists():
         return arg
     return str(link_dir / ADDON / arg)
+
+
+def free_port():
+    """A TCP port free on the loopback now: two test runs on one machine
+    (two checkouts, a developer and CI) must not share Odoo's HTTP port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def run(cmd, **kwargs):
@@ -77,6 +86,7 @@ def main(pytest_args):
                 # (browser tours): without it pytest-odoo skips them.
                 "--odoo-http",
                 "--odoo-extra=http-interface=127.0.0.1",
+                f"--odoo-extra=http-port={os.environ.get('URSSAF_TEST_HTTP_PORT') or free_port()}",
                 "-p",
                 "no:cacheprovider",
                 "-o",

@@ -1,0 +1,20 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+
+
+class UrssafDeclarationContribution(models.Model):
+    """A contribution line of an estimate or of a declaration, as Urssaf computed it."""
+
+    _name = "urssaf.declaration.contribution"
+    _description = "Urssaf contribution line"
+    _order = "kind, id"
+
+    declaration_id = fields.Many2one("urssaf.declaration", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="declaration_id.company_id", store=True)
+    currency_id = fields.Many2one(related="declaration_id.currency_id")
+    kind = fields.Selection([("estimate", "Estimate"), ("declared", "Declared")], required=True)
+    category_id = fields.Many2one("urssaf.activity.category")
+    label = fields.Char(required=True)
+    base = fields.Monetary()
+    rate = fields.Float(string="Rate (%)", digits=(16, 3))
+    amount = fields.Monetary()

@@ -1,0 +1,80 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import float_compare, float_round
+
+from .urssaf_common import DECLARANT
+from .urssaf_declaration import LOCKED_STATES
+
+
+class UrssafDeclarationLine(models.Model):
+    """The turnover of one activity category in a declaration."""
+
+    _name = "urssaf.declaration.line"
+    _description = "Urssaf declaration turnover line"
+    _order = "sequence, id"
+
+    declaration_id = fields.Many2one("urssaf.declaration", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="declaration_id.company_id", store=True)
+    currency_id = fields.Many2one(related="declaration_id.currency_id")
+    category_id = fields.Many2one("urssaf.activity.category", required=True)
+    sequence = fields.Integer(related="category_id.sequence", store=True)
+    computed_amount = fields.Monetary(string="Collected (computed)", readonly=True)
+    amount = fields.Monetary(string="Amount to declare")
+    difference = fields.Monetary(compute="_compute_difference", store=True)
+    is_adjusted = fields.Boolean(string="Adjusted", compute="_compute_difference", store=True)
+
+    _category_unique = models.UniqueIndex("(declaration_id, category_id)", "One line per category.")
+
+    @api.depends("amount", "computed_amount", "currency_id")
+    def _compute_difference(self):
+        for line in self:
+            line.difference = line.amount - line.computed_amount
+            line.is_adjusted = (
+                not line.currency_id.is_zero(line.difference) if line.currency_id else bool(line.difference)
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_amount_precision(vals.get("amount"))
+            self._check_adjustment_allowed(vals.get("amount", 0.0), vals.get("computed_amount", 0.0))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if any(line.declaration_id.state in LOCKED_STATES for line in self):
+            raise UserError(self.env._("A declared declaration can no longer be changed."))
+        if "amount" in vals:
+            self._check_amount_precision(vals["amount"])
+            for line in self:
+                self._check_adjustment_allowed(vals["amount"], vals.get("computed_amount", line.computed_amount))
+        return super().write(vals)
+
+    def _check_amount_precision(self, amount):
+        """Urssaf takes euros and cents: refuse a third decimal rather than
+        let the currency rounding change the amount silently."""
+        if amount and float_compare(amount, float_round(amount, precision_digits=2), precision_digits=6):
+            raise ValidationError(
+                self.env._(
+                    "Amount to declare: %(amount)s has more than two decimals; Urssaf takes euros and cents.",
+                    amount=amount,
+                )
+            )
+
+    def _check_adjustment_allowed(self, amount, computed_amount):
+        """Preparers declare what the invoices say; only declarants adjust it."""
+        if self.env.su or self.env.user.has_group(DECLARANT):
+            return
+        if float_compare(amount or 0.0, computed_amount or 0.0, precision_digits=2):
+            raise UserError(self.env._("Only Urssaf declarants can change the amount to declare."))
+
+    def action_open_collected(self):
+        self.ensure_one()
+        declaration = self.declaration_id
+        return self.env["urssaf.turnover"].action_open_collected(
+            declaration.partner_id,
+            declaration.period_start,
+            declaration.period_end,
+            declaration.company_id,
+            category_code=self.category_id.code,
+        )

@@ -1,0 +1,114 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, models
+
+from ..urssaf_api import periods
+from .urssaf_common import PERIODICITY_TO_API
+from .urssaf_declaration import LOCKED_STATES
+
+
+class UrssafDeclarationPreparation(models.AbstractModel):
+    """Creating and refreshing the draft declarations of ended periods.
+
+    Shared by the period wizard and the daily scheduled action.
+    """
+
+    _name = "urssaf.declaration.preparation"
+    _description = "Urssaf declaration preparation"
+
+    @api.model
+    def _default_partners(self, company):
+        """Eligible auto-entrepreneurs with an active mandate in ``company``."""
+        mandates = self.env["urssaf.mandate"].search([("company_id", "=", company.id), ("state", "=", "active")])
+        return mandates.partner_id.filtered(lambda p: p.sudo().urssaf_eligible)
+
+    @api.model
+    def _period_for(self, partner, today, period=None):
+        """The period to declare for ``partner``: ``period`` when given and
+        valid for the partner, else its last ended period. Returns
+        ``(start, end, is_first)`` or a translated reason to skip it."""
+        partner = partner.sudo()
+        if not partner.urssaf_checked_at or not partner.urssaf_periodicity or not partner.urssaf_activity_start:
+            return self.env._("its Urssaf account was never checked")
+        if not partner.urssaf_eligible:
+            return self.env._("not eligible: %s", partner.urssaf_ineligibility_reason or "?")
+        if not partner.urssaf_category_id:
+            return self.env._("no default activity category")
+        periodicity = PERIODICITY_TO_API[partner.urssaf_periodicity]
+        start_of_activity = partner.urssaf_activity_start
+        if period:
+            start, end = period
+            if not periods.is_valid_period(start_of_activity, periodicity, start, end):
+                return self.env._("the period does not match its periodicity or its first period")
+            if not periods.is_period_ended(end, today):
+                return self.env._("the period has not ended yet")
+        else:
+            found = periods.last_ended_period(today, start_of_activity, periodicity)
+            if not found:
+                return self.env._("no period has ended yet since its activity started")
+            start, end = found
+        return start, end, (start, end) == tuple(periods.first_period(start_of_activity, periodicity))
+
+    @api.model
+    def _prepare(self, partners, company, today, period=None):
+        """Create or refresh the declarations of ``partners``.
+
+        Returns ``{"created": declarations, "refreshed": declarations,
+        "skipped": [(partner, reason)]}``.
+        """
+        Declaration = self.env["urssaf.declaration"]
+        created, refreshed, skipped = Declaration, Declaration, []
+        active_mandates = self.env["urssaf.mandate"].search(
+            [("company_id", "=", company.id), ("state", "=", "active"), ("partner_id", "in", partners.ids)]
+        )
+        to_create = []
+        for partner in partners:
+            if partner not in active_mandates.partner_id:
+                skipped.append((partner, self.env._("no active mandate")))
+                continue
+            found = self._period_for(partner, today, period)
+            if isinstance(found, str):
+                skipped.append((partner, found))
+                continue
+            start, end, is_first = found
+            existing = Declaration.search(
+                [
+                    ("partner_id", "=", partner.id),
+                    ("company_id", "=", company.id),
+                    ("period_start", "=", start),
+                    ("state", "!=", "cancelled"),
+                ],
+                limit=1,
+            )
+            if existing and (existing.state in LOCKED_STATES or existing.urssaf_number):
+                skipped.append(
+                    (partner, self.env._("already declared (%s)", existing.urssaf_number or existing._state_label()))
+                )
+            elif existing:
+                refreshed |= existing
+            else:
+                to_create.append(
+                    {
+                        "partner_id": partner.id,
+                        "company_id": company.id,
+                        "period_start": start,
+                        "period_end": end,
+                        "periodicity": partner.sudo().urssaf_periodicity,
+                        "is_first_period": is_first,
+                        "user_id": company.urssaf_responsible_user_id.id or self.env.user.id,
+                    }
+                )
+        if to_create:
+            created = Declaration.create(to_create)
+        (created | refreshed)._refresh_turnover()
+        return {"created": created, "refreshed": refreshed, "skipped": skipped}
+
+    @api.model
+    def _summary(self, result):
+        lines = [
+            self.env._("%s declarations created.", len(result["created"])),
+            self.env._("%s declarations refreshed.", len(result["refreshed"])),
+        ]
+        if result["skipped"]:
+            lines.append(self.env._("%s auto-entrepreneurs skipped:", len(result["skipped"])))
+            lines += [f"- {partner.display_name}: {reason}" for partner, reason in result["skipped"]]
+        return "\n".join(lines)
