@@ -18,13 +18,16 @@ def check_declarant(env):
         raise UserError(env._("Only Urssaf declarants can do this."))
 
 
-def urssaf_user_error(env, error, what):
-    """A UserError telling what failed and Urssaf's (already masked) message.
+def urssaf_error_text(env, error):
+    """A client error as a text in the user's language, for messages,
+    chatter and run reports: Urssaf's code and words, what to do, the
+    correlation id; never a NIR, IBAN, secret or token."""
+    return str(error)
 
-    ``error`` is a client error: its text is French, names Urssaf's code, what
-    to do and the correlation id, and never holds a NIR, IBAN or secret.
-    """
-    return UserError(env._("%(what)s failed: %(error)s", what=what, error=error))
+
+def urssaf_user_error(env, error, what):
+    """A UserError telling what failed and why (see urssaf_error_text)."""
+    return UserError(env._("%(what)s failed: %(error)s", what=what, error=urssaf_error_text(env, error)))
 
 
 def correlation_note(env, result_or_error):

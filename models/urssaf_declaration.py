@@ -21,7 +21,13 @@ from ..urssaf_api.exceptions import (
     UrssafOutcomeUnknown,
     UrssafTransportError,
 )
-from .urssaf_common import PERIODICITY_SELECTION, PERIODICITY_TO_API, check_declarant, correlation_note
+from .urssaf_common import (
+    PERIODICITY_SELECTION,
+    PERIODICITY_TO_API,
+    check_declarant,
+    correlation_note,
+    urssaf_error_text,
+)
 from .urssaf_turnover import UNCATEGORISED
 
 _logger = logging.getLogger(__name__)
@@ -41,21 +47,37 @@ STATES = [
 STEPS = [("estimate", "Estimate"), ("declare", "Declare"), ("pay", "Pay")]
 # Once Urssaf holds the declaration, only what Urssaf says may change it.
 LOCKED_STATES = ("declared", "paid")
-# What the payment and Urssaf's answers may still write on a locked declaration.
-FIELDS_WRITABLE_WHEN_LOCKED = {
-    "state",
-    "error_message",
-    "error_step",
-    "outcome_unknown",
-    "sepa_mandate_id",
-    "payment_amount",
-    "payment_reference",
-    "debit_date",
-    "remaining_due",
-    "activity_ids",
-    "message_main_attachment_id",
-    "user_id",
-}
+# Filled only by the addon's own steps, from the books and from Urssaf's
+# answers: no user writes them, whatever the client or the group. The steps
+# write them as the superuser (sudo), which no RPC call can be.
+SYSTEM_FIELDS = frozenset(
+    {
+        "state",
+        "error_message",
+        "error_step",
+        "outcome_unknown",
+        "periodicity",
+        "is_first_period",
+        "estimated_total",
+        "estimate_snapshot",
+        "amount_total",
+        "remaining_due",
+        "reference_tiers",
+        "urssaf_number",
+        "declared_at",
+        "payment_amount",
+        "payment_reference",
+        "debit_date",
+        "contribution_ids",
+        "estimated_contribution_ids",
+        "declared_contribution_ids",
+    }
+)
+# What was declared: frozen once Urssaf holds the declaration (its number
+# or a declared state), together with its lines.
+DECLARED_FIELDS = frozenset({"partner_id", "company_id", "period_start", "period_end", "line_ids"})
+# Frozen once paid: the mandate Urssaf debited.
+PAID_FIELDS = frozenset({"sepa_mandate_id"})
 
 
 def _naive_utc(moment):
@@ -63,6 +85,13 @@ def _naive_utc(moment):
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment
+
+
+def _is_default(fname, value):
+    """A value a client sends for a field it leaves as it is on a new record."""
+    if fname == "state":
+        return value == "draft"
+    return not value
 
 
 class UrssafUnreachableError(UserError):
@@ -99,17 +128,29 @@ class UrssafDeclaration(models.Model):
     )
     period_start = fields.Date(required=True, index=True)
     period_end = fields.Date(required=True)
-    periodicity = fields.Selection(PERIODICITY_SELECTION, required=True)
+    periodicity = fields.Selection(
+        PERIODICITY_SELECTION,
+        required=True,
+        readonly=True,
+        copy=False,
+        help="The auto-entrepreneur's periodicity at Urssaf when the declaration was prepared.",
+    )
     is_first_period = fields.Boolean(
-        string="First period", help="The first declaration after the activity start, longer than a regular period."
+        string="First period",
+        readonly=True,
+        copy=False,
+        help="The first declaration after the activity start, longer than a regular period.",
     )
     due_date = fields.Date(string="Due date", compute="_compute_due_date", store=True, index=True)
-    state = fields.Selection(STATES, default="draft", required=True, readonly=True, tracking=True, index=True)
-    error_message = fields.Text(readonly=True)
-    error_step = fields.Selection(STEPS, string="Step to retry", readonly=True)
+    state = fields.Selection(
+        STATES, default="draft", required=True, readonly=True, copy=False, tracking=True, index=True
+    )
+    error_message = fields.Text(readonly=True, copy=False)
+    error_step = fields.Selection(STEPS, string="Step to retry", readonly=True, copy=False)
     outcome_unknown = fields.Boolean(
         string="Outcome unknown",
         readonly=True,
+        copy=False,
         help="Urssaf may or may not have recorded the last declaration or payment sent "
         "(time-out, technical error): it is looked up at Urssaf before anything is sent again.",
     )
@@ -128,8 +169,8 @@ class UrssafDeclaration(models.Model):
         string="Declared contributions",
     )
     turnover_total = fields.Monetary(string="Turnover to declare", compute="_compute_totals", store=True)
-    estimated_total = fields.Monetary(string="Estimated total", readonly=True)
-    amount_total = fields.Monetary(string="Total due", readonly=True, tracking=True)
+    estimated_total = fields.Monetary(string="Estimated total", readonly=True, copy=False)
+    amount_total = fields.Monetary(string="Total due", readonly=True, copy=False, tracking=True)
     has_adjustment = fields.Boolean(
         string="Adjusted",
         compute="_compute_totals",
@@ -194,27 +235,142 @@ class UrssafDeclaration(models.Model):
             declaration.turnover_total = sum(declaration.line_ids.mapped("amount"))
             declaration.has_adjustment = any(line.is_adjusted for line in declaration.line_ids)
 
+    # ------------------------------------------------------------------
+    # Who writes what: the legal record
+    # ------------------------------------------------------------------
+
     @api.model_create_multi
     def create(self, vals_list):
-        for vals in vals_list:
+        vals_list = [dict(vals) for vals in vals_list]
+        for index, vals in enumerate(vals_list):
+            if not self.env.su:
+                # A declaration a user creates always starts as a draft.
+                given = {fname for fname in SYSTEM_FIELDS & set(vals) if not _is_default(fname, vals[fname])}
+                self._urssaf_refuse_fields(given, self.env._("A new declaration"))
+                vals = vals_list[index] = {k: v for k, v in vals.items() if k not in SYSTEM_FIELDS}
+            self._urssaf_fill_period_values(vals)
             # Generated once, never changed: Urssaf finds the declaration by it.
             vals.setdefault("reference_tiers", f"ODOO-{uuid.uuid4().hex}")
         return super().create(vals_list)
 
     def write(self, vals):
-        locked = self.filtered(lambda d: d.state in LOCKED_STATES)
-        if locked and not set(vals) <= FIELDS_WRITABLE_WHEN_LOCKED:
+        if self.env.su:
+            return super().write(vals)
+        period_values = {}
+        for declaration in self:
+            declaration._urssaf_refuse_fields(SYSTEM_FIELDS & set(vals), declaration.display_name)
+            declaration._urssaf_check_unlocked(set(vals))
+            if {"partner_id", "company_id", "period_start", "period_end"} & set(vals):
+                # Another person or period: its periodicity is Urssaf's again.
+                merged = {
+                    "partner_id": declaration.partner_id.id,
+                    "company_id": declaration.company_id.id,
+                    "period_start": declaration.period_start,
+                    "period_end": declaration.period_end,
+                    **vals,
+                }
+                self._urssaf_fill_period_values(merged)
+                period_values[declaration] = {
+                    "periodicity": merged["periodicity"],
+                    "is_first_period": merged["is_first_period"],
+                }
+        result = super().write(vals)
+        for declaration, values in period_values.items():
+            declaration.sudo().write(values)
+        return result
+
+    def _urssaf_write(self, vals):
+        """Write what the addon's own steps computed or Urssaf answered.
+
+        The caller's rights on these declarations are checked, then the
+        system fields are written as the superuser: the only way to write
+        them, and one that no RPC call can take.
+        """
+        self.check_access("write")
+        return self.sudo().write(vals)
+
+    def _urssaf_refuse_fields(self, fnames, what):
+        """Refuse, naming the field, a user's write of fields only the addon fills."""
+        if fnames:
+            fname = sorted(fnames, key=list(self._fields).index)[0]
             raise UserError(
                 self.env._(
-                    "%(declaration)s is declared to Urssaf: it can no longer be changed.",
-                    declaration=locked[0].display_name,
+                    "%(what)s: the field “%(field)s” is filled only from the books and Urssaf's answers; "
+                    "it cannot be written.",
+                    what=what,
+                    field=self._fields[fname].get_description(self.env)["string"],
                 )
             )
-        return super().write(vals)
+
+    def _urssaf_is_locked(self):
+        """Urssaf holds this declaration: what was declared can no longer change."""
+        self.ensure_one()
+        return self.state in LOCKED_STATES or bool(self.urssaf_number)
+
+    def _urssaf_check_unlocked(self, fnames, what=None):
+        """Refuse changing what was declared (or the mandate paid from)."""
+        self.ensure_one()
+        frozen = set()
+        if self._urssaf_is_locked():
+            frozen |= DECLARED_FIELDS
+        if self.state == "paid":
+            frozen |= PAID_FIELDS
+        fnames = frozen & set(fnames)
+        if fnames:
+            fname = sorted(fnames, key=list(self._fields).index)[0]
+            raise UserError(
+                self.env._(
+                    "%(declaration)s is declared to Urssaf (%(number)s): “%(field)s” can no longer be changed.",
+                    declaration=self.display_name,
+                    number=self.urssaf_number or self._state_label(),
+                    field=what or self._fields[fname].get_description(self.env)["string"],
+                )
+            )
+
+    def _urssaf_check_lines_editable(self):
+        """Refuse a user's change of the turnover lines of a declared declaration."""
+        for declaration in self:
+            declaration._urssaf_check_unlocked({"line_ids"})
+
+    @api.model
+    def _urssaf_fill_period_values(self, vals):
+        """The periodicity and first-period flag come from the Urssaf account,
+        checked against the period, never from the user."""
+        if vals.get("periodicity") or not vals.get("partner_id") or not vals.get("period_start"):
+            return
+        company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+        partner = self.env["res.partner"].browse(vals["partner_id"]).with_company(company).sudo()
+        start = fields.Date.to_date(vals["period_start"])
+        end = fields.Date.to_date(vals.get("period_end"))
+        if not partner.urssaf_periodicity or not partner.urssaf_activity_start:
+            raise UserError(
+                self.env._(
+                    "%(partner)s: check its Urssaf account first; the periodicity of its declarations comes "
+                    "from Urssaf.",
+                    partner=partner.display_name,
+                )
+            )
+        periodicity = PERIODICITY_TO_API[partner.urssaf_periodicity]
+        if not end or not periods.is_valid_period(partner.urssaf_activity_start, periodicity, start, end):
+            raise UserError(
+                self.env._(
+                    "Period: %(start)s – %(end)s is not a declaration period of %(partner)s (%(periodicity)s).",
+                    start=format_date(self.env, start),
+                    end=format_date(self.env, end) if end else "?",
+                    partner=partner.display_name,
+                    periodicity=dict(self._fields["periodicity"]._description_selection(self.env))[
+                        partner.urssaf_periodicity
+                    ].lower(),
+                )
+            )
+        vals["periodicity"] = partner.urssaf_periodicity
+        vals["is_first_period"] = (start, end) == tuple(
+            periods.first_period(partner.urssaf_activity_start, periodicity)
+        )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_declared(self):
-        declared = self.filtered(lambda d: d.state in LOCKED_STATES or d.urssaf_number)
+        declared = self.filtered(lambda d: d._urssaf_is_locked())
         if declared:
             raise UserError(
                 self.env._(
@@ -222,6 +378,24 @@ class UrssafDeclaration(models.Model):
                     declaration=declared[0].display_name,
                 )
             )
+
+    @api.constrains("sepa_mandate_id", "partner_id", "company_id")
+    def _check_sepa_mandate(self):
+        """Urssaf debits the auto-entrepreneur's own account, never another's."""
+        for declaration in self:
+            mandate = declaration.sepa_mandate_id
+            if mandate and (
+                mandate.partner_id != declaration.partner_id or mandate.company_id != declaration.company_id
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "%(field)s: %(mandate)s is not a mandate of %(partner)s for %(company)s.",
+                        field=self._fields["sepa_mandate_id"].get_description(self.env)["string"],
+                        mandate=mandate.display_name,
+                        partner=declaration.partner_id.display_name,
+                        company=declaration.company_id.name,
+                    )
+                )
 
     @api.constrains("period_start", "period_end")
     def _check_period(self):
@@ -289,9 +463,9 @@ class UrssafDeclaration(models.Model):
                     )
                 )
         if commands:
-            self.line_ids = commands
+            self._urssaf_write({"line_ids": commands})
         if self.state == "estimated" and self._amounts_snapshot() != self.estimate_snapshot:
-            self.state = "draft"
+            self._urssaf_write({"state": "draft"})
 
     def action_refresh_turnover(self):
         self._refresh_turnover()
@@ -336,7 +510,16 @@ class UrssafDeclaration(models.Model):
         return turnover
 
     def _amounts_snapshot(self):
-        return json.dumps({line.category_id.code: round(line.amount, 2) for line in self.line_ids}, sort_keys=True)
+        """What an estimate was made on: who, which period, which amounts.
+        Declaring anything else needs a new estimate."""
+        return json.dumps(
+            {
+                "partner": self.partner_id.id,
+                "period": [str(self.period_start), str(self.period_end)],
+                "turnover": {line.category_id.code: round(line.amount, 2) for line in self.line_ids},
+            },
+            sort_keys=True,
+        )
 
     def _check_can_declare(self):
         """Refuse, with a clear message and before any call, what Urssaf would refuse."""
@@ -514,25 +697,48 @@ class UrssafDeclaration(models.Model):
     def _state_label(self):
         return dict(self._fields["state"]._description_selection(self.env))[self.state]
 
-    def _record_error(self, step, error, outcome_unknown=False):
-        """Keep Urssaf's (already masked) message and the step to retry."""
-        self.write(
-            {
-                "state": "error",
-                "error_step": step,
-                "error_message": str(error),
-                "outcome_unknown": outcome_unknown,
-            }
-        )
-        self.message_post(
-            body=self.env._("Urssaf %(step)s failed: %(error)s", step=self._step_label(step).lower(), error=error)
-        )
+    def _urssaf_fail(self, step, error):
+        """The one way a client error ends a step, for every step.
+
+        - Urssaf answered with an error, or may have recorded what was sent
+          (outcome unknown): the declaration keeps the error and the step to
+          retry, with a message in its chatter;
+        - Urssaf could not be reached at all: nothing was sent, nothing
+          changes, and the caller is told (a scheduled run stops after a few);
+        - anything else was refused before sending: nothing changes.
+        """
+        text = urssaf_error_text(self.env, error)
+        if isinstance(error, (UrssafApiError, UrssafOutcomeUnknown)):
+            self._urssaf_write(
+                {
+                    "state": "error",
+                    "error_step": step,
+                    "error_message": text,
+                    # Only the look-up that declaring and paying start with
+                    # settles an unknown outcome; a failed estimate does not.
+                    "outcome_unknown": isinstance(error, UrssafOutcomeUnknown)
+                    or (step == "estimate" and self.outcome_unknown),
+                }
+            )
+            self.message_post(
+                body=self.env._("Urssaf %(step)s failed: %(error)s", step=self._step_label(step).lower(), error=text)
+            )
+            return True
+        failure = UrssafUnreachableError if isinstance(error, UrssafTransportError) else UserError
+        raise failure(
+            self.env._(
+                "%(step)s of %(declaration)s failed: %(error)s",
+                step=self._step_label(step),
+                declaration=self.display_name,
+                error=text,
+            )
+        ) from error
 
     def _urssaf_estimate(self):
         self.ensure_one()
         if not self._lock_for_urssaf():
             return False
-        if self.state not in ("draft", "estimated", "error") or self.urssaf_number:
+        if self._urssaf_is_locked():
             raise UserError(self.env._("%(declaration)s is already declared.", declaration=self.display_name))
         turnover = self._turnover_to_send()
         self._check_mandate()
@@ -541,19 +747,10 @@ class UrssafDeclaration(models.Model):
             estimate = client.estimate(
                 self.partner_id._urssaf_identifier(), self.period_start, self.period_end, turnover
             )
-        except UrssafApiError as error:
-            self._record_error("estimate", error)
-            return True
-        except UrssafTransportError as error:
-            raise UrssafUnreachableError(
-                self.env._("Estimating %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
-            ) from error
         except UrssafError as error:
-            raise UserError(
-                self.env._("Estimating %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
-            ) from error
-        self.contribution_ids.filtered(lambda c: c.kind == "estimate").unlink()
-        self.write(
+            return self._urssaf_fail("estimate", error)
+        self.contribution_ids.filtered(lambda c: c.kind == "estimate").sudo().unlink()
+        self._urssaf_write(
             {
                 "state": "estimated",
                 "estimated_total": float(estimate.total),
@@ -599,7 +796,7 @@ class UrssafDeclaration(models.Model):
         self.ensure_one()
         if not self._lock_for_urssaf():
             return False
-        if self.state in LOCKED_STATES:
+        if self._urssaf_is_locked():
             return False
         self._check_can_declare()
         client = self.company_id._urssaf_client()
@@ -615,32 +812,21 @@ class UrssafDeclaration(models.Model):
         except DeclarationAlreadyExists as error:
             found = client.find_declaration_by_number(identifier, error.declaration_number, self.period_start)
             if found is None:
-                self._record_error("declare", error)
-                return True
+                return self._urssaf_fail("declare", error)
             self._record_declaration(found, self.env._("already declared at Urssaf"))
             return True
-        except UrssafOutcomeUnknown as error:
-            self._record_error("declare", error, outcome_unknown=True)
-            return True
-        except UrssafApiError as error:
-            self._record_error("declare", error)
-            return True
-        except UrssafTransportError as error:
-            raise UrssafUnreachableError(
-                self.env._("Declaring %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
-            ) from error
         except UrssafError as error:
-            raise UserError(
-                self.env._("Declaring %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
-            ) from error
+            return self._urssaf_fail("declare", error)
         self._record_declaration(declaration, self.env._("declared"))
         return True
 
     def _record_declaration(self, declaration, how):
-        self.contribution_ids.filtered(lambda c: c.kind == "declared").unlink()
+        self.contribution_ids.filtered(lambda c: c.kind == "declared").sudo().unlink()
         remaining = declaration.remaining_due if declaration.remaining_due is not None else declaration.total
-        self.write(
+        is_paid = declaration.is_paid or (remaining == 0 and declaration.total == 0)
+        self._urssaf_write(
             {
+                "state": "paid" if is_paid else "declared",
                 "urssaf_number": declaration.number,
                 "declared_at": _naive_utc(declaration.declared_at or fields.Datetime.now()),
                 "amount_total": float(declaration.total),
@@ -653,7 +839,6 @@ class UrssafDeclaration(models.Model):
                 ],
             }
         )
-        self.state = "paid" if declaration.is_paid or (remaining == 0 and declaration.total == 0) else "declared"
         self.message_post(
             body=self.env._(
                 "Urssaf declaration %(number)s %(how)s: %(total)s due by %(due)s.%(note)s",
@@ -682,6 +867,16 @@ class UrssafDeclaration(models.Model):
                     "%(partner)s has no active SEPA mandate for %(company)s: register one before paying.",
                     partner=self.partner_id.display_name,
                     company=self.company_id.name,
+                )
+            )
+        # The constraint holds for what is saved; this holds for what is sent.
+        if mandate.partner_id != self.partner_id or mandate.company_id != self.company_id:
+            raise UserError(
+                self.env._(
+                    "%(mandate)s is not a SEPA mandate of %(partner)s: Urssaf debits only the auto-entrepreneur's "
+                    "own account.",
+                    mandate=mandate.display_name,
+                    partner=self.partner_id.display_name,
                 )
             )
         return mandate
@@ -716,20 +911,8 @@ class UrssafDeclaration(models.Model):
                 None, None, mandate, self.env._("already paid at Urssaf"), reference=error.payment_reference
             )
             return True
-        except UrssafOutcomeUnknown as error:
-            self._record_error("pay", error, outcome_unknown=True)
-            return True
-        except UrssafApiError as error:
-            self._record_error("pay", error)
-            return True
-        except UrssafTransportError as error:
-            raise UrssafUnreachableError(
-                self.env._("Paying %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
-            ) from error
         except UrssafError as error:
-            raise UserError(
-                self.env._("Paying %(declaration)s failed: %(error)s", declaration=self.display_name, error=error)
-            ) from error
+            return self._urssaf_fail("pay", error)
         self._record_payment(payment, None, mandate, self.env._("ordered"))
         return True
 
@@ -752,7 +935,7 @@ class UrssafDeclaration(models.Model):
             )
         elif reference:
             values["payment_reference"] = reference
-        self.write(values)
+        self._urssaf_write(values)
         self.message_post(
             body=self.env._(
                 "Payment %(how)s: %(amount)s debited from %(iban)s%(date)s, reference %(reference)s.%(note)s",
@@ -767,26 +950,34 @@ class UrssafDeclaration(models.Model):
 
     def action_cancel(self):
         for declaration in self:
-            if declaration.state in LOCKED_STATES or declaration.urssaf_number:
+            if declaration._urssaf_is_locked() or declaration.outcome_unknown:
                 raise UserError(
                     self.env._(
                         "%(declaration)s is declared to Urssaf: it cannot be cancelled.",
                         declaration=declaration.display_name,
                     )
                 )
-        self.write({"state": "cancelled"})
+        self._urssaf_write({"state": "cancelled"})
         return True
 
     def action_reset_to_draft(self):
         for declaration in self:
-            if declaration.urssaf_number:
+            if declaration._urssaf_is_locked():
                 raise UserError(
                     self.env._(
                         "%(declaration)s is declared to Urssaf: it cannot go back to draft.",
                         declaration=declaration.display_name,
                     )
                 )
-        self.write({"state": "draft", "error_message": False, "error_step": False})
+            if declaration.outcome_unknown:
+                # Urssaf may hold it: only a look-up (Declare) settles that.
+                raise UserError(
+                    self.env._(
+                        "%(declaration)s may have been recorded by Urssaf: declare it again to look it up first.",
+                        declaration=declaration.display_name,
+                    )
+                )
+        self._urssaf_write({"state": "draft", "error_message": False, "error_step": False})
         return True
 
     def action_retry(self):
@@ -860,16 +1051,31 @@ class UrssafDeclaration(models.Model):
         return run
 
     def _urssaf_auto_declare_one(self):
-        """Estimate if needed, then declare; the results of the last step run.
+        """Re-read the books, estimate, then declare; the results of the last
+        step run.
 
-        A declaration in error at the declare step (an unknown outcome among
-        them) is not estimated again: declaring looks it up first.
+        An unattended run declares only figures it computed, or got from
+        Urssaf, in this same run: never an estimate somebody left (or
+        forged) earlier. A declaration whose last sending has an unknown
+        outcome is still looked up at Urssaf by declaring, which does that
+        before it sends anything: what Urssaf may hold is never sent twice.
         """
         self.ensure_one()
-        if self.state == "draft" or (self.state == "error" and self.error_step in (False, "estimate")):
-            results = self._urssaf_process("estimate")
-            if results["failed"] or results["skipped"]:
-                return results
+        try:
+            with self.env.cr.savepoint():
+                self._refresh_turnover()
+        except UserError as error:
+            self.env.invalidate_all()
+            return {
+                "done": self.browse(),
+                "failed": [(self, str(error.args[0]))],
+                "skipped": self.browse(),
+                "unknown": self.browse(),
+                "unreachable": self.browse(),
+            }
+        results = self._urssaf_process("estimate")
+        if results["failed"] or results["skipped"]:
+            return results
         return self._urssaf_process("declare")
 
     def _plan_deadline_activities(self, company, today):

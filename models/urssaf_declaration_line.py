@@ -4,7 +4,9 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare, float_round
 
 from .urssaf_common import DECLARANT
-from .urssaf_declaration import LOCKED_STATES
+
+# Set by the addon from the books: a user changes only the amount to declare.
+USER_READONLY_FIELDS = frozenset({"declaration_id", "category_id", "computed_amount"})
 
 
 class UrssafDeclarationLine(models.Model):
@@ -37,18 +39,50 @@ class UrssafDeclarationLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            if not self.env.su:
+                self.env["urssaf.declaration"].browse(vals.get("declaration_id"))._urssaf_check_lines_editable()
+                if vals.get("computed_amount"):
+                    self._urssaf_refuse_field("computed_amount")
             self._check_amount_precision(vals.get("amount"))
             self._check_adjustment_allowed(vals.get("amount", 0.0), vals.get("computed_amount", 0.0))
         return super().create(vals_list)
 
     def write(self, vals):
-        if any(line.declaration_id.state in LOCKED_STATES for line in self):
-            raise UserError(self.env._("A declared declaration can no longer be changed."))
+        if not self.env.su:
+            self.declaration_id._urssaf_check_lines_editable()
+            for fname in USER_READONLY_FIELDS & set(vals):
+                self._urssaf_refuse_field(fname)
         if "amount" in vals:
             self._check_amount_precision(vals["amount"])
             for line in self:
                 self._check_adjustment_allowed(vals["amount"], vals.get("computed_amount", line.computed_amount))
         return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_declared_or_collected(self):
+        if self.env.su:
+            return
+        self.declaration_id._urssaf_check_lines_editable()
+        collected = self.filtered(lambda line: not line.currency_id.is_zero(line.computed_amount))
+        if collected:
+            # Deleting it would hide the difference from the books: an
+            # adjustment is an amount to declare, kept beside the computed one.
+            raise UserError(
+                self.env._(
+                    "%(category)s: the books show %(amount)s collected; set the amount to declare instead of "
+                    "deleting the line.",
+                    category=collected[0].category_id.display_name,
+                    amount=collected[0].computed_amount,
+                )
+            )
+
+    def _urssaf_refuse_field(self, fname):
+        raise UserError(
+            self.env._(
+                "Turnover line: the field “%(field)s” is filled only from the books; it cannot be written.",
+                field=self._fields[fname].get_description(self.env)["string"],
+            )
+        )
 
     def _check_amount_precision(self, amount):
         """Urssaf takes euros and cents: refuse a third decimal rather than

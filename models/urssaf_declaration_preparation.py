@@ -3,7 +3,6 @@ from odoo import api, models
 
 from ..urssaf_api import periods
 from .urssaf_common import PERIODICITY_TO_API
-from .urssaf_declaration import LOCKED_STATES
 
 
 class UrssafDeclarationPreparation(models.AbstractModel):
@@ -69,7 +68,9 @@ class UrssafDeclarationPreparation(models.AbstractModel):
             if isinstance(found, str):
                 skipped.append((partner, found))
                 continue
-            start, end, is_first = found
+            # The periodicity and first-period flag are filled from the
+            # Urssaf account when the declaration is created.
+            start, end, _is_first = found
             existing = Declaration.search(
                 [
                     ("partner_id", "=", partner.id),
@@ -79,7 +80,7 @@ class UrssafDeclarationPreparation(models.AbstractModel):
                 ],
                 limit=1,
             )
-            if existing and (existing.state in LOCKED_STATES or existing.urssaf_number):
+            if existing and existing._urssaf_is_locked():
                 skipped.append(
                     (partner, self.env._("already declared (%s)", existing.urssaf_number or existing._state_label()))
                 )
@@ -92,8 +93,6 @@ class UrssafDeclarationPreparation(models.AbstractModel):
                         "company_id": company.id,
                         "period_start": start,
                         "period_end": end,
-                        "periodicity": partner.sudo().urssaf_periodicity,
-                        "is_first_period": is_first,
                         "user_id": company.urssaf_responsible_user_id.id or self.env.user.id,
                     }
                 )

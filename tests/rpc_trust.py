@@ -87,9 +87,7 @@ class RpcTrustCase(UrssafSandboxMixin, HttpCase):
     def rpc(self, role, model, method, args, kwargs=None):
         """``execute_kw`` over XML-RPC as the user of ``role``."""
         user = self.users[role]
-        return self.xmlrpc_object.execute_kw(
-            self.env.cr.dbname, user.id, PASSWORD, model, method, args, kwargs or {}
-        )
+        return self.xmlrpc_object.execute_kw(self.env.cr.dbname, user.id, PASSWORD, model, method, args, kwargs or {})
 
     def rows(self, tables):
         """Every row of ``tables``, as the database holds them now."""
@@ -107,6 +105,11 @@ class RpcTrustCase(UrssafSandboxMixin, HttpCase):
         for attempt in self.ATTEMPTS:
             with self.subTest(attempt.what, user=attempt.user):
                 self._run_attempt(attempt)
+        self.env.invalidate_all()
+        self.after_attempts()
+
+    def after_attempts(self):
+        """Check what the controls did, beyond changed rows (subclasses)."""
 
     def _run_attempt(self, attempt):
         call = attempt.call(self)
