@@ -9,7 +9,7 @@ from ..urssaf_api.exceptions import (
     UrssafError,
     UrssafNotFoundError,
 )
-from .urssaf_common import check_declarant, correlation_note, urssaf_user_error
+from .urssaf_common import check_declarant, correlation_note, urssaf_error_text, urssaf_user_error
 
 # Urssaf's answers that refuse the mandate itself (rather than a technical
 # failure): the mandate ends "refused" with Urssaf's message. A 404 is a
@@ -143,8 +143,9 @@ class UrssafMandate(models.Model):
                 ) from error
             # Only the state and Urssaf's reason change: nothing else of the
             # mandate is touched by a refusal.
-            self.write({"state": "refused", "refusal_reason": error.message})
-            self.message_post(body=self.env._("Urssaf refused the mandate: %s", error))
+            reason = urssaf_error_text(self.env, error)
+            self.write({"state": "refused", "refusal_reason": reason})
+            self.message_post(body=self.env._("Urssaf refused the mandate: %s", reason))
             return False
         self.write(
             {

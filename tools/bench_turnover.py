@@ -569,9 +569,17 @@ def declare_all(env, partners, company, figures):
 # ----------------------------------------------------------------------
 
 
+def database_exists(name):
+    import psycopg2  # noqa: PLC0415 (installed with Odoo's requirements)
+
+    with psycopg2.connect(dbname="postgres") as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        return cursor.fetchone() is not None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", help="reuse this database (generating the data unless there)")
+    parser.add_argument("--db", help="use this database, created with the addon when it does not exist, and keep it")
     parser.add_argument("--keep", action="store_true", help="keep the database created")
     parser.add_argument("--partners", type=int, default=500)
     parser.add_argument("--invoices", type=int, default=40, help="bills per auto-entrepreneur")
@@ -592,10 +600,12 @@ def main():
     figures = {}
     ok = False
     try:
-        if not args.db:
+        if not args.db or not database_exists(db):
             with timed("database and addon installed", figures):
+                # A database named with --db is kept; a throwaway one is not.
                 print(f"Creating database {db} with {ADDON}...", flush=True)
                 if install_addon(db, path, work / "data"):
+                    print(f"bench_turnover: installing {ADDON} in {db} failed.", file=sys.stderr)
                     return 1
         config.parse_config([f"--addons-path={path}", f"--data-dir={work / 'data'}", "--log-level=warn"])
         registry = Registry(db)
