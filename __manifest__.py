@@ -22,6 +22,7 @@
         "views/urssaf_mandate_views.xml",
         "views/urssaf_sepa_mandate_views.xml",
         "views/product_template_views.xml",
+        "wizards/urssaf_declaration_send_views.xml",
         "views/urssaf_declaration_views.xml",
         "wizards/urssaf_declaration_prepare_views.xml",
         "data/urssaf_declaration_actions.xml",

@@ -254,12 +254,14 @@ class UrssafDeclaration(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        # What Urssaf holds is locked for everybody, the addon's steps included.
+        for declaration in self:
+            declaration._urssaf_check_unlocked(set(vals))
         if self.env.su:
             return super().write(vals)
         period_values = {}
         for declaration in self:
             declaration._urssaf_refuse_fields(SYSTEM_FIELDS & set(vals), declaration.display_name)
-            declaration._urssaf_check_unlocked(set(vals))
             if {"partner_id", "company_id", "period_start", "period_end"} & set(vals):
                 # Another person or period: its periodicity is Urssaf's again.
                 merged = {

@@ -39,8 +39,8 @@ class UrssafDeclarationLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            self.env["urssaf.declaration"].browse(vals.get("declaration_id"))._urssaf_check_lines_editable()
             if not self.env.su:
-                self.env["urssaf.declaration"].browse(vals.get("declaration_id"))._urssaf_check_lines_editable()
                 if vals.get("computed_amount"):
                     self._urssaf_refuse_field("computed_amount")
             self._check_amount_precision(vals.get("amount"))
@@ -48,8 +48,8 @@ class UrssafDeclarationLine(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        self.declaration_id._urssaf_check_lines_editable()
         if not self.env.su:
-            self.declaration_id._urssaf_check_lines_editable()
             for fname in USER_READONLY_FIELDS & set(vals):
                 self._urssaf_refuse_field(fname)
         if "amount" in vals:
@@ -60,9 +60,9 @@ class UrssafDeclarationLine(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_declared_or_collected(self):
+        self.declaration_id._urssaf_check_lines_editable()
         if self.env.su:
             return
-        self.declaration_id._urssaf_check_lines_editable()
         collected = self.filtered(lambda line: not line.currency_id.is_zero(line.computed_amount))
         if collected:
             # Deleting it would hide the difference from the books: an

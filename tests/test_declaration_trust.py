@@ -8,11 +8,13 @@ from datetime import date
 from unittest.mock import patch
 
 from odoo import Command
-from odoo.exceptions import UserError, ValidationError
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import new_test_user, tagged
 
 from ..urssaf_api.seed import seed_account
 from .common import UrssafTransactionCase
+from .rpc_trust import DECLARANT as DECLARANT_GROUP
+from .rpc_trust import PREPARER as PREPARER_GROUP
 from .rpc_trust import Attempt, RpcTrustCase
 
 DOCUMENT = base64.b64encode(b"%PDF-1.4 mandat signe")
@@ -448,3 +450,34 @@ class TestDeclarationTrust(UrssafTransactionCase):
         self.assertEqual([d.number for d in sent], [forged.urssaf_number])
         self.assertEqual(sum(sent[0].turnover_by_category.values()), 0)
         self.assertIn(forged, run.line_ids.declaration_id)
+
+    def test_declare_and_pay_from_a_selection_ask_first(self):
+        """The list's buttons and the Actions menu open a confirmation that
+        names what is sent; only its confirmation sends it."""
+        declarant = new_test_user(
+            self.env, login="trust_send_declarant", groups="account.group_account_manager," + DECLARANT_GROUP
+        )
+        declaration = _declaration(self.env, self.trader, date(2026, 3, 1), date(2026, 3, 31), 1000.0)
+        declaration.action_estimate()
+        for xmlid, step in (
+            ("action_urssaf_declaration_send_declare", "declare"),
+            ("action_urssaf_declaration_send_pay", "pay"),
+        ):
+            action = self.env.ref(f"l10n_fr_urssaf_tierce_declaration.{xmlid}")
+            self.assertEqual(action.binding_model_id.model, "urssaf.declaration")
+            self.assertEqual(action.group_ids, self.env.ref(DECLARANT_GROUP))
+            self.assertEqual(action.context, f"{{'default_step': '{step}'}}")
+        Send = self.env["urssaf.declaration.send"].with_user(declarant)
+        context = {"active_model": "urssaf.declaration", "active_ids": declaration.ids, "default_step": "declare"}
+        wizard = Send.with_context(context).create({})
+        self.assertEqual(wizard.declaration_ids, declaration)
+        self.assertIn(declaration.display_name, wizard.summary)
+        self.assertIn("cannot be withdrawn", wizard.summary)
+        self.assertEqual(declaration.state, "estimated", "opening the confirmation sends nothing")
+        wizard.action_confirm()
+        self.assertEqual(declaration.state, "declared")
+        preparer = new_test_user(
+            self.env, login="trust_send_preparer", groups="account.group_account_user," + PREPARER_GROUP
+        )
+        with self.assertRaises(AccessError):
+            self.env["urssaf.declaration.send"].with_user(preparer).with_context(context).create({})

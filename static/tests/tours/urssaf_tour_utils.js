@@ -92,7 +92,10 @@ export function selectRecord(name, search, choice, content) {
         ...steps,
         {
             content,
-            trigger: `.o-autocomplete--dropdown-menu .o-autocomplete--dropdown-item${choice} a`,
+            // While the answers load, the list holds one placeholder item
+            // ("Loading...") of the same class: clicking it selects nothing.
+            // Wait for the real answers.
+            trigger: `.o-autocomplete--dropdown-menu:not(:has(.o_loading)) .o-autocomplete--dropdown-item${choice} a`,
             run: "click",
         },
         {
