@@ -1063,17 +1063,22 @@ class UrssafDeclaration(models.Model):
         before it sends anything: what Urssaf may hold is never sent twice.
         """
         self.ensure_one()
+        nothing = self.browse()
+        # Another run (or a user) working on it: leave it to them, before
+        # even reading the books into it.
+        if not self._lock_for_urssaf():
+            return {"done": nothing, "failed": [], "skipped": self, "unknown": nothing, "unreachable": nothing}
         try:
             with self.env.cr.savepoint():
                 self._refresh_turnover()
         except UserError as error:
             self.env.invalidate_all()
             return {
-                "done": self.browse(),
+                "done": nothing,
                 "failed": [(self, str(error.args[0]))],
-                "skipped": self.browse(),
-                "unknown": self.browse(),
-                "unreachable": self.browse(),
+                "skipped": nothing,
+                "unknown": nothing,
+                "unreachable": nothing,
             }
         results = self._urssaf_process("estimate")
         if results["failed"] or results["skipped"]:

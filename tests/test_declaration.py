@@ -12,6 +12,7 @@ from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
+from odoo.tools.safe_eval import safe_eval
 
 from ..urssaf_api import periods
 from ..urssaf_api.client import UrssafClient
@@ -202,19 +203,29 @@ class TestDeclarationFlow(UrssafDeclarationCase):
 
 class TestDeclarationServerActions(UrssafDeclarationCase):
     def test_actions_menu_runs_the_steps_on_many(self):
+        """Estimate runs straight from the Actions menu; Declare asks first,
+        then declares the whole selection."""
         first = self._declaration(self.trader, date(2025, 11, 1), date(2025, 11, 30), {"VENTE_MARCHANDISES": 10.0})
         second = self._declaration(self.trader, date(2025, 12, 1), date(2025, 12, 31), {"VENTE_MARCHANDISES": 20.0})
         records = (first | second).with_user(self.declarant)
-        for step, state in (("estimate", "estimated"), ("declare", "declared")):
-            action = self.env.ref(f"l10n_fr_urssaf_tierce_declaration.action_server_urssaf_{step}")
-            action.with_user(self.declarant).with_context(
-                active_model="urssaf.declaration", active_ids=records.ids
-            ).run()
-            self.assertEqual(set((first | second).mapped("state")), {state})
+        context = {"active_model": "urssaf.declaration", "active_ids": records.ids}
+        estimate = self.env.ref("l10n_fr_urssaf_tierce_declaration.action_server_urssaf_estimate")
+        estimate.with_user(self.declarant).with_context(**context).run()
+        self.assertEqual(set((first | second).mapped("state")), {"estimated"})
+        declare = self.env.ref("l10n_fr_urssaf_tierce_declaration.action_urssaf_declaration_send_declare")
+        wizard = (
+            self.env[declare.res_model]
+            .with_user(self.declarant)
+            .with_context(**context, **safe_eval(declare.context))
+            .create({})
+        )
+        self.assertEqual(set((first | second).mapped("state")), {"estimated"}, "nothing sent before confirming")
+        wizard.action_confirm()
+        self.assertEqual(set((first | second).mapped("state")), {"declared"})
 
     def test_declare_and_pay_are_for_declarants(self):
         for step in ("declare", "pay"):
-            action = self.env.ref(f"l10n_fr_urssaf_tierce_declaration.action_server_urssaf_{step}")
+            action = self.env.ref(f"l10n_fr_urssaf_tierce_declaration.action_urssaf_declaration_send_{step}")
             self.assertEqual(action.group_ids, self.env.ref("l10n_fr_urssaf_tierce_declaration.group_urssaf_declarant"))
         bindings = self.env["ir.actions.actions"].with_user(self.preparer).get_bindings("urssaf.declaration")
         names = {action["name"] for action in bindings["action"]}
