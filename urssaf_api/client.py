@@ -20,6 +20,8 @@ Transport rules:
   answer means Urssaf did not process the request, so those are retried.
 - Every request sends a fresh ``x-correlationid``; the one Urssaf returns is
   kept on each result and in :attr:`UrssafClient.last_correlation_id`.
+- No request follows a redirection (the token request included): a 3xx
+  answer is a :class:`UrssafTransportError`.
 """
 
 import hashlib
@@ -177,6 +179,28 @@ class TokenCache:
 
 
 TOKEN_CACHE = TokenCache()
+
+
+class _NoRedirects:
+    """Mixed into every session of the client: no redirection is followed.
+
+    Following one sends the request again, body and headers included, to
+    wherever ``Location`` points, plain http included: the client secret of
+    the token request, or a bearer token, would go there. A 3xx answer comes
+    back as such and is reported as an error.
+    """
+
+    def request(self, *args, **kwargs):
+        kwargs["allow_redirects"] = False
+        return super().request(*args, **kwargs)
+
+
+class _Session(_NoRedirects, requests.Session):
+    """Session of the API calls."""
+
+
+class _TokenSession(_NoRedirects, OAuth2Session):
+    """Session of the token request."""
 
 
 class _LoopbackHttpAdapter(HTTPAdapter):
@@ -473,7 +497,7 @@ class UrssafClient:
         self._adapter = adapter
         self._loopback_http = loopback_http
         self._local = threading.local()
-        self._session = requests.Session()
+        self._session = _Session()
         # Proxy settings from the environment matter for a real network, not
         # for loopback nor for an in-process transport (where reading them
         # on every call was a third of the client's overhead).
@@ -534,7 +558,7 @@ class UrssafClient:
     # Token -------------------------------------------------------------------
 
     def _token_session(self):
-        session = OAuth2Session(
+        session = _TokenSession(
             client=BackendApplicationClient(client_id=self.client_id, scope=self.scope),
             scope=self.scope,
         )
@@ -672,6 +696,14 @@ class UrssafClient:
     def _error_from_answer(self, operation, response, correlation_id, auth_family=False):
         """The :class:`UrssafError` an error answer stands for."""
         status = response.status_code
+        if 300 <= status < 400:
+            return UrssafTransportError(
+                f"Réponse inattendue de l'Urssaf (redirection HTTP {status}, non suivie) pour "
+                f"{_label(operation)} : vérifiez l'adresse de l'API.",
+                status=status,
+                correlation_id=correlation_id,
+                operation=operation,
+            )
         try:
             details = _error_details(_parse_json(response))
         except _Unreadable:
@@ -733,7 +765,6 @@ class UrssafClient:
                     data=data,
                     headers=headers,
                     timeout=self.timeout,
-                    allow_redirects=False,
                 )
             except requests.RequestException as error:
                 self._remember(correlation_id)
@@ -797,14 +828,6 @@ class UrssafClient:
                     correlation_id=correlation_id,
                     operation=operation.name,
                 ) from None
-        if 300 <= status < 400:
-            raise UrssafTransportError(
-                f"Réponse inattendue de l'Urssaf (redirection HTTP {status}) pour "
-                f"{_label(operation.name)} : vérifiez l'adresse de l'API.",
-                status=status,
-                correlation_id=correlation_id,
-                operation=operation.name,
-            )
         error = self._error_from_answer(operation.name, response, correlation_id)
         if status >= 500 and not operation.resendable:
             raise UrssafOutcomeUnknown(

@@ -22,6 +22,8 @@ Urssaf *did* record it, and the client is then shown the fault):
 - :class:`MalformedJson` — a truncated JSON body;
 - :class:`Delay` — sleep (past the client's read time-out) then answer;
 - :class:`DropConnection` — close the connection without answering;
+- :class:`Redirect` — a 3xx pointing elsewhere (another loopback server that
+  records what reaches it proves a redirection was not followed);
 - :class:`Unauthorized` — 401 to a valid token, once;
 - :class:`ExpireTokens` — every token seen so far is refused from now on
   (401) until the client fetches a new one.
@@ -68,6 +70,7 @@ __all__ = [
     "Operation",
     "RateLimit",
     "RecordedRequest",
+    "Redirect",
     "ServerError",
     "Unauthorized",
 ]
@@ -256,6 +259,19 @@ class DropConnection(Fault):
         if self.after:
             delegate()
         return _CLOSE
+
+
+class Redirect(Fault):
+    """A redirection to *location* (default 307, which asks the client to
+    send the same request, body included, there); Urssaf did not process
+    the request."""
+
+    def __init__(self, location, status=307):
+        self.location = location
+        self.status = status
+
+    def respond(self, request, delegate, server):
+        return SandboxResponse(self.status, {"Location": self.location, "Content-Type": "text/html"}, b"")
 
 
 class Unauthorized(Fault):

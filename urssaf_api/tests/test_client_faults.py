@@ -22,7 +22,7 @@ from ..exceptions import (
     UrssafTransportError,
 )
 from ..models import Identifier
-from ..sandbox import Sandbox
+from ..sandbox import TOKEN_PATH, Sandbox, SandboxResponse
 from ..seed import seed_account
 from ..storage import MemoryStorage
 from ..testing import (
@@ -39,6 +39,7 @@ from ..testing import (
     HtmlPage,
     MalformedJson,
     RateLimit,
+    Redirect,
     ServerError,
     Unauthorized,
 )
@@ -302,6 +303,57 @@ def test_token_endpoint_503_is_retried(server, sleeps):
     client.sleep = sleeps.append
     assert client.fetch_token().expires_in == 3600
     assert server.count(TOKEN) == 2
+
+
+# --- redirections: never followed -------------------------------------------------
+
+
+@pytest.fixture(name="elsewhere")
+def elsewhere_fixture():
+    """A second loopback server, where the redirections point: it records
+    whatever reaches it and answers like a token endpoint would."""
+    token = b'{"access_token": "stolen", "token_type": "Bearer", "expires_in": 3600}'
+    with FaultServer(lambda request: SandboxResponse(200, {"Content-Type": "application/json"}, token)) as server:
+        yield server
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_token_request_does_not_follow_a_redirection(server, elsewhere, sleeps, status):
+    # The https token endpoint sends the client to a plain http address: the
+    # form body carries the client secret, so nothing may be sent there.
+    server.inject(Redirect(elsewhere.base_url + TOKEN_PATH, status), TOKEN)
+    client = UrssafClient(
+        server.base_url, "demo-tiers", "demo-secret", max_retries=MAX_RETRIES, token_cache=TokenCache()
+    )
+    client.sleep = sleeps.append
+    with pytest.raises(UrssafTransportError) as caught:
+        client.get_account(TRADER)
+    assert caught.value.status == status
+    assert "redirection" in str(caught.value)
+    assert elsewhere.requests == []
+    assert server.count(TOKEN) == 1  # a redirection is not retried either
+    assert server.count(GET_ACCOUNT) == 0
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("operation, status", [(GET_ACCOUNT, 302), (DECLARE, 307), (PAY, 308)], ids=str)
+def test_api_request_does_not_follow_a_redirection(client, server, elsewhere, declaration, operation, status):
+    before = server.count(operation, delegated=True)
+    rule = server.inject(Redirect(elsewhere.base_url + "/tiersdecl/v1/ae/elsewhere", status), operation)
+    calls = {
+        GET_ACCOUNT: lambda: client.get_account(TRADER),
+        DECLARE: lambda: client.declare(TRADER, date(2026, 9, 1), date(2026, 9, 30), SALES, "REF-SEP"),
+        PAY: lambda: client.pay(declaration.number, declaration.total, TRADER_IBAN),
+    }
+    with pytest.raises(UrssafTransportError) as caught:
+        calls[operation]()
+    # Not an unknown outcome: a redirection means Urssaf did not process it.
+    assert not isinstance(caught.value, UrssafOutcomeUnknown)
+    assert caught.value.status == status
+    assert "redirection" in str(caught.value)
+    assert elsewhere.requests == []
+    assert rule.fired == 1  # sent once, not retried
+    assert server.count(operation, delegated=True) == before
 
 
 # --- nothing listening ----------------------------------------------------------------
