@@ -56,7 +56,7 @@ from .exceptions import (
 from .exceptions import (
     operation_label as _label,
 )
-from .masking import install_log_redaction, redact
+from .masking import install_log_redaction, redact, register_sensitive
 from .models import (
     Account,
     Acknowledgement,
@@ -224,6 +224,20 @@ def _is_loopback(host):
         return ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _register_granted_token(response, *args, **kwargs):
+    """Response hook of the token request: register the tokens of the answer
+    for masking as soon as it arrives, for requests-oauthlib logs the answer
+    (DEBUG) before it hands it back."""
+    try:
+        payload = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return response
+    if isinstance(payload, dict):
+        for name in ("access_token", "refresh_token", "id_token"):
+            register_sensitive(payload.get(name), transient=True)
+    return response
 
 
 class _Unreadable(Exception):
@@ -481,6 +495,7 @@ class UrssafClient:
             )
         validate_text(client_id, "client_id", max_length=256)
         validate_text(client_secret, "client_secret", max_length=1024)
+        register_sensitive(client_secret)
         self.base_url = base_url.rstrip("/")
         self.api_url = self.base_url + "/" + base_path.strip("/")
         self.client_id = client_id
@@ -567,6 +582,8 @@ class UrssafClient:
         if self._loopback_http:
             token_url = "https://" + token_url[len("http://") :]
         token_base = token_url[: -len(TOKEN_PATH)] + "/"
+        # Before requests-oauthlib logs the answer, and whatever the answer.
+        session.hooks["response"].append(_register_granted_token)
         if self._adapter is not None:
             session.mount(token_base, self._adapter)
         elif self._loopback_http:
