@@ -91,9 +91,12 @@ TOKEN_PATH = "/api/oauth/v1/token"
 DEFAULT_SCOPE = "tiersdecl.ae"
 DEFAULT_BASE_PATH = "/tiersdecl/v1/ae"
 CORRELATION_HEADER = "x-correlationid"
-# A cached token is given up this many seconds before it expires, so that a
-# call never leaves with a token that dies on the way.
+# A cached token is given up shortly before it expires, so that a call never
+# leaves with a token that dies on the way: a tenth of its lifetime, at most
+# a minute. An hour-long token is renewed after 59 minutes, a 30 s one after
+# 27 s (a fixed minute would never reuse a token living a minute or less).
 TOKEN_RENEWAL_MARGIN = 60
+TOKEN_RENEWAL_FRACTION = 0.1
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 # Longest wait honoured from a Retry-After header (seconds): a user is
 # waiting behind most calls.
@@ -127,7 +130,7 @@ class TokenCache:
     """Bearer tokens shared by every client of the process.
 
     Keyed by (base URL, client id, scope, digest of the secret); a token is
-    reused until :data:`TOKEN_RENEWAL_MARGIN` seconds before it expires. One
+    reused until :func:`token_renewal_margin` seconds before it expires. One
     thread at a time fetches the token of a key; the others wait for it.
     ``clock`` is injectable for tests (monotonic seconds).
     """
@@ -141,7 +144,7 @@ class TokenCache:
     def _valid_token(self, key):
         with self._lock:
             entry = self._tokens.get(key)
-        if entry and self.clock() < entry[1] - TOKEN_RENEWAL_MARGIN:
+        if entry and self.clock() < entry[1]:
             return entry[0]
         return None
 
@@ -162,8 +165,9 @@ class TokenCache:
     def fetch_and_store(self, key, fetch):
         started = self.clock()
         token, expires_in = fetch()
+        renew_at = started + expires_in - token_renewal_margin(expires_in)
         with self._lock:
-            self._tokens[key] = (token, started + expires_in)
+            self._tokens[key] = (token, renew_at)
         return token
 
     def invalidate(self, key, token):
@@ -215,6 +219,12 @@ class _LoopbackHttpAdapter(HTTPAdapter):
     def send(self, request, **kwargs):
         request.url = "http://" + request.url[len("https://") :]
         return super().send(request, **kwargs)
+
+
+def token_renewal_margin(expires_in):
+    """Seconds before its expiry at which a token of *expires_in* seconds is
+    renewed (see :data:`TOKEN_RENEWAL_FRACTION`)."""
+    return min(TOKEN_RENEWAL_MARGIN, max(expires_in, 0) * TOKEN_RENEWAL_FRACTION)
 
 
 def _is_loopback(host):

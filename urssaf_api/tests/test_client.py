@@ -174,14 +174,21 @@ def test_one_token_fetch_for_concurrent_threads(sandbox, token_cache):
     assert len(adapter.requests_to("/comptes")) == 8
 
 
-def test_token_renewed_shortly_before_expiry(adapter):
+@pytest.mark.parametrize(
+    "lifetime, renewed_after",
+    [(3600, 3600 - TOKEN_RENEWAL_MARGIN), (600, 540), (60, 54), (30, 27), (5, 4.5)],
+)
+def test_token_reused_until_a_tenth_of_its_life_remains(sandbox, adapter, lifetime, renewed_after):
+    # The sandbox's clock stands still, so its tokens stay valid there: only
+    # the client's cache decides when to renew.
+    sandbox.token_lifetime = lifetime
     clock = Clock(1000.0)
     client = make_client(adapter, TokenCache(clock=clock))
     client.get_account(TRADER)
-    clock.now += 3600 - TOKEN_RENEWAL_MARGIN - 1
+    clock.now += renewed_after - 0.25
     client.get_account(TRADER)
     assert len(adapter.requests_to(TOKEN_PATH)) == 1
-    clock.now += 2
+    clock.now += 0.5
     client.get_account(TRADER)
     assert len(adapter.requests_to(TOKEN_PATH)) == 2
 
