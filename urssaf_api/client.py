@@ -24,6 +24,7 @@ Transport rules:
   answer is a :class:`UrssafTransportError`.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -52,9 +53,6 @@ from .exceptions import (
     UrssafTransportError,
     UrssafValidationError,
     api_error_class,
-)
-from .exceptions import (
-    operation_label as _label,
 )
 from .masking import install_log_redaction, redact, register_sensitive
 from .models import (
@@ -251,7 +249,40 @@ def _register_granted_token(response, *args, **kwargs):
 
 
 class _Unreadable(Exception):
-    """A 2xx answer whose body is not what the contract describes."""
+    """A 2xx answer whose body is not what the contract describes: *field*
+    is the contract field missing or malformed, None for the whole body."""
+
+    def __init__(self, field=None):
+        super().__init__(field)
+        self.field = field
+
+
+def _refusals_name(operation):
+    """Decorate a public method: a value it refuses names *operation*
+    (``UrssafValidationError.operation``), unless a nested call already did."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def checked(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except UrssafValidationError as error:
+                if error.operation is None:
+                    error.operation = operation.name
+                raise
+
+        return checked
+
+    return decorate
+
+
+def _answer_lost(operation, failure, context):
+    """The error to raise when *failure* hid the answer to *operation*: the
+    failure itself if the operation may be sent again, else an unknown
+    outcome (the write may have been recorded) caused by it."""
+    if operation.resendable:
+        return failure
+    return UrssafOutcomeUnknown(operation.name, correlation_id=failure.correlation_id, cause=failure, **context)
 
 
 class _RetryableFailure(Exception):
@@ -277,14 +308,17 @@ def _request_may_have_been_sent(error):
     return True
 
 
-def _describe_transport_error(error):
+def _transport_kind(error):
+    """The :data:`~.exceptions.TRANSPORT_KINDS` code of a requests failure."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return "connect_timeout"
     if isinstance(error, requests.exceptions.Timeout):
-        if isinstance(error, requests.exceptions.ConnectTimeout):
-            return "délai de connexion dépassé"
-        return "délai de réponse dépassé"
+        return "read_timeout"
+    if isinstance(error, requests.exceptions.SSLError):
+        return "tls"
     if not _request_may_have_been_sent(error):
-        return "connexion impossible"
-    return "connexion interrompue"
+        return "connection"
+    return "connection_lost"
 
 
 def _json_body(value):
@@ -305,16 +339,18 @@ def _parse_json(response):
     try:
         return json.loads(response.content.decode("utf-8"), parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):
-        raise _Unreadable("réponse non JSON") from None
+        raise _Unreadable() from None
 
 
 def _kind_of_body(response):
+    """What an answer that is not the JSON expected is: ``html``, ``empty``
+    or ``not_json``."""
     content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
     if content_type == "text/html" or response.content.lstrip()[:1] == b"<":
-        return "une page HTML"
+        return "html"
     if not response.content:
-        return "une réponse vide"
-    return "une réponse illisible"
+        return "empty"
+    return "not_json"
 
 
 # Reading of the contract's objects ---------------------------------------
@@ -322,10 +358,10 @@ def _kind_of_body(response):
 
 def _member(data, name, required=True):
     if not isinstance(data, dict):
-        raise _Unreadable("objet attendu")
+        raise _Unreadable()
     value = data.get(name)
     if value is None and required:
-        raise _Unreadable(f"champ {name} absent")
+        raise _Unreadable(name)
     return value
 
 
@@ -341,11 +377,11 @@ def _decimal(data, name, required=True):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise _Unreadable(f"champ {name} non numérique")
+        raise _Unreadable(name)
     try:
         return Decimal(value)
     except InvalidOperation:
-        raise _Unreadable(f"champ {name} non numérique") from None
+        raise _Unreadable(name) from None
 
 
 def _date(data, name, required=True):
@@ -355,7 +391,7 @@ def _date(data, name, required=True):
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
-        raise _Unreadable(f"champ {name} : date invalide") from None
+        raise _Unreadable(name) from None
 
 
 def _datetime(data, name):
@@ -365,13 +401,13 @@ def _datetime(data, name):
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise _Unreadable(f"champ {name} : horodatage invalide") from None
+        raise _Unreadable(name) from None
 
 
 def _list(data, name):
     value = _member(data, name, required=False) or []
     if not isinstance(value, list):
-        raise _Unreadable(f"champ {name} : liste attendue")
+        raise _Unreadable(name)
     return value
 
 
@@ -404,7 +440,7 @@ def _account(data, identifier, correlation_id):
     mandate = _member(data, "mandat", required=False)
     eligible = _member(data, "eligible")
     if not isinstance(eligible, bool):
-        raise _Unreadable("champ eligible non booléen")
+        raise _Unreadable("eligible")
     return Account(
         identifier=identifier,
         eligible=eligible,
@@ -497,12 +533,10 @@ class UrssafClient:
     ):
         parts = urlsplit(base_url or "")
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UrssafValidationError("base_url", "l'adresse de l'API doit être une URL https.")
+            raise UrssafValidationError("base_url", "invalid_url")
         loopback_http = parts.scheme == "http" and _is_loopback(parts.hostname)
         if parts.scheme == "http" and not loopback_http and adapter is None:
-            raise UrssafValidationError(
-                "base_url", "l'adresse de l'API doit commencer par https:// (hors boucle locale)."
-            )
+            raise UrssafValidationError("base_url", "https_required")
         validate_text(client_id, "client_id", max_length=256)
         validate_text(client_secret, "client_secret", max_length=1024)
         register_sensitive(client_secret)
@@ -615,12 +649,13 @@ class UrssafClient:
             if response.status_code != 200:
                 raise self._error_from_answer("fetch_token", response, state["correlation_id"], auth_family=True)
             try:
-                payload = _parse_json(response)
+                payload, kind = _parse_json(response), "invalid_answer"
             except _Unreadable:
-                payload = None
+                payload, kind = None, _kind_of_body(response)
             if not isinstance(payload, dict) or not payload.get("access_token"):
                 raise UrssafTransportError(
-                    f"Réponse inattendue de l'Urssaf à la demande de jeton : {_kind_of_body(response)}.",
+                    kind,
+                    field="access_token" if isinstance(payload, dict) else None,
                     status=response.status_code,
                     correlation_id=state["correlation_id"],
                     operation="fetch_token",
@@ -649,11 +684,7 @@ class UrssafClient:
             self._remember(correlation_id)
             self._log_exchange("POST", token_url, type(error).__name__, started, correlation_id)
             raise _RetryableFailure(
-                UrssafTransportError(
-                    f"Impossible d'obtenir un jeton d'accès de l'Urssaf : {_describe_transport_error(error)}.",
-                    correlation_id=correlation_id,
-                    operation="fetch_token",
-                )
+                UrssafTransportError(_transport_kind(error), correlation_id=correlation_id, operation="fetch_token")
             ) from None
         except OAuth2Error as error:
             raise UrssafAuthError(
@@ -724,23 +755,14 @@ class UrssafClient:
         """The :class:`UrssafError` an error answer stands for."""
         status = response.status_code
         if 300 <= status < 400:
-            return UrssafTransportError(
-                f"Réponse inattendue de l'Urssaf (redirection HTTP {status}, non suivie) pour "
-                f"{_label(operation)} : vérifiez l'adresse de l'API.",
-                status=status,
-                correlation_id=correlation_id,
-                operation=operation,
-            )
+            return UrssafTransportError("redirect", status=status, correlation_id=correlation_id, operation=operation)
         try:
             details = _error_details(_parse_json(response))
         except _Unreadable:
             details = []
         if not details:
             return UrssafTransportError(
-                f"Réponse inattendue de l'Urssaf (HTTP {status}, {_kind_of_body(response)}) pour {_label(operation)}.",
-                status=status,
-                correlation_id=correlation_id,
-                operation=operation,
+                _kind_of_body(response), status=status, correlation_id=correlation_id, operation=operation
             )
         first = details[0]
         if auth_family and status in (400, 401, 403):
@@ -796,23 +818,17 @@ class UrssafClient:
             except requests.RequestException as error:
                 self._remember(correlation_id)
                 self._log_exchange(operation.method, url, type(error).__name__, started, correlation_id)
-                may_have_been_sent = _request_may_have_been_sent(error)
                 if operation.resendable and attempt < self.max_retries:
                     self._log_retry(operation, type(error).__name__, attempt)
                     self._wait(attempt, None)
                     attempt += 1
                     continue
-                cause = _describe_transport_error(error)
-                if may_have_been_sent and not operation.resendable:
-                    raise UrssafOutcomeUnknown(
-                        operation.name, correlation_id=correlation_id, cause=cause, **context
-                    ) from None
-                raise UrssafTransportError(
-                    f"Pas de réponse de l'Urssaf pour {_label(operation.name)} : {cause}."
-                    + ("" if may_have_been_sent else " Rien n'a été transmis."),
-                    correlation_id=correlation_id,
-                    operation=operation.name,
-                ) from None
+                failure = UrssafTransportError(
+                    _transport_kind(error), correlation_id=correlation_id, operation=operation.name
+                )
+                if failure.nothing_sent:
+                    raise failure from None
+                raise _answer_lost(operation, failure, context) from None
 
             correlation_id = response.headers.get(CORRELATION_HEADER) or correlation_id
             self._remember(correlation_id)
@@ -841,28 +857,14 @@ class UrssafClient:
             try:
                 return _parse_json(response), status, correlation_id
             except _Unreadable:
-                if not operation.resendable:
-                    raise UrssafOutcomeUnknown(
-                        operation.name,
-                        correlation_id=correlation_id,
-                        cause=f"HTTP {status} mais {_kind_of_body(response)}",
-                        **context,
-                    ) from None
-                raise UrssafTransportError(
-                    f"Réponse inattendue de l'Urssaf (HTTP {status}, {_kind_of_body(response)}) "
-                    f"pour {_label(operation.name)}.",
-                    status=status,
-                    correlation_id=correlation_id,
-                    operation=operation.name,
-                ) from None
+                failure = UrssafTransportError(
+                    _kind_of_body(response), status=status, correlation_id=correlation_id, operation=operation.name
+                )
+                raise _answer_lost(operation, failure, context) from None
         error = self._error_from_answer(operation.name, response, correlation_id)
-        if status >= 500 and not operation.resendable:
-            raise UrssafOutcomeUnknown(
-                operation.name,
-                correlation_id=correlation_id,
-                cause=f"HTTP {status}" + (f" {error.code}" if getattr(error, "code", None) else ""),
-                **context,
-            ) from error
+        if status >= 500:
+            # A technical error may come after the write was recorded.
+            raise _answer_lost(operation, error, context)
         raise error
 
     def _read(self, operation, parse, payload, status, correlation_id, context=None):
@@ -870,29 +872,26 @@ class UrssafClient:
         unknown outcome for a write that cannot be re-sent."""
         try:
             return parse(payload)
-        except _Unreadable as reason:
-            if not operation.resendable:
-                raise UrssafOutcomeUnknown(
-                    operation.name,
-                    correlation_id=correlation_id,
-                    cause=f"réponse incomplète : {reason}",
-                    **(context or {}),
-                ) from None
-            raise UrssafTransportError(
-                f"Réponse inattendue de l'Urssaf pour {_label(operation.name)} : {reason}.",
+        except _Unreadable as unreadable:
+            failure = UrssafTransportError(
+                "invalid_answer",
+                field=unreadable.field,
                 status=status,
                 correlation_id=correlation_id,
                 operation=operation.name,
-            ) from None
+            )
+            raise _answer_lost(operation, failure, context or {}) from None
 
     # Operations ------------------------------------------------------------
 
+    @_refusals_name(_GET_ACCOUNT)
     def get_account(self, identifier):
         """``Comptes``: eligibility, periodicity and mandate of an AE."""
         identifier = _check_identifier(identifier)
         payload, status, cid = self._call(_GET_ACCOUNT, params=identifier.as_dict())
         return self._read(_GET_ACCOUNT, lambda p: _account(p, identifier, cid), payload, status, cid)
 
+    @_refusals_name(_REGISTER_MANDATE)
     def register_mandate(self, identifier, signature_date, last_name=None, first_names=None, birth_date=None):
         """Notify Urssaf of the mandate this platform holds (idempotent)."""
         identifier = _check_identifier(identifier)
@@ -909,6 +908,7 @@ class UrssafClient:
         payload, status, cid = self._call(_REGISTER_MANDATE, body=body)
         return self._read(_REGISTER_MANDATE, lambda p: _mandate(p, cid), payload, status, cid)
 
+    @_refusals_name(_END_MANDATE)
     def end_mandate(self, mandate_id):
         """Notify Urssaf that the mandate ends."""
         mandate_id = validate_reference(mandate_id, "idMandat")
@@ -925,6 +925,7 @@ class UrssafClient:
             "chiffresAffaires": [{"categorie": category, "montant": amount} for category, amount in lines],
         }
 
+    @_refusals_name(_ESTIMATE)
     def estimate(self, identifier, period_start, period_end, turnover):
         """``Estimer``: contributions due for *turnover* (category -> Decimal)."""
         body = self._declaration_input(identifier, period_start, period_end, turnover)
@@ -940,6 +941,7 @@ class UrssafClient:
 
         return self._read(_ESTIMATE, parse, payload, status, cid)
 
+    @_refusals_name(_DECLARE)
     def declare(self, identifier, period_start, period_end, turnover, reference_tiers):
         """``Déclarer``. Never re-sent: see :class:`UrssafOutcomeUnknown`;
         a period already declared raises :class:`DeclarationAlreadyExists`."""
@@ -949,6 +951,7 @@ class UrssafClient:
         payload, status, cid = self._call(_DECLARE, body=body, context=context)
         return self._read(_DECLARE, lambda p: _declaration(p, cid), payload, status, cid, context)
 
+    @_refusals_name(_FIND_DECLARATIONS)
     def find_declarations(self, identifier, period_start=None, reference_tiers=None):
         """Declarations of an account, newest first, optionally of the period
         starting on *period_start* or with *reference_tiers*."""
@@ -962,11 +965,12 @@ class UrssafClient:
 
         def parse(data):
             if not isinstance(data, list):
-                raise _Unreadable("liste attendue")
+                raise _Unreadable()
             return ResultList((_declaration(item, cid) for item in data), correlation_id=cid)
 
         return self._read(_FIND_DECLARATIONS, parse, payload, status, cid)
 
+    @_refusals_name(_FIND_DECLARATIONS)
     def find_declaration_by_reference(self, identifier, reference_tiers):
         """The declaration sent with *reference_tiers*, or None if Urssaf has
         none: settles a declaration whose outcome was unknown."""
@@ -976,6 +980,7 @@ class UrssafClient:
                 return declaration
         return None
 
+    @_refusals_name(_FIND_DECLARATIONS)
     def find_declaration_by_number(self, identifier, declaration_number, period_start=None):
         """The declaration *declaration_number* of this account, or None.
         Its ``remaining_due`` and ``status`` settle a payment whose outcome
@@ -986,6 +991,7 @@ class UrssafClient:
                 return declaration
         return None
 
+    @_refusals_name(_PAY)
     def pay(self, declaration_number, amount, iban, debit_date=None):
         """``Payer``: SEPA tele-payment of *amount* for a declaration. Never
         re-sent: see :class:`UrssafOutcomeUnknown`; a declaration already
@@ -1014,6 +1020,7 @@ class UrssafClient:
 
         return self._read(_PAY, parse, payload, status, cid, context)
 
+    @_refusals_name(_LIST_SEPA)
     def list_sepa_mandates(self, identifier):
         """SEPA mandates Urssaf knows for the account (IBANs masked by Urssaf)."""
         identifier = _check_identifier(identifier)
@@ -1021,11 +1028,12 @@ class UrssafClient:
 
         def parse(data):
             if not isinstance(data, list):
-                raise _Unreadable("liste attendue")
+                raise _Unreadable()
             return ResultList((_sepa_mandate(item, cid) for item in data), correlation_id=cid)
 
         return self._read(_LIST_SEPA, parse, payload, status, cid)
 
+    @_refusals_name(_REGISTER_SEPA)
     def register_sepa_mandate(self, identifier, iban, holder, signature_date, bic=None):
         """Register a SEPA direct-debit mandate for the account."""
         identifier = _check_identifier(identifier)
@@ -1041,6 +1049,7 @@ class UrssafClient:
         payload, status, cid = self._call(_REGISTER_SEPA, body=body)
         return self._read(_REGISTER_SEPA, lambda p: _sepa_mandate(p, cid), payload, status, cid)
 
+    @_refusals_name(_REVOKE_SEPA)
     def revoke_sepa_mandate(self, rum):
         """Revoke the SEPA mandate *rum*."""
         rum = validate_reference(rum, "rum")
@@ -1050,5 +1059,5 @@ class UrssafClient:
 
 def _check_identifier(identifier):
     if not isinstance(identifier, Identifier):
-        raise UrssafValidationError("identifiant", "un Identifier (NIR ou SIRET) est attendu.")
+        raise UrssafValidationError("identifiant", "not_an_identifier")
     return identifier

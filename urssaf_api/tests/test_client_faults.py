@@ -19,6 +19,7 @@ from ..exceptions import (
     UrssafAuthError,
     UrssafOutcomeUnknown,
     UrssafRateLimitedError,
+    UrssafServerError,
     UrssafTransportError,
 )
 from ..models import Identifier
@@ -158,29 +159,35 @@ def test_declare_500_before_processing_settles_as_not_declared(client, server):
     error = caught.value
     assert (error.operation, error.reference_tiers) == ("declare", "REF-OCT")
     assert error.correlation_id == server.requests_for(DECLARE)[0].headers["x-correlationid"]
-    assert "Ne la renvoyez pas" in str(error)
+    assert isinstance(error.cause, UrssafServerError)
+    assert (error.cause.status, error.cause.code) == (500, "ERREUR_TECHNIQUE")
+    assert str(error).startswith(
+        "Outcome of the declaration (reference REF-OCT) unknown: the request was sent but Urssaf's answer "
+        "could not be read (HTTP 500 ERREUR_TECHNIQUE). Do not send it again"
+    )
     assert server.count(DECLARE) == 1
     assert client.find_declaration_by_reference(TRADER, "REF-OCT") is None
     assert client.declare(TRADER, *OCTOBER, SALES, "REF-OCT").reference_tiers == "REF-OCT"
 
 
 @pytest.mark.parametrize(
-    "fault",
+    "fault, cause",
     [
-        ServerError(500, after=True),
-        ServerError(503, after=True),
-        HtmlPage(502, after=True),
-        MalformedJson(),
-        Delay(SLOWER_THAN_TIMEOUT, after=True),
-        DropConnection(after=True),
+        (ServerError(500, after=True), ("api", 500)),
+        (ServerError(503, after=True), ("api", 503)),
+        (HtmlPage(502, after=True), ("html", 502)),
+        (MalformedJson(), ("not_json", 201)),
+        (Delay(SLOWER_THAN_TIMEOUT, after=True), ("read_timeout", None)),
+        (DropConnection(after=True), ("connection_lost", None)),
     ],
     ids=repr,
 )
-def test_declare_recorded_but_answer_lost_is_never_resent(client, server, sleeps, fault):
+def test_declare_recorded_but_answer_lost_is_never_resent(client, server, sleeps, fault, cause):
     server.inject(fault, DECLARE, calls=1)
     with pytest.raises(UrssafOutcomeUnknown) as caught:
         client.declare(TRADER, *OCTOBER, SALES, "REF-OCT")
-    assert caught.value.reference_tiers == "REF-OCT"
+    assert (caught.value.operation, caught.value.reference_tiers) == ("declare", "REF-OCT")
+    assert (getattr(caught.value.cause, "kind", "api"), caught.value.cause.status) == cause
     assert server.count(DECLARE) == 1
     assert sleeps == []
     found = client.find_declaration_by_reference(TRADER, "REF-OCT")
@@ -247,9 +254,12 @@ def test_html_502_persisting_is_a_transport_error(client, server, sleeps):
     with pytest.raises(UrssafTransportError) as caught:
         client.get_account(TRADER)
     error = caught.value
-    assert error.status == 502
+    assert (error.kind, error.status, error.operation) == ("html", 502, "get_account")
     assert error.correlation_id == server.requests_for(GET_ACCOUNT)[-1].headers["x-correlationid"]
-    assert "page HTML" in str(error)
+    assert str(error) == (
+        "Urssaf answered the account lookup with an HTML page (HTTP 502) instead of JSON. "
+        f"Correlation id: {error.correlation_id}."
+    )
     assert sleeps == [0.5, 1.0]  # exponential back-off
     assert server.count(GET_ACCOUNT) == MAX_RETRIES + 1
 
@@ -258,7 +268,7 @@ def test_malformed_json_on_read_is_a_transport_error(client, server):
     server.inject(MalformedJson(), FIND_DECLARATIONS, calls=1)
     with pytest.raises(UrssafTransportError) as caught:
         client.find_declarations(TRADER)
-    assert caught.value.status == 200
+    assert (caught.value.kind, caught.value.status) == ("not_json", 200)
     assert caught.value.correlation_id
 
 
@@ -273,7 +283,8 @@ def test_slow_reads_end_in_a_transport_error(client, server, sleeps):
     server.inject(Delay(SLOWER_THAN_TIMEOUT), GET_ACCOUNT)
     with pytest.raises(UrssafTransportError) as caught:
         client.get_account(TRADER)
-    assert "délai de réponse dépassé" in str(caught.value)
+    assert (caught.value.kind, caught.value.status, caught.value.nothing_sent) == ("read_timeout", None, False)
+    assert str(caught.value).startswith("Urssaf did not answer the account lookup in time.")
     assert server.count(GET_ACCOUNT) == MAX_RETRIES + 1
     assert len(sleeps) == MAX_RETRIES
 
@@ -328,7 +339,7 @@ def test_token_request_does_not_follow_a_redirection(server, elsewhere, sleeps, 
     client.sleep = sleeps.append
     with pytest.raises(UrssafTransportError) as caught:
         client.get_account(TRADER)
-    assert caught.value.status == status
+    assert (caught.value.kind, caught.value.status, caught.value.operation) == ("redirect", status, "fetch_token")
     assert "redirection" in str(caught.value)
     assert elsewhere.requests == []
     assert server.count(TOKEN) == 1  # a redirection is not retried either
@@ -349,7 +360,7 @@ def test_api_request_does_not_follow_a_redirection(client, server, elsewhere, de
         calls[operation]()
     # Not an unknown outcome: a redirection means Urssaf did not process it.
     assert not isinstance(caught.value, UrssafOutcomeUnknown)
-    assert caught.value.status == status
+    assert (caught.value.kind, caught.value.status, caught.value.operation) == ("redirect", status, operation.name)
     assert "redirection" in str(caught.value)
     assert elsewhere.requests == []
     assert rule.fired == 1  # sent once, not retried
@@ -379,7 +390,8 @@ def test_connection_refused_is_a_transport_error_saying_nothing_was_sent(closed_
     client.sleep = sleeps.append
     with pytest.raises(UrssafTransportError) as caught:
         client.get_account(TRADER)
-    assert "connexion impossible" in str(caught.value)
+    assert (caught.value.kind, caught.value.operation, caught.value.nothing_sent) == ("connection", "fetch_token", True)
+    assert "nothing was sent" in str(caught.value)
     assert sleeps == [0.5]  # the token request was retried once
 
 
@@ -388,7 +400,9 @@ def test_declare_to_a_stopped_server_says_nothing_was_sent(client, server):
     with pytest.raises(UrssafTransportError) as caught:
         client.declare(TRADER, *OCTOBER, SALES, "REF-OCT")
     assert not isinstance(caught.value, UrssafOutcomeUnknown)
-    assert "Rien n'a été transmis" in str(caught.value)
+    assert (caught.value.kind, caught.value.operation) == ("connection", "declare")
+    assert caught.value.nothing_sent
+    assert str(caught.value).startswith("Could not connect to Urssaf for the declaration; nothing was sent.")
 
 
 def test_fault_predicate_targets_one_declaration(client, server):

@@ -122,7 +122,7 @@ def test_errors_never_show_values_in_clear():
     for text in (str(error), error.urssaf_message, error.description, detail.message, detail.description):
         assert NIR not in text and IBAN not in text
     assert "cid-1" in str(error)
-    transport = UrssafTransportError(f"échec sur /comptes?nir={NIR}")
+    transport = UrssafTransportError("invalid_answer", field=f"identifiant.nir={NIR}")
     assert NIR not in str(transport)
 
 
