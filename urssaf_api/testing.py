@@ -19,6 +19,8 @@ Urssaf *did* record it, and the client is then shown the fault):
 - :class:`RateLimit` — 429 with ``Retry-After``;
 - :class:`ServerError` — 500/503... with Urssaf's ``ERREUR_TECHNIQUE`` body;
 - :class:`HtmlPage` — an HTML error page (a gateway's 502);
+- :class:`RawAnswer` — any fixed status and body (empty, JSON missing a
+  field...);
 - :class:`MalformedJson` — a truncated JSON body;
 - :class:`Delay` — sleep (past the client's read time-out) then answer;
 - :class:`DropConnection` — close the connection without answering;
@@ -69,6 +71,7 @@ __all__ = [
     "MalformedJson",
     "Operation",
     "RateLimit",
+    "RawAnswer",
     "RecordedRequest",
     "Redirect",
     "ServerError",
@@ -212,6 +215,22 @@ class HtmlPage(Fault):
             request,
             delegate,
             lambda: SandboxResponse(self.status, {"Content-Type": "text/html; charset=utf-8"}, HTML_PAGE),
+        )
+
+
+class RawAnswer(Fault):
+    """A fixed answer: *status*, *body* (bytes, or a JSON-able value) and
+    its content type; ``after=True``: the handler records the request first."""
+
+    def __init__(self, status, body=b"", content_type="application/json", after=False):
+        self.status = status
+        self.body = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+        self.content_type = content_type
+        self.after = after
+
+    def respond(self, request, delegate, server):
+        return self._answer(
+            request, delegate, lambda: SandboxResponse(self.status, {"Content-Type": self.content_type}, self.body)
         )
 
 

@@ -40,6 +40,7 @@ from ..testing import (
     HtmlPage,
     MalformedJson,
     RateLimit,
+    RawAnswer,
     Redirect,
     ServerError,
     Unauthorized,
@@ -365,6 +366,64 @@ def test_api_request_does_not_follow_a_redirection(client, server, elsewhere, de
     assert elsewhere.requests == []
     assert rule.fired == 1  # sent once, not retried
     assert server.count(operation, delegated=True) == before
+
+
+# --- answers that are not the contract's ---------------------------------------------
+
+
+def test_error_status_with_an_empty_body_is_a_transport_error(client, server):
+    server.inject(RawAnswer(502), GET_ACCOUNT)
+    with pytest.raises(UrssafTransportError) as caught:
+        client.get_account(TRADER)
+    assert (caught.value.kind, caught.value.status, caught.value.field) == ("empty", 502, None)
+
+
+def test_token_answer_without_a_token_is_an_invalid_answer(server, sleeps):
+    server.inject(RawAnswer(200, {"token_type": "Bearer", "expires_in": 3600}), TOKEN)
+    client = UrssafClient(server.base_url, "demo-tiers", "demo-secret", token_cache=TokenCache())
+    client.sleep = sleeps.append
+    with pytest.raises(UrssafTransportError) as caught:
+        client.fetch_token()
+    error = caught.value
+    assert (error.kind, error.field, error.status, error.operation) == (
+        "invalid_answer",
+        "access_token",
+        200,
+        "fetch_token",
+    )
+    assert "field 'access_token' missing or malformed" in str(error)
+
+
+def test_estimate_answer_missing_a_field_names_it(client, server):
+    server.inject(RawAnswer(200, {"periode": {"dateDebut": "2026-10-01", "dateFin": "2026-10-31"}}), ESTIMATE)
+    with pytest.raises(UrssafTransportError) as caught:
+        client.estimate(TRADER, *OCTOBER, SALES)
+    assert (caught.value.kind, caught.value.field, caught.value.operation) == (
+        "invalid_answer",
+        "montantTotal",
+        "estimate",
+    )
+
+
+def test_declaration_answer_missing_a_field_is_an_unknown_outcome(client, server):
+    server.inject(RawAnswer(201, {"numeroDeclaration": "D1", "statut": "DECLAREE"}, after=True), DECLARE)
+    with pytest.raises(UrssafOutcomeUnknown) as caught:
+        client.declare(TRADER, *OCTOBER, SALES, "REF-OCT")
+    cause = caught.value.cause
+    assert (cause.kind, cause.field, cause.status) == ("invalid_answer", "periode", 201)
+    assert client.find_declaration_by_reference(TRADER, "REF-OCT") is not None
+
+
+def test_https_to_a_plain_http_server_is_a_tls_failure(server, sleeps):
+    # A TLS handshake with a server speaking plain HTTP: nothing was sent.
+    client = UrssafClient(
+        server.base_url.replace("http://", "https://"), "demo-tiers", "demo-secret", token_cache=TokenCache()
+    )
+    client.sleep = sleeps.append
+    with pytest.raises(UrssafTransportError) as caught:
+        client.fetch_token()
+    assert (caught.value.kind, caught.value.nothing_sent, caught.value.operation) == ("tls", True, "fetch_token")
+    assert server.count(TOKEN) == 0
 
 
 # --- nothing listening ----------------------------------------------------------------
