@@ -215,13 +215,15 @@ class RedactingFilter(logging.Filter):
 # ``client_secret``) and token answers at DEBUG level.
 REDACTED_LOGGERS = ("urllib3", "requests", "requests_oauthlib", "oauthlib", __name__.rpartition(".")[0])
 
-_redacted_prefixes = set()
+# Replaced whole, never changed in place: the factory reads it without the lock.
+_redacted_prefixes = ()
 _install_lock = threading.Lock()
 _factory_installed = False
 
 
 def _in_scope(name):
-    return any(name == prefix or name.startswith(prefix + ".") for prefix in _redacted_prefixes)
+    prefixes = _redacted_prefixes
+    return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
 
 
 def install_log_redaction(logger_names=REDACTED_LOGGERS):
@@ -233,9 +235,9 @@ def install_log_redaction(logger_names=REDACTED_LOGGERS):
     wrapped instead (once; further calls add names), so a record is redacted
     as it is created, before any filter or handler sees it.
     """
-    global _factory_installed
+    global _factory_installed, _redacted_prefixes
     with _install_lock:
-        _redacted_prefixes.update(name for name in logger_names if name)
+        _redacted_prefixes = tuple(sorted(set(_redacted_prefixes) | {name for name in logger_names if name}))
         if _factory_installed:
             return
         _factory_installed = True
