@@ -201,9 +201,7 @@ def make_server(
     Raises ValueError for a *host* beyond the loopback unless *allow_remote*
     (see :func:`check_bind_host`), and for limits that are not positive.
     """
-    check_bind_host(host, allow_remote)
-    if idle_timeout <= 0 or max_connections < 1 or max_body < 0:
-        raise ValueError("idle_timeout and max_connections must be positive, max_body at least 0")
+    _check_settings(host, allow_remote, idle_timeout, max_connections, max_body)
     handler = type(
         "SandboxHandler", (_SandboxHandler,), {"sandbox": sandbox, "timeout": idle_timeout, "max_body": max_body}
     )
@@ -247,6 +245,12 @@ def check_bind_host(host, allow_remote=False):
     )
 
 
+def _check_settings(host, allow_remote, idle_timeout, max_connections, max_body):
+    check_bind_host(host, allow_remote)
+    if idle_timeout <= 0 or max_connections < 1 or max_body < 0:
+        raise ValueError("the idle time-out and the connections must be positive, the body limit at least 0")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m urssaf_api.server",
@@ -279,11 +283,10 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     try:
-        check_bind_host(args.host, args.allow_remote)
+        # Before anything is created (a --db file): a refusal leaves no trace.
+        _check_settings(args.host, args.allow_remote, args.idle_timeout, args.max_connections, MAX_BODY_BYTES)
     except ValueError as error:
         parser.error(str(error))
-    if args.idle_timeout <= 0 or args.max_connections < 1:
-        parser.error("--idle-timeout and --max-connections must be positive")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if not _is_loopback(args.host):
         _logger.warning(
