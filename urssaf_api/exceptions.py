@@ -448,8 +448,8 @@ class ErrorDetail:
 
 
 _LEADS = {
-    400: "Urssaf rejected the request of {label}",
-    401: "Urssaf refused the authentication of {label}",
+    400: "Urssaf rejected {label} as malformed",
+    401: "Urssaf refused the authentication for {label}",
     403: "Urssaf refused {label}",
     404: "Urssaf did not find what {label} refers to",
     409: "Urssaf refused {label}",
@@ -463,10 +463,6 @@ def _lead(status, operation):
     if status is not None and status >= 500:
         return f"Urssaf had a technical error during {label}"
     return _LEADS.get(status, "Urssaf answered {label} with an error").format(label=label)
-
-
-def _quoted(text):
-    return '"' + text.strip() + '"'
 
 
 class UrssafApiError(UrssafError):
@@ -503,9 +499,11 @@ class UrssafApiError(UrssafError):
     def _describe(self):
         text = _lead(self.status, self.operation)
         text += f": {self.code} (HTTP {self.status})." if self.code else f" (HTTP {self.status})."
-        said = [_quoted(words) for words in self._urssaf_words() if words.strip()]
+        said = [words.strip() for words in self._urssaf_words() if words.strip()]
         if said:
-            text += " Urssaf said: " + " ".join(said) + "."
+            # Quoted as received; a full stop after them unless they end a sentence.
+            text += " Urssaf said: " + " ".join(f'"{words}"' for words in said)
+            text += "" if said[-1].endswith((".", "!", "?")) else "."
         others = [detail.code for detail in self.errors[1:] if detail.code]
         if others:
             text += " Other errors: " + ", ".join(others) + "."

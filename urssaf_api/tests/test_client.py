@@ -127,7 +127,7 @@ def test_wrong_secret_is_an_auth_error_without_the_secret(adapter, token_cache):
     assert (error.status, error.code, error.operation) == (401, "invalid_client", "fetch_token")
     assert error.urssaf_message == "Client inconnu ou secret erroné."  # Urssaf's words, as received
     assert "not-the-secret" not in str(error)
-    assert str(error).startswith("Urssaf refused the authentication of the access token request: invalid_client")
+    assert str(error).startswith("Urssaf refused the authentication for the access token request: invalid_client")
     assert "Check the OAuth2 client id and secret" in error.hint
     with pytest.raises(UrssafAuthError):
         client.get_account(TRADER)

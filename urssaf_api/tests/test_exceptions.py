@@ -161,7 +161,7 @@ def test_urssaf_words_are_kept_as_received():
     assert [detail.code for detail in error.errors] == ["ER_API_PERIODE_NON_ECHUE", "ER_API_MONTANT_INVALIDE"]
     assert str(error) == (
         "Urssaf refused the declaration: ER_API_PERIODE_NON_ECHUE (HTTP 422). "
-        'Urssaf said: "Période non échue." "La période ne pourra être déclarée qu\'à partir du lendemain de sa fin.". '
+        'Urssaf said: "Période non échue." "La période ne pourra être déclarée qu\'à partir du lendemain de sa fin." '
         "Other errors: ER_API_MONTANT_INVALIDE. Wait until the period has ended to declare it. "
         f"Correlation id: {CORRELATION_ID}."
     )
