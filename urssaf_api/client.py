@@ -20,8 +20,11 @@ Transport rules:
   answer means Urssaf did not process the request, so those are retried.
 - Every request sends a fresh ``x-correlationid``; the one Urssaf returns is
   kept on each result and in :attr:`UrssafClient.last_correlation_id`.
+- No request follows a redirection (the token request included): a 3xx
+  answer is a :class:`UrssafTransportError`.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -51,10 +54,7 @@ from .exceptions import (
     UrssafValidationError,
     api_error_class,
 )
-from .exceptions import (
-    operation_label as _label,
-)
-from .masking import install_log_redaction, redact
+from .masking import install_log_redaction, redact, register_sensitive
 from .models import (
     Account,
     Acknowledgement,
@@ -89,9 +89,12 @@ TOKEN_PATH = "/api/oauth/v1/token"
 DEFAULT_SCOPE = "tiersdecl.ae"
 DEFAULT_BASE_PATH = "/tiersdecl/v1/ae"
 CORRELATION_HEADER = "x-correlationid"
-# A cached token is given up this many seconds before it expires, so that a
-# call never leaves with a token that dies on the way.
+# A cached token is given up shortly before it expires, so that a call never
+# leaves with a token that dies on the way: a tenth of its lifetime, at most
+# a minute. An hour-long token is renewed after 59 minutes, a 30 s one after
+# 27 s (a fixed minute would never reuse a token living a minute or less).
 TOKEN_RENEWAL_MARGIN = 60
+TOKEN_RENEWAL_FRACTION = 0.1
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 # Longest wait honoured from a Retry-After header (seconds): a user is
 # waiting behind most calls.
@@ -125,7 +128,7 @@ class TokenCache:
     """Bearer tokens shared by every client of the process.
 
     Keyed by (base URL, client id, scope, digest of the secret); a token is
-    reused until :data:`TOKEN_RENEWAL_MARGIN` seconds before it expires. One
+    reused until :func:`token_renewal_margin` seconds before it expires. One
     thread at a time fetches the token of a key; the others wait for it.
     ``clock`` is injectable for tests (monotonic seconds).
     """
@@ -139,7 +142,7 @@ class TokenCache:
     def _valid_token(self, key):
         with self._lock:
             entry = self._tokens.get(key)
-        if entry and self.clock() < entry[1] - TOKEN_RENEWAL_MARGIN:
+        if entry and self.clock() < entry[1]:
             return entry[0]
         return None
 
@@ -160,8 +163,9 @@ class TokenCache:
     def fetch_and_store(self, key, fetch):
         started = self.clock()
         token, expires_in = fetch()
+        renew_at = started + expires_in - token_renewal_margin(expires_in)
         with self._lock:
-            self._tokens[key] = (token, started + expires_in)
+            self._tokens[key] = (token, renew_at)
         return token
 
     def invalidate(self, key, token):
@@ -179,6 +183,28 @@ class TokenCache:
 TOKEN_CACHE = TokenCache()
 
 
+class _NoRedirects:
+    """Mixed into every session of the client: no redirection is followed.
+
+    Following one sends the request again, body and headers included, to
+    wherever ``Location`` points, plain http included: the client secret of
+    the token request, or a bearer token, would go there. A 3xx answer comes
+    back as such and is reported as an error.
+    """
+
+    def request(self, *args, **kwargs):
+        kwargs["allow_redirects"] = False
+        return super().request(*args, **kwargs)
+
+
+class _Session(_NoRedirects, requests.Session):
+    """Session of the API calls."""
+
+
+class _TokenSession(_NoRedirects, OAuth2Session):
+    """Session of the token request."""
+
+
 class _LoopbackHttpAdapter(HTTPAdapter):
     """Sends an ``https://`` URL over plain HTTP.
 
@@ -193,6 +219,12 @@ class _LoopbackHttpAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
+def token_renewal_margin(expires_in):
+    """Seconds before its expiry at which a token of *expires_in* seconds is
+    renewed (see :data:`TOKEN_RENEWAL_FRACTION`)."""
+    return min(TOKEN_RENEWAL_MARGIN, max(expires_in, 0) * TOKEN_RENEWAL_FRACTION)
+
+
 def _is_loopback(host):
     if host == "localhost":
         return True
@@ -202,8 +234,55 @@ def _is_loopback(host):
         return False
 
 
+def _register_granted_token(response, *args, **kwargs):
+    """Response hook of the token request: register the tokens of the answer
+    for masking as soon as it arrives, for requests-oauthlib logs the answer
+    (DEBUG) before it hands it back."""
+    try:
+        payload = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return response
+    if isinstance(payload, dict):
+        for name in ("access_token", "refresh_token", "id_token"):
+            register_sensitive(payload.get(name), transient=True)
+    return response
+
+
 class _Unreadable(Exception):
-    """A 2xx answer whose body is not what the contract describes."""
+    """A 2xx answer whose body is not what the contract describes: *field*
+    is the contract field missing or malformed, None for the whole body."""
+
+    def __init__(self, field=None):
+        super().__init__(field)
+        self.field = field
+
+
+def _refusals_name(operation):
+    """Decorate a public method: a value it refuses names *operation*
+    (``UrssafValidationError.operation``), unless a nested call already did."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def checked(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except UrssafValidationError as error:
+                if error.operation is None:
+                    error.operation = operation.name
+                raise
+
+        return checked
+
+    return decorate
+
+
+def _answer_lost(operation, failure, context):
+    """The error to raise when *failure* hid the answer to *operation*: the
+    failure itself if the operation may be sent again, else an unknown
+    outcome (the write may have been recorded) caused by it."""
+    if operation.resendable:
+        return failure
+    return UrssafOutcomeUnknown(operation.name, correlation_id=failure.correlation_id, cause=failure, **context)
 
 
 class _RetryableFailure(Exception):
@@ -229,14 +308,17 @@ def _request_may_have_been_sent(error):
     return True
 
 
-def _describe_transport_error(error):
+def _transport_kind(error):
+    """The :data:`~.exceptions.TRANSPORT_KINDS` code of a requests failure."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return "connect_timeout"
     if isinstance(error, requests.exceptions.Timeout):
-        if isinstance(error, requests.exceptions.ConnectTimeout):
-            return "délai de connexion dépassé"
-        return "délai de réponse dépassé"
+        return "read_timeout"
+    if isinstance(error, requests.exceptions.SSLError):
+        return "tls"
     if not _request_may_have_been_sent(error):
-        return "connexion impossible"
-    return "connexion interrompue"
+        return "connection"
+    return "connection_lost"
 
 
 def _json_body(value):
@@ -257,16 +339,18 @@ def _parse_json(response):
     try:
         return json.loads(response.content.decode("utf-8"), parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):
-        raise _Unreadable("réponse non JSON") from None
+        raise _Unreadable() from None
 
 
 def _kind_of_body(response):
+    """What an answer that is not the JSON expected is: ``html``, ``empty``
+    or ``not_json``."""
     content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
     if content_type == "text/html" or response.content.lstrip()[:1] == b"<":
-        return "une page HTML"
+        return "html"
     if not response.content:
-        return "une réponse vide"
-    return "une réponse illisible"
+        return "empty"
+    return "not_json"
 
 
 # Reading of the contract's objects ---------------------------------------
@@ -274,10 +358,10 @@ def _kind_of_body(response):
 
 def _member(data, name, required=True):
     if not isinstance(data, dict):
-        raise _Unreadable("objet attendu")
+        raise _Unreadable()
     value = data.get(name)
     if value is None and required:
-        raise _Unreadable(f"champ {name} absent")
+        raise _Unreadable(name)
     return value
 
 
@@ -293,11 +377,11 @@ def _decimal(data, name, required=True):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise _Unreadable(f"champ {name} non numérique")
+        raise _Unreadable(name)
     try:
         return Decimal(value)
     except InvalidOperation:
-        raise _Unreadable(f"champ {name} non numérique") from None
+        raise _Unreadable(name) from None
 
 
 def _date(data, name, required=True):
@@ -307,7 +391,7 @@ def _date(data, name, required=True):
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
-        raise _Unreadable(f"champ {name} : date invalide") from None
+        raise _Unreadable(name) from None
 
 
 def _datetime(data, name):
@@ -317,13 +401,13 @@ def _datetime(data, name):
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise _Unreadable(f"champ {name} : horodatage invalide") from None
+        raise _Unreadable(name) from None
 
 
 def _list(data, name):
     value = _member(data, name, required=False) or []
     if not isinstance(value, list):
-        raise _Unreadable(f"champ {name} : liste attendue")
+        raise _Unreadable(name)
     return value
 
 
@@ -356,7 +440,7 @@ def _account(data, identifier, correlation_id):
     mandate = _member(data, "mandat", required=False)
     eligible = _member(data, "eligible")
     if not isinstance(eligible, bool):
-        raise _Unreadable("champ eligible non booléen")
+        raise _Unreadable("eligible")
     return Account(
         identifier=identifier,
         eligible=eligible,
@@ -449,14 +533,13 @@ class UrssafClient:
     ):
         parts = urlsplit(base_url or "")
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UrssafValidationError("base_url", "l'adresse de l'API doit être une URL https.")
+            raise UrssafValidationError("base_url", "invalid_url")
         loopback_http = parts.scheme == "http" and _is_loopback(parts.hostname)
         if parts.scheme == "http" and not loopback_http and adapter is None:
-            raise UrssafValidationError(
-                "base_url", "l'adresse de l'API doit commencer par https:// (hors boucle locale)."
-            )
+            raise UrssafValidationError("base_url", "https_required")
         validate_text(client_id, "client_id", max_length=256)
         validate_text(client_secret, "client_secret", max_length=1024)
+        register_sensitive(client_secret)
         self.base_url = base_url.rstrip("/")
         self.api_url = self.base_url + "/" + base_path.strip("/")
         self.client_id = client_id
@@ -473,7 +556,7 @@ class UrssafClient:
         self._adapter = adapter
         self._loopback_http = loopback_http
         self._local = threading.local()
-        self._session = requests.Session()
+        self._session = _Session()
         # Proxy settings from the environment matter for a real network, not
         # for loopback nor for an in-process transport (where reading them
         # on every call was a third of the client's overhead).
@@ -534,7 +617,7 @@ class UrssafClient:
     # Token -------------------------------------------------------------------
 
     def _token_session(self):
-        session = OAuth2Session(
+        session = _TokenSession(
             client=BackendApplicationClient(client_id=self.client_id, scope=self.scope),
             scope=self.scope,
         )
@@ -543,6 +626,8 @@ class UrssafClient:
         if self._loopback_http:
             token_url = "https://" + token_url[len("http://") :]
         token_base = token_url[: -len(TOKEN_PATH)] + "/"
+        # Before requests-oauthlib logs the answer, and whatever the answer.
+        session.hooks["response"].append(_register_granted_token)
         if self._adapter is not None:
             session.mount(token_base, self._adapter)
         elif self._loopback_http:
@@ -564,12 +649,13 @@ class UrssafClient:
             if response.status_code != 200:
                 raise self._error_from_answer("fetch_token", response, state["correlation_id"], auth_family=True)
             try:
-                payload = _parse_json(response)
+                payload, kind = _parse_json(response), "invalid_answer"
             except _Unreadable:
-                payload = None
+                payload, kind = None, _kind_of_body(response)
             if not isinstance(payload, dict) or not payload.get("access_token"):
                 raise UrssafTransportError(
-                    f"Réponse inattendue de l'Urssaf à la demande de jeton : {_kind_of_body(response)}.",
+                    kind,
+                    field="access_token" if isinstance(payload, dict) else None,
                     status=response.status_code,
                     correlation_id=state["correlation_id"],
                     operation="fetch_token",
@@ -598,11 +684,7 @@ class UrssafClient:
             self._remember(correlation_id)
             self._log_exchange("POST", token_url, type(error).__name__, started, correlation_id)
             raise _RetryableFailure(
-                UrssafTransportError(
-                    f"Impossible d'obtenir un jeton d'accès de l'Urssaf : {_describe_transport_error(error)}.",
-                    correlation_id=correlation_id,
-                    operation="fetch_token",
-                )
+                UrssafTransportError(_transport_kind(error), correlation_id=correlation_id, operation="fetch_token")
             ) from None
         except OAuth2Error as error:
             raise UrssafAuthError(
@@ -672,16 +754,15 @@ class UrssafClient:
     def _error_from_answer(self, operation, response, correlation_id, auth_family=False):
         """The :class:`UrssafError` an error answer stands for."""
         status = response.status_code
+        if 300 <= status < 400:
+            return UrssafTransportError("redirect", status=status, correlation_id=correlation_id, operation=operation)
         try:
             details = _error_details(_parse_json(response))
         except _Unreadable:
             details = []
         if not details:
             return UrssafTransportError(
-                f"Réponse inattendue de l'Urssaf (HTTP {status}, {_kind_of_body(response)}) pour {_label(operation)}.",
-                status=status,
-                correlation_id=correlation_id,
-                operation=operation,
+                _kind_of_body(response), status=status, correlation_id=correlation_id, operation=operation
             )
         first = details[0]
         if auth_family and status in (400, 401, 403):
@@ -733,28 +814,21 @@ class UrssafClient:
                     data=data,
                     headers=headers,
                     timeout=self.timeout,
-                    allow_redirects=False,
                 )
             except requests.RequestException as error:
                 self._remember(correlation_id)
                 self._log_exchange(operation.method, url, type(error).__name__, started, correlation_id)
-                may_have_been_sent = _request_may_have_been_sent(error)
                 if operation.resendable and attempt < self.max_retries:
                     self._log_retry(operation, type(error).__name__, attempt)
                     self._wait(attempt, None)
                     attempt += 1
                     continue
-                cause = _describe_transport_error(error)
-                if may_have_been_sent and not operation.resendable:
-                    raise UrssafOutcomeUnknown(
-                        operation.name, correlation_id=correlation_id, cause=cause, **context
-                    ) from None
-                raise UrssafTransportError(
-                    f"Pas de réponse de l'Urssaf pour {_label(operation.name)} : {cause}."
-                    + ("" if may_have_been_sent else " Rien n'a été transmis."),
-                    correlation_id=correlation_id,
-                    operation=operation.name,
-                ) from None
+                failure = UrssafTransportError(
+                    _transport_kind(error), correlation_id=correlation_id, operation=operation.name
+                )
+                if failure.nothing_sent:
+                    raise failure from None
+                raise _answer_lost(operation, failure, context) from None
 
             correlation_id = response.headers.get(CORRELATION_HEADER) or correlation_id
             self._remember(correlation_id)
@@ -783,36 +857,14 @@ class UrssafClient:
             try:
                 return _parse_json(response), status, correlation_id
             except _Unreadable:
-                if not operation.resendable:
-                    raise UrssafOutcomeUnknown(
-                        operation.name,
-                        correlation_id=correlation_id,
-                        cause=f"HTTP {status} mais {_kind_of_body(response)}",
-                        **context,
-                    ) from None
-                raise UrssafTransportError(
-                    f"Réponse inattendue de l'Urssaf (HTTP {status}, {_kind_of_body(response)}) "
-                    f"pour {_label(operation.name)}.",
-                    status=status,
-                    correlation_id=correlation_id,
-                    operation=operation.name,
-                ) from None
-        if 300 <= status < 400:
-            raise UrssafTransportError(
-                f"Réponse inattendue de l'Urssaf (redirection HTTP {status}) pour "
-                f"{_label(operation.name)} : vérifiez l'adresse de l'API.",
-                status=status,
-                correlation_id=correlation_id,
-                operation=operation.name,
-            )
+                failure = UrssafTransportError(
+                    _kind_of_body(response), status=status, correlation_id=correlation_id, operation=operation.name
+                )
+                raise _answer_lost(operation, failure, context) from None
         error = self._error_from_answer(operation.name, response, correlation_id)
-        if status >= 500 and not operation.resendable:
-            raise UrssafOutcomeUnknown(
-                operation.name,
-                correlation_id=correlation_id,
-                cause=f"HTTP {status}" + (f" {error.code}" if getattr(error, "code", None) else ""),
-                **context,
-            ) from error
+        if status >= 500:
+            # A technical error may come after the write was recorded.
+            raise _answer_lost(operation, error, context)
         raise error
 
     def _read(self, operation, parse, payload, status, correlation_id, context=None):
@@ -820,29 +872,26 @@ class UrssafClient:
         unknown outcome for a write that cannot be re-sent."""
         try:
             return parse(payload)
-        except _Unreadable as reason:
-            if not operation.resendable:
-                raise UrssafOutcomeUnknown(
-                    operation.name,
-                    correlation_id=correlation_id,
-                    cause=f"réponse incomplète : {reason}",
-                    **(context or {}),
-                ) from None
-            raise UrssafTransportError(
-                f"Réponse inattendue de l'Urssaf pour {_label(operation.name)} : {reason}.",
+        except _Unreadable as unreadable:
+            failure = UrssafTransportError(
+                "invalid_answer",
+                field=unreadable.field,
                 status=status,
                 correlation_id=correlation_id,
                 operation=operation.name,
-            ) from None
+            )
+            raise _answer_lost(operation, failure, context or {}) from None
 
     # Operations ------------------------------------------------------------
 
+    @_refusals_name(_GET_ACCOUNT)
     def get_account(self, identifier):
         """``Comptes``: eligibility, periodicity and mandate of an AE."""
         identifier = _check_identifier(identifier)
         payload, status, cid = self._call(_GET_ACCOUNT, params=identifier.as_dict())
         return self._read(_GET_ACCOUNT, lambda p: _account(p, identifier, cid), payload, status, cid)
 
+    @_refusals_name(_REGISTER_MANDATE)
     def register_mandate(self, identifier, signature_date, last_name=None, first_names=None, birth_date=None):
         """Notify Urssaf of the mandate this platform holds (idempotent)."""
         identifier = _check_identifier(identifier)
@@ -859,6 +908,7 @@ class UrssafClient:
         payload, status, cid = self._call(_REGISTER_MANDATE, body=body)
         return self._read(_REGISTER_MANDATE, lambda p: _mandate(p, cid), payload, status, cid)
 
+    @_refusals_name(_END_MANDATE)
     def end_mandate(self, mandate_id):
         """Notify Urssaf that the mandate ends."""
         mandate_id = validate_reference(mandate_id, "idMandat")
@@ -875,6 +925,7 @@ class UrssafClient:
             "chiffresAffaires": [{"categorie": category, "montant": amount} for category, amount in lines],
         }
 
+    @_refusals_name(_ESTIMATE)
     def estimate(self, identifier, period_start, period_end, turnover):
         """``Estimer``: contributions due for *turnover* (category -> Decimal)."""
         body = self._declaration_input(identifier, period_start, period_end, turnover)
@@ -890,6 +941,7 @@ class UrssafClient:
 
         return self._read(_ESTIMATE, parse, payload, status, cid)
 
+    @_refusals_name(_DECLARE)
     def declare(self, identifier, period_start, period_end, turnover, reference_tiers):
         """``Déclarer``. Never re-sent: see :class:`UrssafOutcomeUnknown`;
         a period already declared raises :class:`DeclarationAlreadyExists`."""
@@ -899,6 +951,7 @@ class UrssafClient:
         payload, status, cid = self._call(_DECLARE, body=body, context=context)
         return self._read(_DECLARE, lambda p: _declaration(p, cid), payload, status, cid, context)
 
+    @_refusals_name(_FIND_DECLARATIONS)
     def find_declarations(self, identifier, period_start=None, reference_tiers=None):
         """Declarations of an account, newest first, optionally of the period
         starting on *period_start* or with *reference_tiers*."""
@@ -912,11 +965,12 @@ class UrssafClient:
 
         def parse(data):
             if not isinstance(data, list):
-                raise _Unreadable("liste attendue")
+                raise _Unreadable()
             return ResultList((_declaration(item, cid) for item in data), correlation_id=cid)
 
         return self._read(_FIND_DECLARATIONS, parse, payload, status, cid)
 
+    @_refusals_name(_FIND_DECLARATIONS)
     def find_declaration_by_reference(self, identifier, reference_tiers):
         """The declaration sent with *reference_tiers*, or None if Urssaf has
         none: settles a declaration whose outcome was unknown."""
@@ -926,6 +980,7 @@ class UrssafClient:
                 return declaration
         return None
 
+    @_refusals_name(_FIND_DECLARATIONS)
     def find_declaration_by_number(self, identifier, declaration_number, period_start=None):
         """The declaration *declaration_number* of this account, or None.
         Its ``remaining_due`` and ``status`` settle a payment whose outcome
@@ -936,6 +991,7 @@ class UrssafClient:
                 return declaration
         return None
 
+    @_refusals_name(_PAY)
     def pay(self, declaration_number, amount, iban, debit_date=None):
         """``Payer``: SEPA tele-payment of *amount* for a declaration. Never
         re-sent: see :class:`UrssafOutcomeUnknown`; a declaration already
@@ -964,6 +1020,7 @@ class UrssafClient:
 
         return self._read(_PAY, parse, payload, status, cid, context)
 
+    @_refusals_name(_LIST_SEPA)
     def list_sepa_mandates(self, identifier):
         """SEPA mandates Urssaf knows for the account (IBANs masked by Urssaf)."""
         identifier = _check_identifier(identifier)
@@ -971,11 +1028,12 @@ class UrssafClient:
 
         def parse(data):
             if not isinstance(data, list):
-                raise _Unreadable("liste attendue")
+                raise _Unreadable()
             return ResultList((_sepa_mandate(item, cid) for item in data), correlation_id=cid)
 
         return self._read(_LIST_SEPA, parse, payload, status, cid)
 
+    @_refusals_name(_REGISTER_SEPA)
     def register_sepa_mandate(self, identifier, iban, holder, signature_date, bic=None):
         """Register a SEPA direct-debit mandate for the account."""
         identifier = _check_identifier(identifier)
@@ -991,6 +1049,7 @@ class UrssafClient:
         payload, status, cid = self._call(_REGISTER_SEPA, body=body)
         return self._read(_REGISTER_SEPA, lambda p: _sepa_mandate(p, cid), payload, status, cid)
 
+    @_refusals_name(_REVOKE_SEPA)
     def revoke_sepa_mandate(self, rum):
         """Revoke the SEPA mandate *rum*."""
         rum = validate_reference(rum, "rum")
@@ -1000,5 +1059,5 @@ class UrssafClient:
 
 def _check_identifier(identifier):
     if not isinstance(identifier, Identifier):
-        raise UrssafValidationError("identifiant", "un Identifier (NIR ou SIRET) est attendu.")
+        raise UrssafValidationError("identifiant", "not_an_identifier")
     return identifier

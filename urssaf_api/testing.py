@@ -19,9 +19,13 @@ Urssaf *did* record it, and the client is then shown the fault):
 - :class:`RateLimit` — 429 with ``Retry-After``;
 - :class:`ServerError` — 500/503... with Urssaf's ``ERREUR_TECHNIQUE`` body;
 - :class:`HtmlPage` — an HTML error page (a gateway's 502);
+- :class:`RawAnswer` — any fixed status and body (empty, JSON missing a
+  field...);
 - :class:`MalformedJson` — a truncated JSON body;
 - :class:`Delay` — sleep (past the client's read time-out) then answer;
 - :class:`DropConnection` — close the connection without answering;
+- :class:`Redirect` — a 3xx pointing elsewhere (another loopback server that
+  records what reaches it proves a redirection was not followed);
 - :class:`Unauthorized` — 401 to a valid token, once;
 - :class:`ExpireTokens` — every token seen so far is refused from now on
   (401) until the client fetches a new one.
@@ -67,7 +71,9 @@ __all__ = [
     "MalformedJson",
     "Operation",
     "RateLimit",
+    "RawAnswer",
     "RecordedRequest",
+    "Redirect",
     "ServerError",
     "Unauthorized",
 ]
@@ -212,6 +218,22 @@ class HtmlPage(Fault):
         )
 
 
+class RawAnswer(Fault):
+    """A fixed answer: *status*, *body* (bytes, or a JSON-able value) and
+    its content type; ``after=True``: the handler records the request first."""
+
+    def __init__(self, status, body=b"", content_type="application/json", after=False):
+        self.status = status
+        self.body = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+        self.content_type = content_type
+        self.after = after
+
+    def respond(self, request, delegate, server):
+        return self._answer(
+            request, delegate, lambda: SandboxResponse(self.status, {"Content-Type": self.content_type}, self.body)
+        )
+
+
 class MalformedJson(Fault):
     """The real answer's status with its JSON body cut in half (``after``
     defaults to True: the handler runs, its body is spoiled)."""
@@ -256,6 +278,19 @@ class DropConnection(Fault):
         if self.after:
             delegate()
         return _CLOSE
+
+
+class Redirect(Fault):
+    """A redirection to *location* (default 307, which asks the client to
+    send the same request, body included, there); Urssaf did not process
+    the request."""
+
+    def __init__(self, location, status=307):
+        self.location = location
+        self.status = status
+
+    def respond(self, request, delegate, server):
+        return SandboxResponse(self.status, {"Location": self.location, "Content-Type": "text/html"}, b"")
 
 
 class Unauthorized(Fault):

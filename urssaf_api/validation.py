@@ -2,7 +2,8 @@
 
 Each validator returns the value in the form the API expects (compact NIR,
 quantised Decimal...) or raises :class:`UrssafValidationError` naming the
-contract's field. Messages never repeat a NIR or an IBAN.
+contract's field and a reason code (see :mod:`.exceptions`); neither its
+text nor its ``params`` ever repeat a NIR or an IBAN.
 """
 
 import re
@@ -38,41 +39,47 @@ _NIR_PATTERN = re.compile(r"^[12][0-9]{2}(0[1-9]|1[0-2]|[2-9][0-9])(2[AB]|[0-9]{
 
 
 def _stdnum_reason(error):
+    """The :data:`~.exceptions.VALIDATION_REASONS` code of a stdnum error."""
     if isinstance(error, InvalidChecksum):
-        return "la clé de contrôle ne correspond pas"
+        return "checksum"
     if isinstance(error, InvalidLength):
-        return "la longueur n'est pas la bonne"
-    return "le format n'est pas le bon"
+        return "length"
+    return "format"
+
+
+def _text_given(value, field):
+    """Refuse a missing, blank or non-text value (``required``/``not_text``)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise UrssafValidationError(field, "required")
+    if not isinstance(value, str):
+        raise UrssafValidationError(field, "not_text")
+    return value
 
 
 def validate_nir(value, field="nir"):
     """Return the compact 15-character NIR (Corsica ``2A``/``2B`` kept)."""
-    if not isinstance(value, str) or not value.strip():
-        raise UrssafValidationError(field, "le NIR doit être une chaîne de 15 caractères.")
-    compact = stdnum_nir.compact(value)
+    compact = stdnum_nir.compact(_text_given(value, field))
     try:
         stdnum_nir.validate(compact)
     except ValidationError as error:
-        raise UrssafValidationError(field, f"le NIR n'est pas valide : {_stdnum_reason(error)}.") from None
+        raise UrssafValidationError(field, _stdnum_reason(error)) from None
     if not _NIR_PATTERN.match(compact):
-        raise UrssafValidationError(field, "le NIR n'est pas valide : le format n'est pas le bon.")
+        raise UrssafValidationError(field, "format")
     return compact
 
 
 def validate_siret(value, field="siret"):
     """Return the compact 14-digit, Luhn-valid SIRET."""
-    if not isinstance(value, str) or not value.strip():
-        raise UrssafValidationError(field, "le SIRET doit être une chaîne de 14 chiffres.")
     try:
-        return stdnum_siret.validate(value)
+        return stdnum_siret.validate(_text_given(value, field))
     except ValidationError as error:
-        raise UrssafValidationError(field, f"le SIRET n'est pas valide : {_stdnum_reason(error)}.") from None
+        raise UrssafValidationError(field, _stdnum_reason(error)) from None
 
 
 def validate_identifier(nir, siret):
     """Exactly one of *nir* / *siret*; return the compact pair."""
     if (nir is None) == (siret is None):
-        raise UrssafValidationError("identifiant", "indiquez soit le NIR, soit le SIRET (un seul des deux).")
+        raise UrssafValidationError("identifiant", "identifier_choice")
     if nir is not None:
         return validate_nir(nir), None
     return None, validate_siret(siret)
@@ -80,24 +87,20 @@ def validate_identifier(nir, siret):
 
 def validate_iban(value, field="iban"):
     """Return the compact, upper-case, checksum-valid IBAN."""
-    if not isinstance(value, str) or not value.strip():
-        raise UrssafValidationError(field, "l'IBAN doit être une chaîne de caractères.")
     try:
-        return stdnum_iban.validate(value)
+        return stdnum_iban.validate(_text_given(value, field))
     except ValidationError as error:
-        raise UrssafValidationError(field, f"l'IBAN n'est pas valide : {_stdnum_reason(error)}.") from None
+        raise UrssafValidationError(field, _stdnum_reason(error)) from None
 
 
 def validate_bic(value, field="bic"):
     """Return the compact BIC, or None when not given."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise UrssafValidationError(field, "le BIC doit être une chaîne de caractères.")
     try:
-        return stdnum_bic.validate(value)
-    except ValidationError:
-        raise UrssafValidationError(field, "le BIC n'est pas valide.") from None
+        return stdnum_bic.validate(_text_given(value, field))
+    except ValidationError as error:
+        raise UrssafValidationError(field, _stdnum_reason(error)) from None
 
 
 def validate_amount(value, field, minimum=Decimal("0")):
@@ -108,27 +111,31 @@ def validate_amount(value, field, minimum=Decimal("0")):
     than silently rounded. Refuses bool, NaN, infinities, more than two
     decimals, values under *minimum* and absurdly large values.
     """
+    if value is None:
+        raise UrssafValidationError(field, "required")
     if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
-        raise UrssafValidationError(field, "le montant doit être un nombre décimal.")
+        raise UrssafValidationError(field, "not_a_number")
     try:
         amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     except (InvalidOperation, ValueError):
-        raise UrssafValidationError(field, "le montant n'est pas un nombre.") from None
+        raise UrssafValidationError(field, "not_a_number") from None
     if not amount.is_finite():
-        raise UrssafValidationError(field, "le montant doit être un nombre fini.")
+        raise UrssafValidationError(field, "not_finite")
     if amount < minimum:
-        raise UrssafValidationError(field, f"le montant doit être supérieur ou égal à {minimum} €.")
+        raise UrssafValidationError(field, "below_minimum", {"minimum": minimum})
     if amount >= MAX_AMOUNT:
-        raise UrssafValidationError(field, "le montant est anormalement élevé.")
+        raise UrssafValidationError(field, "too_large", {"maximum": MAX_AMOUNT})
     if amount != amount.quantize(CENT, rounding="ROUND_DOWN"):
-        raise UrssafValidationError(field, "le montant a plus de deux décimales.")
+        raise UrssafValidationError(field, "too_many_decimals")
     return amount.quantize(CENT)
 
 
 def validate_date(value, field):
     """A :class:`datetime.date` (a datetime is refused: dates only)."""
+    if value is None:
+        raise UrssafValidationError(field, "required")
     if not isinstance(value, date) or isinstance(value, datetime):
-        raise UrssafValidationError(field, "une date (sans heure) est attendue.")
+        raise UrssafValidationError(field, "not_a_date")
     return value
 
 
@@ -141,16 +148,13 @@ def validate_period(start, end):
     validate_date(start, "periode.dateDebut")
     validate_date(end, "periode.dateFin")
     if start > end:
-        raise UrssafValidationError("periode.dateFin", "la fin de la période précède son début.")
+        raise UrssafValidationError("periode.dateFin", "period_reversed")
     return start, end
 
 
 def validate_category(value, field="chiffresAffaires.categorie"):
     if value not in CATEGORIES:
-        raise UrssafValidationError(
-            field,
-            "catégorie inconnue ; valeurs possibles : " + ", ".join(CATEGORIES) + ".",
-        )
+        raise UrssafValidationError(field, "unknown_category", {"allowed": CATEGORIES})
     return value
 
 
@@ -158,7 +162,7 @@ def validate_turnover(turnover):
     """Mapping category -> amount; return a tuple of ``(category, Decimal)``
     in the contract's category order (an empty mapping declares zero)."""
     if not hasattr(turnover, "items"):
-        raise UrssafValidationError("chiffresAffaires", "un dictionnaire catégorie -> montant est attendu.")
+        raise UrssafValidationError("chiffresAffaires", "not_a_mapping")
     amounts = {}
     for category, amount in turnover.items():
         validate_category(category)
@@ -171,12 +175,11 @@ def validate_text(value, field, *, required=True, max_length=TEXT_MAX_LENGTH):
     not *required*)."""
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value.strip():
-        raise UrssafValidationError(field, "une valeur non vide est attendue.")
+    _text_given(value, field)
     if len(value) > max_length:
-        raise UrssafValidationError(field, f"la valeur dépasse {max_length} caractères.")
+        raise UrssafValidationError(field, "too_long", {"max_length": max_length})
     if any(ord(ch) < 32 for ch in value):
-        raise UrssafValidationError(field, "la valeur contient des caractères de contrôle.")
+        raise UrssafValidationError(field, "control_characters")
     return value
 
 

@@ -124,9 +124,11 @@ def test_wrong_secret_is_an_auth_error_without_the_secret(adapter, token_cache):
     with pytest.raises(UrssafAuthError) as caught:
         client.fetch_token()
     error = caught.value
-    assert (error.status, error.code) == (401, "invalid_client")
+    assert (error.status, error.code, error.operation) == (401, "invalid_client", "fetch_token")
+    assert error.urssaf_message == "Client inconnu ou secret erroné."  # Urssaf's words, as received
     assert "not-the-secret" not in str(error)
-    assert "Vérifiez l'identifiant client et le secret" in str(error)
+    assert str(error).startswith("Urssaf refused the authentication for the access token request: invalid_client")
+    assert "Check the OAuth2 client id and secret" in error.hint
     with pytest.raises(UrssafAuthError):
         client.get_account(TRADER)
     assert not adapter.requests_to("/comptes")
@@ -174,14 +176,21 @@ def test_one_token_fetch_for_concurrent_threads(sandbox, token_cache):
     assert len(adapter.requests_to("/comptes")) == 8
 
 
-def test_token_renewed_shortly_before_expiry(adapter):
+@pytest.mark.parametrize(
+    "lifetime, renewed_after",
+    [(3600, 3600 - TOKEN_RENEWAL_MARGIN), (600, 540), (60, 54), (30, 27), (5, 4.5)],
+)
+def test_token_reused_until_a_tenth_of_its_life_remains(sandbox, adapter, lifetime, renewed_after):
+    # The sandbox's clock stands still, so its tokens stay valid there: only
+    # the client's cache decides when to renew.
+    sandbox.token_lifetime = lifetime
     clock = Clock(1000.0)
     client = make_client(adapter, TokenCache(clock=clock))
     client.get_account(TRADER)
-    clock.now += 3600 - TOKEN_RENEWAL_MARGIN - 1
+    clock.now += renewed_after - 0.25
     client.get_account(TRADER)
     assert len(adapter.requests_to(TOKEN_PATH)) == 1
-    clock.now += 2
+    clock.now += 0.5
     client.get_account(TRADER)
     assert len(adapter.requests_to(TOKEN_PATH)) == 2
 
@@ -223,9 +232,13 @@ def test_unknown_account(client):
     with pytest.raises(UrssafNotFoundError) as caught:
         client.get_account(UNKNOWN_AE)
     error = caught.value
-    assert (error.status, error.code) == (404, "ER_API_COMPTE_INCONNU")
+    assert (error.status, error.code, error.operation) == (404, "ER_API_COMPTE_INCONNU", "get_account")
+    assert (error.urssaf_message, error.description) == (
+        "Compte inconnu.",
+        "Aucun auto-entrepreneur avec cet identifiant.",
+    )
     assert UNKNOWN_AE.nir not in str(error)
-    assert "Vérifiez le NIR ou le SIRET" in str(error)
+    assert "ER_API_COMPTE_INCONNU (HTTP 404)" in str(error)
 
 
 def test_register_mandate_is_idempotent(client):
@@ -325,12 +338,15 @@ def test_declare_period_not_ended(mandated):
     with pytest.raises(UrssafBusinessError) as caught:
         mandated.declare(TRADER, date(2026, 11, 1), date(2026, 11, 30), SALES, "REF-NOV")
     error = caught.value
-    assert error.code == "ER_API_PERIODE_NON_ECHUE"
+    assert (error.status, error.code, error.operation) == (422, "ER_API_PERIODE_NON_ECHUE", "declare")
+    assert error.urssaf_message == "Période non échue."
     assert error.correlation_id == mandated.last_correlation_id
     text = str(error)
-    assert text.startswith("Urssaf refuse la déclaration : période non échue (ER_API_PERIODE_NON_ECHUE).")
-    assert "Attendez la fin de la période" in text
-    assert text.endswith(f"Identifiant de corrélation : {error.correlation_id}.")
+    assert text.startswith(
+        'Urssaf refused the declaration: ER_API_PERIODE_NON_ECHUE (HTTP 422). Urssaf said: "Période non échue." "'
+    )
+    assert error.hint == "Wait until the period has ended to declare it." and error.hint in text
+    assert text.endswith(f"Correlation id: {error.correlation_id}.")
 
 
 def test_declare_period_not_matching_periodicity(mandated):

@@ -19,10 +19,11 @@ from ..exceptions import (
     UrssafAuthError,
     UrssafOutcomeUnknown,
     UrssafRateLimitedError,
+    UrssafServerError,
     UrssafTransportError,
 )
 from ..models import Identifier
-from ..sandbox import Sandbox
+from ..sandbox import TOKEN_PATH, Sandbox, SandboxResponse
 from ..seed import seed_account
 from ..storage import MemoryStorage
 from ..testing import (
@@ -39,6 +40,8 @@ from ..testing import (
     HtmlPage,
     MalformedJson,
     RateLimit,
+    RawAnswer,
+    Redirect,
     ServerError,
     Unauthorized,
 )
@@ -157,29 +160,35 @@ def test_declare_500_before_processing_settles_as_not_declared(client, server):
     error = caught.value
     assert (error.operation, error.reference_tiers) == ("declare", "REF-OCT")
     assert error.correlation_id == server.requests_for(DECLARE)[0].headers["x-correlationid"]
-    assert "Ne la renvoyez pas" in str(error)
+    assert isinstance(error.cause, UrssafServerError)
+    assert (error.cause.status, error.cause.code) == (500, "ERREUR_TECHNIQUE")
+    assert str(error).startswith(
+        "Outcome of the declaration (reference REF-OCT) unknown: the request was sent but Urssaf's answer "
+        "could not be read (HTTP 500 ERREUR_TECHNIQUE). Do not send it again"
+    )
     assert server.count(DECLARE) == 1
     assert client.find_declaration_by_reference(TRADER, "REF-OCT") is None
     assert client.declare(TRADER, *OCTOBER, SALES, "REF-OCT").reference_tiers == "REF-OCT"
 
 
 @pytest.mark.parametrize(
-    "fault",
+    "fault, cause",
     [
-        ServerError(500, after=True),
-        ServerError(503, after=True),
-        HtmlPage(502, after=True),
-        MalformedJson(),
-        Delay(SLOWER_THAN_TIMEOUT, after=True),
-        DropConnection(after=True),
+        (ServerError(500, after=True), ("api", 500)),
+        (ServerError(503, after=True), ("api", 503)),
+        (HtmlPage(502, after=True), ("html", 502)),
+        (MalformedJson(), ("not_json", 201)),
+        (Delay(SLOWER_THAN_TIMEOUT, after=True), ("read_timeout", None)),
+        (DropConnection(after=True), ("connection_lost", None)),
     ],
     ids=repr,
 )
-def test_declare_recorded_but_answer_lost_is_never_resent(client, server, sleeps, fault):
+def test_declare_recorded_but_answer_lost_is_never_resent(client, server, sleeps, fault, cause):
     server.inject(fault, DECLARE, calls=1)
     with pytest.raises(UrssafOutcomeUnknown) as caught:
         client.declare(TRADER, *OCTOBER, SALES, "REF-OCT")
-    assert caught.value.reference_tiers == "REF-OCT"
+    assert (caught.value.operation, caught.value.reference_tiers) == ("declare", "REF-OCT")
+    assert (getattr(caught.value.cause, "kind", "api"), caught.value.cause.status) == cause
     assert server.count(DECLARE) == 1
     assert sleeps == []
     found = client.find_declaration_by_reference(TRADER, "REF-OCT")
@@ -246,9 +255,12 @@ def test_html_502_persisting_is_a_transport_error(client, server, sleeps):
     with pytest.raises(UrssafTransportError) as caught:
         client.get_account(TRADER)
     error = caught.value
-    assert error.status == 502
+    assert (error.kind, error.status, error.operation) == ("html", 502, "get_account")
     assert error.correlation_id == server.requests_for(GET_ACCOUNT)[-1].headers["x-correlationid"]
-    assert "page HTML" in str(error)
+    assert str(error) == (
+        "Urssaf answered the account lookup with an HTML page (HTTP 502) instead of JSON. "
+        f"Correlation id: {error.correlation_id}."
+    )
     assert sleeps == [0.5, 1.0]  # exponential back-off
     assert server.count(GET_ACCOUNT) == MAX_RETRIES + 1
 
@@ -257,7 +269,7 @@ def test_malformed_json_on_read_is_a_transport_error(client, server):
     server.inject(MalformedJson(), FIND_DECLARATIONS, calls=1)
     with pytest.raises(UrssafTransportError) as caught:
         client.find_declarations(TRADER)
-    assert caught.value.status == 200
+    assert (caught.value.kind, caught.value.status) == ("not_json", 200)
     assert caught.value.correlation_id
 
 
@@ -272,7 +284,8 @@ def test_slow_reads_end_in_a_transport_error(client, server, sleeps):
     server.inject(Delay(SLOWER_THAN_TIMEOUT), GET_ACCOUNT)
     with pytest.raises(UrssafTransportError) as caught:
         client.get_account(TRADER)
-    assert "délai de réponse dépassé" in str(caught.value)
+    assert (caught.value.kind, caught.value.status, caught.value.nothing_sent) == ("read_timeout", None, False)
+    assert str(caught.value).startswith("Urssaf did not answer the account lookup in time.")
     assert server.count(GET_ACCOUNT) == MAX_RETRIES + 1
     assert len(sleeps) == MAX_RETRIES
 
@@ -304,6 +317,115 @@ def test_token_endpoint_503_is_retried(server, sleeps):
     assert server.count(TOKEN) == 2
 
 
+# --- redirections: never followed -------------------------------------------------
+
+
+@pytest.fixture(name="elsewhere")
+def elsewhere_fixture():
+    """A second loopback server, where the redirections point: it records
+    whatever reaches it and answers like a token endpoint would."""
+    token = b'{"access_token": "stolen", "token_type": "Bearer", "expires_in": 3600}'
+    with FaultServer(lambda request: SandboxResponse(200, {"Content-Type": "application/json"}, token)) as server:
+        yield server
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_token_request_does_not_follow_a_redirection(server, elsewhere, sleeps, status):
+    # The https token endpoint sends the client to a plain http address: the
+    # form body carries the client secret, so nothing may be sent there.
+    server.inject(Redirect(elsewhere.base_url + TOKEN_PATH, status), TOKEN)
+    client = UrssafClient(
+        server.base_url, "demo-tiers", "demo-secret", max_retries=MAX_RETRIES, token_cache=TokenCache()
+    )
+    client.sleep = sleeps.append
+    with pytest.raises(UrssafTransportError) as caught:
+        client.get_account(TRADER)
+    assert (caught.value.kind, caught.value.status, caught.value.operation) == ("redirect", status, "fetch_token")
+    assert "redirection" in str(caught.value)
+    assert elsewhere.requests == []
+    assert server.count(TOKEN) == 1  # a redirection is not retried either
+    assert server.count(GET_ACCOUNT) == 0
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("operation, status", [(GET_ACCOUNT, 302), (DECLARE, 307), (PAY, 308)], ids=str)
+def test_api_request_does_not_follow_a_redirection(client, server, elsewhere, declaration, operation, status):
+    before = server.count(operation, delegated=True)
+    rule = server.inject(Redirect(elsewhere.base_url + "/tiersdecl/v1/ae/elsewhere", status), operation)
+    calls = {
+        GET_ACCOUNT: lambda: client.get_account(TRADER),
+        DECLARE: lambda: client.declare(TRADER, date(2026, 9, 1), date(2026, 9, 30), SALES, "REF-SEP"),
+        PAY: lambda: client.pay(declaration.number, declaration.total, TRADER_IBAN),
+    }
+    with pytest.raises(UrssafTransportError) as caught:
+        calls[operation]()
+    # Not an unknown outcome: a redirection means Urssaf did not process it.
+    assert not isinstance(caught.value, UrssafOutcomeUnknown)
+    assert (caught.value.kind, caught.value.status, caught.value.operation) == ("redirect", status, operation.name)
+    assert "redirection" in str(caught.value)
+    assert elsewhere.requests == []
+    assert rule.fired == 1  # sent once, not retried
+    assert server.count(operation, delegated=True) == before
+
+
+# --- answers that are not the contract's ---------------------------------------------
+
+
+def test_error_status_with_an_empty_body_is_a_transport_error(client, server):
+    server.inject(RawAnswer(502), GET_ACCOUNT)
+    with pytest.raises(UrssafTransportError) as caught:
+        client.get_account(TRADER)
+    assert (caught.value.kind, caught.value.status, caught.value.field) == ("empty", 502, None)
+
+
+def test_token_answer_without_a_token_is_an_invalid_answer(server, sleeps):
+    server.inject(RawAnswer(200, {"token_type": "Bearer", "expires_in": 3600}), TOKEN)
+    client = UrssafClient(server.base_url, "demo-tiers", "demo-secret", token_cache=TokenCache())
+    client.sleep = sleeps.append
+    with pytest.raises(UrssafTransportError) as caught:
+        client.fetch_token()
+    error = caught.value
+    assert (error.kind, error.field, error.status, error.operation) == (
+        "invalid_answer",
+        "access_token",
+        200,
+        "fetch_token",
+    )
+    assert "field 'access_token' missing or malformed" in str(error)
+
+
+def test_estimate_answer_missing_a_field_names_it(client, server):
+    server.inject(RawAnswer(200, {"periode": {"dateDebut": "2026-10-01", "dateFin": "2026-10-31"}}), ESTIMATE)
+    with pytest.raises(UrssafTransportError) as caught:
+        client.estimate(TRADER, *OCTOBER, SALES)
+    assert (caught.value.kind, caught.value.field, caught.value.operation) == (
+        "invalid_answer",
+        "montantTotal",
+        "estimate",
+    )
+
+
+def test_declaration_answer_missing_a_field_is_an_unknown_outcome(client, server):
+    server.inject(RawAnswer(201, {"numeroDeclaration": "D1", "statut": "DECLAREE"}, after=True), DECLARE)
+    with pytest.raises(UrssafOutcomeUnknown) as caught:
+        client.declare(TRADER, *OCTOBER, SALES, "REF-OCT")
+    cause = caught.value.cause
+    assert (cause.kind, cause.field, cause.status) == ("invalid_answer", "periode", 201)
+    assert client.find_declaration_by_reference(TRADER, "REF-OCT") is not None
+
+
+def test_https_to_a_plain_http_server_is_a_tls_failure(server, sleeps):
+    # A TLS handshake with a server speaking plain HTTP: nothing was sent.
+    client = UrssafClient(
+        server.base_url.replace("http://", "https://"), "demo-tiers", "demo-secret", token_cache=TokenCache()
+    )
+    client.sleep = sleeps.append
+    with pytest.raises(UrssafTransportError) as caught:
+        client.fetch_token()
+    assert (caught.value.kind, caught.value.nothing_sent, caught.value.operation) == ("tls", True, "fetch_token")
+    assert server.count(TOKEN) == 0
+
+
 # --- nothing listening ----------------------------------------------------------------
 
 
@@ -327,7 +449,8 @@ def test_connection_refused_is_a_transport_error_saying_nothing_was_sent(closed_
     client.sleep = sleeps.append
     with pytest.raises(UrssafTransportError) as caught:
         client.get_account(TRADER)
-    assert "connexion impossible" in str(caught.value)
+    assert (caught.value.kind, caught.value.operation, caught.value.nothing_sent) == ("connection", "fetch_token", True)
+    assert "nothing was sent" in str(caught.value)
     assert sleeps == [0.5]  # the token request was retried once
 
 
@@ -336,7 +459,9 @@ def test_declare_to_a_stopped_server_says_nothing_was_sent(client, server):
     with pytest.raises(UrssafTransportError) as caught:
         client.declare(TRADER, *OCTOBER, SALES, "REF-OCT")
     assert not isinstance(caught.value, UrssafOutcomeUnknown)
-    assert "Rien n'a été transmis" in str(caught.value)
+    assert (caught.value.kind, caught.value.operation) == ("connection", "declare")
+    assert caught.value.nothing_sent
+    assert str(caught.value).startswith("Could not connect to Urssaf for the declaration; nothing was sent.")
 
 
 def test_fault_predicate_targets_one_declaration(client, server):

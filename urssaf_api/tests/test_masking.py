@@ -1,20 +1,30 @@
 """Masking of NIRs, IBANs, secrets and tokens in values, texts and logs."""
 
+import json
 import logging
+import string
 from datetime import date
+from urllib.parse import quote, quote_plus
 
 import pytest
 
-from ..exceptions import ErrorDetail, UrssafApiError, UrssafTransportError
+from ..client import TokenCache, UrssafClient
+from ..exceptions import ErrorDetail, UrssafApiError, UrssafAuthError, UrssafNotFoundError, UrssafTransportError
 from ..masking import (
     RedactingFilter,
+    SensitiveValues,
     mask_iban,
     mask_nir,
     mask_secret,
     mask_token,
     redact,
+    register_sensitive,
 )
 from ..models import Identifier, SepaMandate
+from ..sandbox import Sandbox
+from ..seed import seed_account
+from ..storage import MemoryStorage
+from ..testing import GET_ACCOUNT, FaultServer
 
 NIR = "288047511102371"
 NIR_CORSICA = "175022A00401227"
@@ -112,7 +122,7 @@ def test_errors_never_show_values_in_clear():
     for text in (str(error), error.urssaf_message, error.description, detail.message, detail.description):
         assert NIR not in text and IBAN not in text
     assert "cid-1" in str(error)
-    transport = UrssafTransportError(f"échec sur /comptes?nir={NIR}")
+    transport = UrssafTransportError("invalid_answer", field=f"identifiant.nir={NIR}")
     assert NIR not in str(transport)
 
 
@@ -123,3 +133,94 @@ def test_values_repr_masks_nir_and_iban():
     mandate = SepaMandate(rum="R1", iban=IBAN, status="ACTIF", signature_date=date(2026, 1, 1))
     assert IBAN not in repr(mandate)
     assert "****0189" in repr(mandate)
+
+
+# --- known secrets and tokens, whatever characters they hold ----------------------
+
+ROUND_TRIP_AE = Identifier(nir=seed_account("monthly_trader")["nir"])
+UNKNOWN_AE = Identifier(nir="180017512345660")  # valid NIR, no account
+# Every ASCII punctuation character, a space and a non-ASCII letter: each one
+# ends a ``client_secret=...`` pattern early, or changes once URL-encoded,
+# JSON-escaped or printed by repr().
+AWKWARD_CHARACTERS = list(string.punctuation) + [" ", "é"]
+
+
+def _forms(value):
+    """The shapes a value takes in the texts the libraries log."""
+    return {
+        "raw": value,
+        "form-encoded": quote_plus(value, safe=""),
+        "url-encoded": quote(value, safe=""),
+        "json": json.dumps(value)[1:-1],
+        "json-utf8": json.dumps(value, ensure_ascii=False)[1:-1],
+        "repr": repr(value)[1:-1],
+    }
+
+
+def _leaks(text, values):
+    return [(value, shape) for value in values for shape, form in _forms(value).items() if form in text]
+
+
+@pytest.fixture(name="round_trip_sandbox")
+def round_trip_sandbox_fixture():
+    return Sandbox(MemoryStorage())
+
+
+@pytest.mark.parametrize("character", AWKWARD_CHARACTERS, ids=lambda c: f"{ord(c):#04x}")
+def test_known_secret_and_token_never_logged_whatever_they_hold(round_trip_sandbox, caplog, character):
+    secret = f"{character}Zq9{character}Wv7-42{character}"
+    round_trip_sandbox.add_client("awkward-tiers", secret)
+    errors = []
+    with FaultServer(round_trip_sandbox.handle) as server, caplog.at_level(logging.DEBUG):
+        client = UrssafClient(server.base_url, "awkward-tiers", secret, token_cache=TokenCache())
+        client.fetch_token()
+        client.get_account(ROUND_TRIP_AE)
+        with pytest.raises(UrssafNotFoundError) as caught:
+            client.get_account(UNKNOWN_AE)
+        errors.append(caught.value)
+        wrong = UrssafClient(server.base_url, "awkward-tiers", secret + character + "x", token_cache=TokenCache())
+        with pytest.raises(UrssafAuthError) as caught:
+            wrong.fetch_token()
+        errors.append(caught.value)
+        [token] = {request.headers["Authorization"].split()[1] for request in server.requests_for(GET_ACCOUNT)}
+    logged = "\n".join(
+        [record.getMessage() for record in caplog.records] + [caplog.text] + [str(error) for error in errors]
+    )
+    # The libraries did log the token request's body and answer: what is
+    # checked below was there to leak.
+    assert "client_secret=" in logged and "access_token" in logged
+    assert _leaks(logged, [secret, secret + character + "x", token]) == []
+    assert "Zq9" not in logged and "Wv7" not in logged  # not even a piece of it
+
+
+def test_registry_keeps_secrets_and_forgets_the_oldest_tokens():
+    registry = SensitiveValues(max_transient=2)
+    registry.register("client&secret")
+    for token in ("token-one", "token-two", "token-three"):
+        registry.register(token, transient=True)
+    text = registry.redact("client&secret token-one token-two token-three")
+    assert text == "******** token-one ******** ********"
+
+
+def test_redact_masks_registered_values_before_patterns():
+    register_sensitive("s3cr&t value")
+    # The pattern alone would stop at "&" and leave "t value" in clear.
+    assert redact("client_secret=s3cr%26t+value&scope=x") == "client_secret=****&scope=x"
+    assert "t value" not in redact("data {'client_secret': 's3cr&t value'}")
+
+
+@pytest.mark.parametrize(
+    "logger_name",
+    ["oauthlib.oauth2.rfc6749.a_future_module", "urllib3.util.retry", "requests_oauthlib", "urssaf_api.anything"],
+)
+def test_records_of_every_sub_logger_are_redacted(caplog, logger_name):
+    # A filter on "oauthlib" would not see the records of its sub-loggers.
+    logger_name = logger_name.replace("urssaf_api", UrssafClient.__module__.rpartition(".")[0])
+    register_sensitive("sub&logger secret")
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger(logger_name).debug("data %s", {"client_secret": "sub&logger secret"})
+        try:
+            raise RuntimeError("refused: client_secret=sub&logger secret")
+        except RuntimeError:
+            logging.getLogger(logger_name).exception("failed")
+    assert caplog.records and "sub&logger" not in caplog.text

@@ -1,11 +1,16 @@
 """The sandbox over a real loopback socket: ``serve()`` and the command line."""
 
+import contextlib
+import http.client
+import json
 import logging
 import os
 import select
+import socket
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -13,7 +18,7 @@ import pytest
 import requests
 
 from .. import server as server_module
-from ..sandbox import DEFAULT_BASE_PATH, TOKEN_PATH, Sandbox
+from ..sandbox import DEFAULT_BASE_PATH, TOKEN_PATH, Sandbox, SandboxResponse
 from ..seed import seed_identifier, synthetic_siret
 from ..storage import MemoryStorage, SqliteStorage
 
@@ -31,13 +36,27 @@ def fixed_clock():
 
 
 @pytest.fixture
-def base_url():
-    server, thread = server_module.serve(Sandbox(MemoryStorage(), clock=fixed_clock))
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+def serve_sandbox():
+    """Start ``server.serve()`` with the limits given; returns its base URL.
+    Every server started is stopped after the test."""
+    started = []
+
+    def start(sandbox=None, **limits):
+        server, thread = server_module.serve(sandbox or Sandbox(MemoryStorage(), clock=fixed_clock), **limits)
+        started.append((server, thread))
+        host, port = server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    yield start
+    for server, thread in started:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def base_url(serve_sandbox):
+    return serve_sandbox()
 
 
 @pytest.fixture
@@ -231,3 +250,218 @@ def test_command_line_without_db_starts_afresh(tmp_path):
         assert result.status_code == 401
     finally:
         second.stop()
+
+
+# --- limits --------------------------------------------------------------------------
+
+
+def _connect(base_url, timeout=10):
+    host, port = base_url.rsplit("/", 1)[1].split(":")
+    return socket.create_connection((host, int(port)), timeout=timeout)
+
+
+def _read_until_closed(connection):
+    """Everything the server sends until it closes the connection."""
+    chunks = []
+    while chunk := connection.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _status_and_json(raw):
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def _memory_kib(field):
+    """VmRSS (now) or VmHWM (peak since the last reset) of this process."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(field)
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's /proc to measure memory")
+def test_oversized_body_refused_from_its_headers_without_reading_it(base_url):
+    announced = 400 * 1024 * 1024
+    sent = []
+
+    def send_body(connection):
+        # Push up to 64 MiB of the announced body; the old server read it all
+        # into one buffer (and waited for the rest).
+        chunk = b"x" * (1024 * 1024)
+        with contextlib.suppress(OSError):
+            for _ in range(64):
+                connection.sendall(chunk)
+                sent.append(len(chunk))
+
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+    before = _memory_kib("VmRSS")
+    started = time.monotonic()
+    with _connect(base_url) as connection:
+        connection.sendall(
+            b"POST " + DEFAULT_BASE_PATH.encode() + b"/declarations HTTP/1.1\r\nHost: sandbox\r\n"
+            b"Content-Type: application/json\r\nContent-Length: " + str(announced).encode() + b"\r\n\r\n"
+        )
+        sender = threading.Thread(target=send_body, args=(connection,))
+        sender.start()
+        raw = _read_until_closed(connection)
+        elapsed = time.monotonic() - started
+        sender.join(timeout=30)
+    growth_kib = _memory_kib("VmHWM") - before
+    status, errors = _status_and_json(raw)
+    assert status == 413
+    assert errors == [
+        {
+            "code": "ER_HTTP_413",
+            "message": "Request Entity Too Large",
+            "description": f"The body announces {announced} bytes; this server accepts at most "
+            f"{server_module.MAX_BODY_BYTES}.",
+        }
+    ]
+    assert elapsed < 2
+    assert growth_kib < 16 * 1024, f"peak memory grew by {growth_kib} KiB"
+
+
+def test_body_at_the_limit_is_still_read(serve_sandbox):
+    url = serve_sandbox(max_body=64) + DEFAULT_BASE_PATH + "/estimations"
+    # Read, then refused by the sandbox itself (no token): not by the limit.
+    assert requests.post(url, data=b"{" + b" " * 62 + b"}", timeout=10).status_code == 401
+    refused = requests.post(url, data=b"{" + b" " * 63 + b"}", timeout=10)
+    assert (refused.status_code, refused.json()[0]["code"]) == (413, "ER_HTTP_413")
+    assert refused.headers["Connection"] == "close"
+
+
+@pytest.mark.parametrize(
+    "headers, status",
+    [({"Transfer-Encoding": "chunked"}, 411), ({"Content-Length": "-5"}, 400), ({"Content-Length": "x"}, 400)],
+)
+def test_bodies_of_unknown_length_refused(base_url, headers, status):
+    with _connect(base_url) as connection:
+        request = f"POST {DEFAULT_BASE_PATH}/estimations HTTP/1.1\r\nHost: sandbox\r\n"
+        request += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+        connection.sendall(request.encode())
+        answer_status, errors = _status_and_json(_read_until_closed(connection))
+    assert answer_status == status
+    assert errors[0]["code"] == f"ER_HTTP_{status}"
+
+
+IDLE_TIMEOUT = 0.3
+
+
+def test_silent_connection_closed_after_the_idle_timeout(serve_sandbox):
+    base_url = serve_sandbox(idle_timeout=IDLE_TIMEOUT)
+    with _connect(base_url, timeout=5) as connection:
+        started = time.monotonic()
+        assert _read_until_closed(connection) == b""
+        assert IDLE_TIMEOUT * 0.8 < time.monotonic() - started < 3
+
+
+def test_kept_alive_connection_closed_after_the_idle_timeout(serve_sandbox):
+    base_url = serve_sandbox(idle_timeout=IDLE_TIMEOUT)
+    with _connect(base_url, timeout=5) as connection:
+        connection.sendall(f"GET {DEFAULT_BASE_PATH}/comptes HTTP/1.1\r\nHost: sandbox\r\n\r\n".encode())
+        first = http.client.HTTPResponse(connection)
+        first.begin()
+        assert (first.status, first.read()[:9]) == (401, b'[{"code":')
+        assert not first.will_close  # kept alive
+        started = time.monotonic()
+        # Half a request line, then silence: closed all the same.
+        connection.sendall(b"GET /tiers")
+        assert _read_until_closed(connection) == b""
+        assert IDLE_TIMEOUT * 0.8 < time.monotonic() - started < 3
+
+
+class ConcurrencyProbe:
+    """Stands for the sandbox: records how many requests it serves at once.
+    Each request waits (at most *wait* seconds) until *gather* are being
+    served together, so that requests arriving together do overlap."""
+
+    def __init__(self, gather=1, wait=1.0):
+        self.gather = gather
+        self.wait = wait
+        self.condition = threading.Condition()
+        self.current = self.most = 0
+
+    def handle(self, request):
+        with self.condition:
+            self.current += 1
+            self.most = max(self.most, self.current)
+            self.condition.notify_all()
+            self.condition.wait_for(lambda: self.current >= self.gather, timeout=self.wait)
+        with self.condition:
+            self.current -= 1
+        return SandboxResponse(200, {"Content-Type": "application/json"}, b"{}")
+
+
+def test_connections_beyond_the_bound_wait_for_a_free_thread(serve_sandbox):
+    base_url = serve_sandbox(ConcurrencyProbe(), idle_timeout=0.5, max_connections=2)
+    # Two silent connections hold both threads until their idle time-out.
+    holders = [_connect(base_url) for _ in range(2)]
+    try:
+        time.sleep(0.1)
+        started = time.monotonic()
+        answer = requests.get(base_url + "/anything", timeout=10)
+        waited = time.monotonic() - started
+    finally:
+        for holder in holders:
+            holder.close()
+    assert answer.status_code == 200
+    assert waited > 0.3  # served once a holder was closed for silence, not before
+
+
+def test_more_simultaneous_connections_than_threads_are_all_served(serve_sandbox):
+    # Each request waits for a fourth to be served beside it: only an
+    # unbounded server gets there; a bounded one serves them three by three.
+    probe = ConcurrencyProbe(gather=4, wait=0.3)
+    base_url = serve_sandbox(probe, max_connections=3)
+    statuses = []
+
+    def call():
+        # A connection each, closed after its answer.
+        statuses.append(requests.get(base_url + "/anything", headers={"Connection": "close"}, timeout=30).status_code)
+
+    callers = [threading.Thread(target=call) for _ in range(12)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(timeout=60)
+    assert statuses == [200] * 12
+    assert probe.most == 3  # they did overlap, up to the bound and no further
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "", "192.0.2.10", "sandbox.example.org"])
+def test_binding_beyond_loopback_needs_allow_remote(host):
+    with pytest.raises(ValueError, match="--allow-remote"):
+        server_module.make_server(Sandbox(MemoryStorage()), host, 0)
+    server_module.check_bind_host(host, allow_remote=True)  # allowed when asked
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost"])
+def test_loopback_addresses_bind_without_flag(host):
+    server = server_module.make_server(Sandbox(MemoryStorage()), host, 0)
+    server.server_close()
+
+
+def test_command_line_refuses_a_remote_host_without_flag():
+    result = subprocess.run(
+        [sys.executable, "-m", PACKAGE_DIR.name + ".server", "--host", "0.0.0.0", "--port", "0"],
+        cwd=PACKAGE_DIR.parent,
+        env=CHILD_ENVIRONMENT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "refusing to serve the sandbox on every interface" in result.stderr
+    assert "--allow-remote" in result.stderr
+    assert "listening" not in result.stdout
+
+
+def test_http_layer_errors_in_the_contract_format(base_url):
+    # http.server's own refusals (here an unknown method) are JSON too.
+    with _connect(base_url) as connection:
+        connection.sendall(b"BREW /pot HTTP/1.1\r\nHost: sandbox\r\n\r\n")
+        status, errors = _status_and_json(_read_until_closed(connection))
+    assert status == 501
+    assert errors[0]["code"] == "ER_HTTP_501"
