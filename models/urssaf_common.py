@@ -3,6 +3,8 @@
 
 from odoo.exceptions import UserError
 
+from ..exceptions import urssaf_error_text
+
 PREPARER = "l10n_fr_urssaf_tierce_declaration.group_urssaf_preparer"
 DECLARANT = "l10n_fr_urssaf_tierce_declaration.group_urssaf_declarant"
 
@@ -16,13 +18,6 @@ def check_declarant(env):
     """Only declarants decide what is sent to Urssaf in their name."""
     if not env.su and not env.user.has_group(DECLARANT):
         raise UserError(env._("Only Urssaf declarants can do this."))
-
-
-def urssaf_error_text(env, error):
-    """A client error as a text in the user's language, for messages,
-    chatter and run reports: Urssaf's code and words, what to do, the
-    correlation id; never a NIR, IBAN, secret or token."""
-    return str(error)
 
 
 def urssaf_user_error(env, error, what):
