@@ -1,10 +1,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from unittest.mock import patch
+
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
-from ..models.res_company import EMBEDDED_TOKEN_CACHES
-from ..urssaf_api.client import TOKEN_CACHE
+from ..models.res_company import ALLOWED_HOSTS_PARAM, EMBEDDED_TOKEN_CACHES, URSSAF_SETTINGS_FIELDS
+from ..urssaf_api.client import TOKEN_CACHE, UrssafClient
 from .common import UrssafTransactionCase
+
+ADDON = "l10n_fr_urssaf_tierce_declaration"
+# Every Urssaf setting of a company: for system administrators only.
+SETTINGS_FIELDS = (*URSSAF_SETTINGS_FIELDS, "urssaf_client_secret")
 
 
 @tagged("post_install", "-at_install")
@@ -26,6 +32,15 @@ class TestUrssafSettings(UrssafTransactionCase):
             login="urssaf_declarant",
             groups="account.group_account_manager,l10n_fr_urssaf_tierce_declaration.group_urssaf_declarant",
         )
+        # "Access rights" administrator: manages users and companies, not the settings.
+        cls.access_rights = new_test_user(
+            cls.env,
+            login="urssaf_access_rights",
+            groups="base.group_erp_manager,account.group_account_manager,"
+            "l10n_fr_urssaf_tierce_declaration.group_urssaf_declarant",
+        )
+        cls.internal = new_test_user(cls.env, login="urssaf_internal", groups="base.group_user")
+        cls.portal = new_test_user(cls.env, login="urssaf_portal", groups="base.group_portal")
 
     def _save_settings(self, company, **values):
         settings = self.env["res.config.settings"].with_user(self.admin).with_company(company).create(values)
@@ -180,3 +195,123 @@ class TestUrssafSettings(UrssafTransactionCase):
             self.company_b._urssaf_test_connection()
         self.assertIn("127.0.0.1:9", str(caught.exception))
         self.assertNotIn("wrong-secret-value", str(caught.exception))
+
+    # --- who reads and writes the settings ------------------------------------
+
+    def test_settings_are_for_system_administrators_only(self):
+        for user in (self.declarant, self.access_rights, self.internal, self.portal):
+            company = self.company_a.with_user(user)
+            with self.subTest(user=user.login):
+                for fname in SETTINGS_FIELDS:
+                    with self.assertRaises(AccessError):
+                        company.read([fname])
+                self.assertFalse(set(SETTINGS_FIELDS) & set(company.fields_get()))
+                with self.assertRaises(AccessError):
+                    company.search([("urssaf_environment", "=", "production")])
+        for user in (self.declarant, self.access_rights):
+            # Reading the whole company leaves them out.
+            self.assertFalse(set(SETTINGS_FIELDS) & set(self.company_a.with_user(user).read()[0]))
+        company = self.company_a.with_user(self.access_rights)
+        for values in (
+            {"urssaf_environment": "production", "urssaf_client_id": "x"},
+            {"urssaf_base_url": "https://evil.example.com"},
+            {"urssaf_auto_declare": True},
+            {"urssaf_responsible_user_id": self.access_rights.id},
+        ):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                company.write(values)
+        self.assertEqual(self.company_a.urssaf_environment, "embedded")
+        # The system administrator reads and writes them.
+        admin_company = self.company_a.with_user(self.admin)
+        admin_company.write({"urssaf_auto_declare": True, "urssaf_base_url": "https://api-edi.urssaf.fr"})
+        self.assertEqual(admin_company.read(["urssaf_auto_declare"])[0]["urssaf_auto_declare"], True)
+
+    def test_access_rights_administrator_still_creates_companies(self):
+        """The settings are checked as the system when a company is created
+        by a user who may not read them."""
+        company = self.env["res.company"].with_user(self.access_rights).create({"name": "Cabinet C"})
+        self.assertEqual(company.sudo().urssaf_environment, "embedded")
+
+    def test_settings_page_shows_the_section_to_system_administrators_only(self):
+        view = self.env.ref(f"{ADDON}.res_config_settings_view_form")
+        self.assertIn('groups="base.group_system"', view.arch_db)
+        arch = self.env["res.config.settings"].with_user(self.admin).get_views([(False, "form")])["views"]["form"]
+        self.assertIn("urssaf_environment", arch["arch"])
+
+    # --- allowed hosts of the base URL ----------------------------------------
+
+    def _set_allowed_hosts(self, value):
+        self.env["ir.config_parameter"].sudo().set_param(ALLOWED_HOSTS_PARAM, value)
+
+    def _write_base_url(self, url):
+        self.company_b.write({"urssaf_environment": "sandbox", "urssaf_client_id": "x", "urssaf_base_url": url})
+
+    def test_base_url_hosts(self):
+        self._set_allowed_hosts(" Proxy.Cabinet.example , other.example.net,")
+        allowed = (
+            "https://api-edi.urssaf.fr",
+            "https://api.urssaf.fr/",
+            "https://urssaf.fr",
+            "https://API.URSSAF.FR:8443",
+            "http://127.0.0.1:8080",
+            "https://localhost:8443",
+            "http://[::1]:9000",
+            "https://proxy.cabinet.example",
+            "https://other.example.net/urssaf",
+        )
+        for url in allowed:
+            with self.subTest(url=url):
+                self._write_base_url(url)
+                self.assertIsNone(self.company_b._urssaf_base_url_error())
+        refused = (
+            "https://evil.example.com",
+            "https://urssaf.fr.evil.example.com",
+            "https://evilurssaf.fr",
+            "https://api.urssaf.fr.",
+            "https://evil.example.com@api.urssaf.fr",
+            "https://api.urssaf.fr\\@evil.example.com",
+            "https://api.urssaf.fr?next=https://evil.example.com",
+            "https://cabinet.example",
+            # Allowed hosts: https only.
+            "http://proxy.cabinet.example",
+            "http://api.urssaf.fr",
+            "https://api.urssaf.fr:99999",
+        )
+        before = self.company_b.read(["urssaf_base_url"])[0]
+        for url in refused:
+            with self.subTest(url=url), self.assertRaises(ValidationError) as caught:
+                with self.env.cr.savepoint():
+                    self._write_base_url(url)
+            self.assertIn("Urssaf base URL", str(caught.exception))
+        self.assertEqual(self.company_b.read(["urssaf_base_url"])[0], before)
+
+    def test_host_not_allowed_message_names_the_field_and_the_parameter(self):
+        with self.assertRaises(ValidationError) as caught, self.env.cr.savepoint():
+            self._write_base_url("https://evil.example.com")
+        message = str(caught.exception)
+        self.assertIn("Urssaf base URL", message)
+        self.assertIn("evil.example.com", message)
+        self.assertIn(ALLOWED_HOSTS_PARAM, message)
+
+    def test_base_url_checked_again_before_every_call(self):
+        self._set_allowed_hosts("proxy.cabinet.example")
+        self._write_base_url("https://proxy.cabinet.example")
+        self.company_b.sudo().urssaf_client_secret = "s3cret"
+        self.assertEqual(self.company_b._urssaf_client().base_url, "https://proxy.cabinet.example")
+        # The administrator removes the host: the saved URL is not used any more.
+        self._set_allowed_hosts("")
+        with patch.object(UrssafClient, "__init__", side_effect=AssertionError("no client")):
+            with self.assertRaises(UserError) as caught:
+                self.company_b._urssaf_client()
+            self.assertIn("Urssaf base URL", str(caught.exception))
+            self.assertIn("proxy.cabinet.example", str(caught.exception))
+            # As any user reaching Urssaf through the company (a declarant).
+            with self.assertRaises(UserError):
+                self.company_b.with_user(self.declarant)._urssaf_client()
+            with self.assertRaises(UserError):
+                self._load_settings(self.company_b).action_urssaf_test_connection()
+        # The embedded sandbox does not use it.
+        self._set_allowed_hosts("proxy.cabinet.example")
+        self.company_b.write({"urssaf_environment": "embedded", "urssaf_client_id": False})
+        self._set_allowed_hosts("")
+        self.assertTrue(self.company_b._urssaf_client())
