@@ -2,6 +2,7 @@
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.modules.neutralize import get_neutralization_queries, neutralize_database
 from odoo.tests import new_test_user, tagged
 
 from ..models.res_company import ALLOWED_HOSTS_PARAM, EMBEDDED_TOKEN_CACHES, URSSAF_SETTINGS_FIELDS
@@ -315,3 +316,35 @@ class TestUrssafSettings(UrssafTransactionCase):
         self.company_b.write({"urssaf_environment": "embedded", "urssaf_client_id": False})
         self._set_allowed_hosts("")
         self.assertTrue(self.company_b._urssaf_client())
+
+    # --- neutralized copies ---------------------------------------------------
+
+    def test_neutralize_switches_to_the_embedded_sandbox(self):
+        """What ``odoo-bin neutralize`` does to a copy of a production database."""
+        queries = "\n".join(get_neutralization_queries([ADDON]))
+        self.assertIn("urssaf_environment = 'embedded'", queries)
+        self.company_a.sudo().write(
+            {
+                "urssaf_environment": "production",
+                "urssaf_client_id": "cabinet-a",
+                "urssaf_client_secret": "production-secret",
+                "urssaf_base_url": "https://api.urssaf.fr",
+                "urssaf_auto_declare": True,
+            }
+        )
+        self.company_b.sudo().write(
+            {"urssaf_environment": "sandbox", "urssaf_client_id": "cabinet-b", "urssaf_client_secret": "s"}
+        )
+        self.env.flush_all()
+        neutralize_database(self.env.cr)
+        self.env.invalidate_all()
+        for company in (self.company_a, self.company_b):
+            company = company.sudo()
+            with self.subTest(company=company.name):
+                self.assertEqual(company.urssaf_environment, "embedded")
+                self.assertFalse(company.urssaf_client_secret)
+                self.assertFalse(company.urssaf_client_id)
+                self.assertFalse(company.urssaf_base_url)
+                self.assertFalse(company.urssaf_auto_declare)
+        # The copy works at once, with the embedded sandbox.
+        self.assertIn("token", self.company_a._urssaf_test_connection())
