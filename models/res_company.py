@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import ipaddress
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from odoo import api, fields, models
@@ -47,6 +48,23 @@ ALLOWED_HOSTS_PARAM = "l10n_fr_urssaf_tierce_declaration.allowed_hosts"
 # scheme://host[:port] only: no user info ("user@host"), no backslash, no
 # blank, which parsers read differently.
 _NETLOC = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+# The context key of a confirmed environment change (see
+# EnvironmentChangeConfirmation).
+ENVIRONMENT_CHANGE_CONFIRMED = "urssaf_environment_change_confirmed"
+
+
+@dataclass(frozen=True)
+class EnvironmentChangeConfirmation:
+    """Put in the context by the confirmation wizard, as a Python object: no
+    RPC client can send one (a context sent over RPC holds plain values), so
+    only the wizard's confirmation lets a company change its environment
+    while declarations are declared but unpaid."""
+
+    company_ids: frozenset
+    environment: str
+
+    def covers(self, company, environment):
+        return company.id in self.company_ids and environment == self.environment
 
 
 def is_loopback_host(host):
@@ -142,6 +160,68 @@ class ResCompany(models.Model):
         help="Reminded of the deadlines of declarations not yet declared.",
         groups=URSSAF_SETTINGS_GROUP,
     )
+
+    def write(self, vals):
+        if "urssaf_environment" in vals:
+            # Who may change it at all first: the refusal below names declarations.
+            self._check_field_access(self._fields["urssaf_environment"], "write")
+            self._urssaf_check_environment_change(vals["urssaf_environment"])
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # Changing the environment
+    # ------------------------------------------------------------------
+
+    def _urssaf_declared_unpaid(self, environment=None):
+        """The declarations of these companies declared to Urssaf and not
+        paid yet: they can only be paid in the environment they went to.
+        With ``environment``, those a switch to it would leave behind (the
+        ones declared to it are not)."""
+        Declaration = self.env["urssaf.declaration"].sudo()
+        domain = [("company_id", "in", self.ids), ("state", "=", "declared")]
+        if environment and "urssaf_environment" in Declaration._fields:
+            # Declarations stamped by urssaf.environment.mixin; an unstamped one
+            # (declared before the stamp existed) counts as left behind.
+            domain.append(("urssaf_environment", "!=", environment))
+        return Declaration.search(domain, order="due_date, id")
+
+    def _urssaf_environment_change_warning(self, environment, declarations):
+        """What changing this company's environment to ``environment`` leaves
+        behind: the declarations declared but unpaid, by name."""
+        self.ensure_one()
+        shown = 20
+        names = ", ".join(declarations[:shown].mapped("display_name"))
+        if len(declarations) > shown:
+            names += self.env._(" and %s more", len(declarations) - shown)
+        return self.env._(
+            "%(company)s: switching the Urssaf environment from “%(current)s” to “%(new)s” leaves "
+            "declarations declared to Urssaf but not paid yet: %(declarations)s. "
+            "They can only be paid in the environment they were declared to.",
+            company=self.name,
+            current=self._urssaf_environment_label(self.sudo().urssaf_environment),
+            new=self._urssaf_environment_label(environment),
+            declarations=names,
+        )
+
+    def _urssaf_check_environment_change(self, environment):
+        """Refuse an environment change that strands declared but unpaid
+        declarations, unless the confirmation wizard confirmed it."""
+        confirmation = self.env.context.get(ENVIRONMENT_CHANGE_CONFIRMED)
+        for company in self:
+            if company.sudo().urssaf_environment == environment:
+                continue
+            if isinstance(confirmation, EnvironmentChangeConfirmation) and confirmation.covers(company, environment):
+                continue
+            declarations = company._urssaf_declared_unpaid(environment)
+            if declarations:
+                raise UserError(
+                    company._urssaf_environment_change_warning(environment, declarations)
+                    + " "
+                    + self.env._(
+                        "Change it from the settings (Accounting > Configuration > Settings, section Urssaf) "
+                        "and confirm the change there."
+                    )
+                )
 
     @api.constrains(
         "urssaf_environment",

@@ -71,22 +71,47 @@ class ResConfigSettings(models.TransientModel):
         for settings in self:
             settings.urssaf_client_secret_is_set = bool(settings.company_id.sudo().urssaf_client_secret)
 
+    def _urssaf_company_changes(self):
+        """The company's Urssaf settings these settings change."""
+        self.ensure_one()
+        return {
+            fname: self._fields[fname].convert_to_write(self[fname], self)
+            for fname in URSSAF_SETTINGS_FIELDS
+            if self[fname] != self.company_id[fname]
+        }
+
     def set_values(self):
         result = super().set_values()
         for settings in self:
-            changes = {
-                fname: settings._fields[fname].convert_to_write(settings[fname], settings)
-                for fname in URSSAF_SETTINGS_FIELDS
-                if settings[fname] != settings.company_id[fname]
-            }
+            changes = settings._urssaf_company_changes()
             if changes:
                 settings.company_id.write(changes)
         return result
 
+    def execute(self):
+        """Saving a new environment while declarations are declared but not
+        paid asks for confirmation first (the company refuses the change
+        otherwise): the confirmation wizard saves the settings."""
+        self.ensure_one()
+        company = self.company_id
+        if (
+            self.urssaf_environment
+            and self.urssaf_environment != company.urssaf_environment
+            and company._urssaf_declared_unpaid(self.urssaf_environment)
+        ):
+            wizard = self.env["urssaf.environment.change"].create(
+                {"company_id": company.id, "environment": self.urssaf_environment, "settings_id": self.id}
+            )
+            return wizard._action_open()
+        return super().execute()
+
     def action_urssaf_test_connection(self):
         """Save the settings, then ask Urssaf for a token with them."""
         self.ensure_one()
-        self.execute()
+        saved = self.execute()
+        if isinstance(saved, dict) and saved.get("res_model") == "urssaf.environment.change":
+            # Nothing saved yet: the change of environment is confirmed first.
+            return saved
         message = self.company_id._urssaf_test_connection()
         return {
             "type": "ir.actions.client",

@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import date
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -348,3 +349,81 @@ class TestUrssafSettings(UrssafTransactionCase):
                 self.assertFalse(company.urssaf_auto_declare)
         # The copy works at once, with the embedded sandbox.
         self.assertIn("token", self.company_a._urssaf_test_connection())
+
+    # --- changing the environment with declarations declared but unpaid ------
+
+    def _declared(self, company, state="declared", month=1):
+        partner = self.env["res.partner"].create({"name": f"Camille Martin {month}"})
+        return (
+            self.env["urssaf.declaration"]
+            .sudo()
+            .create(
+                {
+                    "partner_id": partner.id,
+                    "company_id": company.id,
+                    "period_start": date(2026, month, 1),
+                    "period_end": date(2026, month, 28),
+                    "periodicity": "monthly",
+                    "state": state,
+                    "urssaf_number": f"D{month:04d}",
+                }
+            )
+        )
+
+    def test_environment_change_with_declared_unpaid_declarations_is_refused(self):
+        self._declared(self.company_b, state="paid", month=1)
+        self._declared(self.company_b, state="draft", month=2)
+        # Paid or not declared: nothing to confirm.
+        self.company_b.with_user(self.admin).write({"urssaf_environment": "sandbox", "urssaf_client_id": "b"})
+        self.company_b.with_user(self.admin).write({"urssaf_environment": "embedded"})
+        declared = self._declared(self.company_b, month=3)
+        for context in ({}, {"urssaf_environment_change_confirmed": True}):
+            with self.subTest(context=context), self.assertRaises(UserError) as caught:
+                self.company_b.with_user(self.admin).with_context(**context).write(
+                    {"urssaf_environment": "sandbox", "urssaf_client_id": "b"}
+                )
+            self.assertIn(declared.display_name, str(caught.exception))
+            self.assertIn("not paid", str(caught.exception))
+        self.assertEqual(self.company_b.urssaf_environment, "embedded")
+        # Another company, or a write keeping the environment, is not concerned.
+        self.company_b.with_user(self.admin).write({"urssaf_environment": "embedded", "urssaf_timeout": 10})
+        self.company_a.with_user(self.admin).write({"urssaf_environment": "sandbox", "urssaf_client_id": "a"})
+
+    def test_settings_page_asks_to_confirm_the_environment_change(self):
+        declared = self._declared(self.company_b)
+        settings = self._load_settings(self.company_b)
+        settings.write({"urssaf_environment": "sandbox", "urssaf_client_id": "cabinet-b", "urssaf_timeout": 9})
+        action = settings.execute()
+        self.assertEqual(action["res_model"], "urssaf.environment.change")
+        self.assertEqual(self.company_b.urssaf_environment, "embedded")
+        self.assertEqual(self.company_b.urssaf_timeout, 30)
+        # Testing the connection does not save either: it asks first too.
+        self.assertEqual(settings.action_urssaf_test_connection()["res_model"], "urssaf.environment.change")
+        wizard = self.env["urssaf.environment.change"].with_user(self.admin).browse(action["res_id"])
+        self.assertEqual(
+            (wizard.company_id, wizard.environment, wizard.settings_id), (self.company_b, "sandbox", settings)
+        )
+        self.assertEqual((wizard.current_environment, wizard.declaration_count), ("embedded", 1))
+        self.assertIn(declared.display_name, wizard.warning)
+        wizard.action_confirm()
+        # The whole page is saved.
+        self.assertEqual(
+            (self.company_b.urssaf_environment, self.company_b.urssaf_client_id, self.company_b.urssaf_timeout),
+            ("sandbox", "cabinet-b", 9),
+        )
+
+    def test_environment_change_wizard_without_settings_page(self):
+        self._declared(self.company_b)
+        self.company_b.write({"urssaf_client_id": "cabinet-b"})
+        wizard = (
+            self.env["urssaf.environment.change"]
+            .with_user(self.admin)
+            .create({"company_id": self.company_b.id, "environment": "production"})
+        )
+        wizard.action_confirm()
+        self.assertEqual(self.company_b.urssaf_environment, "production")
+        # Not a system administrator: no wizard.
+        with self.assertRaises(AccessError):
+            self.env["urssaf.environment.change"].with_user(self.access_rights).create(
+                {"company_id": self.company_b.id, "environment": "embedded"}
+            )

@@ -1,1 +1,2 @@
 from . import urssaf_declaration_prepare
+from . import urssaf_environment_change
