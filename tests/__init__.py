@@ -9,3 +9,4 @@ from . import test_tours
 from . import test_bad_input
 from . import test_prepare_wizard
 from . import test_environment
+from . import test_settings_rpc_trust
