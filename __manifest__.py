@@ -29,6 +29,7 @@
         "views/urssaf_menus.xml",
         "views/urssaf_run_views.xml",
         "views/res_config_settings_views.xml",
+        "wizards/urssaf_environment_change_views.xml",
     ],
     "demo": [
         "demo/urssaf_demo.xml",

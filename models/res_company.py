@@ -1,5 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import ipaddress
+import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from odoo import api, fields, models
@@ -28,11 +30,41 @@ URSSAF_SETTINGS_FIELDS = (
     "urssaf_connect_timeout",
     "urssaf_timeout",
 )
+# Who reads and writes the Urssaf settings of a company: where the
+# declarations and payments go (and with which credentials) is the system
+# administrators' decision alone. The addon reads them with sudo() where it
+# needs them (API client, scheduled actions, declarations).
+URSSAF_SETTINGS_GROUP = "base.group_system"
 EMBEDDED_TOKEN_CACHES = {}
 URSSAF_HOSTS = {
     "sandbox": "https://api-edi.urssaf.fr",
     "production": "https://api.urssaf.fr",
 }
+# Urssaf's own domain: a base URL override on https under it is accepted.
+URSSAF_DOMAIN = "urssaf.fr"
+# Other https hosts a system administrator allows for the base URL override
+# (a proxy, a licensee test platform): comma-separated host names.
+ALLOWED_HOSTS_PARAM = "l10n_fr_urssaf_tierce_declaration.allowed_hosts"
+# scheme://host[:port] only: no user info ("user@host"), no backslash, no
+# blank, which parsers read differently.
+_NETLOC = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+# The context key of a confirmed environment change (see
+# EnvironmentChangeConfirmation).
+ENVIRONMENT_CHANGE_CONFIRMED = "urssaf_environment_change_confirmed"
+
+
+@dataclass(frozen=True)
+class EnvironmentChangeConfirmation:
+    """Put in the context by the confirmation wizard, as a Python object: no
+    RPC client can send one (a context sent over RPC holds plain values), so
+    only the wizard's confirmation lets a company change its environment
+    while declarations are declared but unpaid."""
+
+    company_ids: frozenset
+    environment: str
+
+    def covers(self, company, environment):
+        return company.id in self.company_ids and environment == self.environment
 
 
 def is_loopback_host(host):
@@ -59,61 +91,137 @@ class ResCompany(models.Model):
         "database, for demonstrations and training; nothing reaches Urssaf.\n"
         "Urssaf sandbox: Urssaf's test platform (api-edi.urssaf.fr).\n"
         "Production: real declarations and payments (api.urssaf.fr).",
+        groups=URSSAF_SETTINGS_GROUP,
     )
     urssaf_client_id = fields.Char(
         string="Urssaf client ID",
         copy=False,
         help="OAuth2 client ID given by Urssaf with the API licence.",
+        groups=URSSAF_SETTINGS_GROUP,
     )
     urssaf_client_secret = fields.Char(
         string="Urssaf client secret",
         copy=False,
-        groups="base.group_system",
+        groups=URSSAF_SETTINGS_GROUP,
     )
     urssaf_scope = fields.Char(
         string="Urssaf scope",
         default="tiersdecl.ae",
         required=True,
+        groups=URSSAF_SETTINGS_GROUP,
     )
     urssaf_base_url = fields.Char(
         string="Urssaf base URL",
         help="Replaces the host of the Urssaf sandbox or production "
-        "environment, e.g. for a test server on this machine. Must use https, "
-        "except on a loopback address. Not used by the embedded sandbox.",
+        "environment, e.g. for a test server on this machine. Accepted: https "
+        "on urssaf.fr or one of its subdomains, a loopback address (http "
+        "allowed there), or an https host a system administrator lists in the "
+        "system parameter l10n_fr_urssaf_tierce_declaration.allowed_hosts. "
+        "Not used by the embedded sandbox.",
+        groups=URSSAF_SETTINGS_GROUP,
     )
     urssaf_api_base_path = fields.Char(
         string="Urssaf API base path",
         default="/tiersdecl/v1/ae",
         required=True,
+        groups=URSSAF_SETTINGS_GROUP,
     )
     urssaf_connect_timeout = fields.Float(
         string="Urssaf connection time-out (s)",
         default=5.0,
+        groups=URSSAF_SETTINGS_GROUP,
     )
     urssaf_timeout = fields.Float(
         string="Urssaf time-out (s)",
         default=30.0,
         help="How long to wait for Urssaf's answer before giving up.",
+        groups=URSSAF_SETTINGS_GROUP,
     )
 
     urssaf_auto_declare = fields.Boolean(
         string="Declare automatically",
         help="The daily scheduled action estimates and declares the declarations "
         "of ended periods from the chosen number of days before their deadline.",
+        groups=URSSAF_SETTINGS_GROUP,
     )
     urssaf_auto_declare_days = fields.Integer(
         string="Declare automatically from (days before the deadline)",
         default=10,
+        groups=URSSAF_SETTINGS_GROUP,
     )
     urssaf_reminder_days = fields.Integer(
         string="Remind the accountant (days before the deadline)",
         default=7,
+        groups=URSSAF_SETTINGS_GROUP,
     )
     urssaf_responsible_user_id = fields.Many2one(
         "res.users",
         string="Responsible accountant",
         help="Reminded of the deadlines of declarations not yet declared.",
+        groups=URSSAF_SETTINGS_GROUP,
     )
+
+    def write(self, vals):
+        if "urssaf_environment" in vals:
+            # Who may change it at all first: the refusal below names declarations.
+            self._check_field_access(self._fields["urssaf_environment"], "write")
+            self._urssaf_check_environment_change(vals["urssaf_environment"])
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # Changing the environment
+    # ------------------------------------------------------------------
+
+    def _urssaf_declared_unpaid(self, environment=None):
+        """The declarations of these companies declared to Urssaf and not
+        paid yet: they can only be paid in the environment they went to.
+        With ``environment``, those a switch to it would leave behind (the
+        ones declared to it are not)."""
+        Declaration = self.env["urssaf.declaration"].sudo()
+        domain = [("company_id", "in", self.ids), ("state", "=", "declared")]
+        if environment and "urssaf_environment" in Declaration._fields:
+            # Declarations stamped by urssaf.environment.mixin; an unstamped one
+            # (declared before the stamp existed) counts as left behind.
+            domain.append(("urssaf_environment", "!=", environment))
+        return Declaration.search(domain, order="due_date, id")
+
+    def _urssaf_environment_change_warning(self, environment, declarations):
+        """What changing this company's environment to ``environment`` leaves
+        behind: the declarations declared but unpaid, by name."""
+        self.ensure_one()
+        shown = 20
+        names = ", ".join(declarations[:shown].mapped("display_name"))
+        if len(declarations) > shown:
+            names += self.env._(" and %s more", len(declarations) - shown)
+        return self.env._(
+            "%(company)s: switching the Urssaf environment from “%(current)s” to “%(new)s” leaves "
+            "declarations declared to Urssaf but not paid yet: %(declarations)s. "
+            "They can only be paid in the environment they were declared to.",
+            company=self.name,
+            current=self._urssaf_environment_label(self.sudo().urssaf_environment),
+            new=self._urssaf_environment_label(environment),
+            declarations=names,
+        )
+
+    def _urssaf_check_environment_change(self, environment):
+        """Refuse an environment change that strands declared but unpaid
+        declarations, unless the confirmation wizard confirmed it."""
+        confirmation = self.env.context.get(ENVIRONMENT_CHANGE_CONFIRMED)
+        for company in self:
+            if company.sudo().urssaf_environment == environment:
+                continue
+            if isinstance(confirmation, EnvironmentChangeConfirmation) and confirmation.covers(company, environment):
+                continue
+            declarations = company._urssaf_declared_unpaid(environment)
+            if declarations:
+                raise UserError(
+                    company._urssaf_environment_change_warning(environment, declarations)
+                    + " "
+                    + self.env._(
+                        "Change it from the settings (Accounting > Configuration > Settings, section Urssaf) "
+                        "and confirm the change there."
+                    )
+                )
 
     @api.constrains(
         "urssaf_environment",
@@ -127,43 +235,85 @@ class ResCompany(models.Model):
         "urssaf_reminder_days",
     )
     def _check_urssaf_settings(self):
-        for company in self:
+        # Read as the system: a user who may not see the Urssaf settings (an
+        # "Access rights" administrator creating a company) still gets them
+        # checked.
+        for company in self.sudo():
             company._urssaf_settings_errors_raise()
 
     def _urssaf_field_label(self, fname):
         """The field's label in the user's language, to name it in errors."""
         return self._fields[fname].get_description(self.env)["string"]
 
+    def _urssaf_environment_label(self, environment):
+        """The name of an environment key in the user's language."""
+        return dict(self._fields["urssaf_environment"]._description_selection(self.env))[environment]
+
+    @api.model
+    def _urssaf_allowed_hosts(self):
+        """The hosts a system administrator allows besides urssaf.fr (system parameter)."""
+        value = self.env["ir.config_parameter"].sudo().get_param(ALLOWED_HOSTS_PARAM) or ""
+        return {host.strip().lower().rstrip(".") for host in value.split(",") if host.strip()}
+
+    def _urssaf_base_url_error(self):
+        """Why the saved base URL override may not be used, as a translated
+        message naming the field; None when there is none or it is allowed.
+
+        Allowed: https on urssaf.fr or one of its subdomains, a loopback
+        address (http too: a test server on this machine), or https on a host
+        listed in the system parameter ``ALLOWED_HOSTS_PARAM``.
+        """
+        self.ensure_one()
+        url = (self.sudo().urssaf_base_url or "").strip()
+        if not url:
+            return None
+        field = self._urssaf_field_label("urssaf_base_url")
+        try:
+            parts = urlsplit(url)
+            port_ok = parts.port is None or parts.port > 0  # .port raises ValueError when out of range
+        except ValueError:
+            parts, port_ok = None, False
+        if (
+            not port_ok
+            or parts.scheme not in ("https", "http")
+            or not parts.hostname
+            or not _NETLOC.match(parts.netloc)
+            or parts.query
+            or parts.fragment
+        ):
+            return self.env._("%(field)s: “%(url)s” is not a valid URL.", field=field, url=url)
+        host = parts.hostname
+        if is_loopback_host(host):
+            return None
+        if parts.scheme != "https":
+            return self.env._(
+                "%(field)s: “%(url)s” must use https. Plain http is only "
+                "accepted on a loopback address such as 127.0.0.1 or localhost.",
+                field=field,
+                url=url,
+            )
+        if host == URSSAF_DOMAIN or host.endswith("." + URSSAF_DOMAIN) or host in self._urssaf_allowed_hosts():
+            return None
+        return self.env._(
+            "%(field)s: the host “%(host)s” is not allowed. Use an https address on urssaf.fr "
+            "(such as https://api-edi.urssaf.fr), a loopback address for a test server, or ask a "
+            "system administrator to add the host to the system parameter %(parameter)s.",
+            field=field,
+            host=host,
+            parameter=ALLOWED_HOSTS_PARAM,
+        )
+
     def _urssaf_settings_errors_raise(self):
         self.ensure_one()
-        url = (self.urssaf_base_url or "").strip()
-        if url:
-            parts = urlsplit(url)
-            if parts.scheme not in ("https", "http") or not parts.hostname:
-                raise ValidationError(
-                    self.env._(
-                        "%(field)s: “%(url)s” is not a valid URL.",
-                        field=self._urssaf_field_label("urssaf_base_url"),
-                        url=url,
-                    )
-                )
-            if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-                raise ValidationError(
-                    self.env._(
-                        "%(field)s: “%(url)s” must use https. Plain http is only "
-                        "accepted on a loopback address such as 127.0.0.1 or localhost.",
-                        field=self._urssaf_field_label("urssaf_base_url"),
-                        url=url,
-                    )
-                )
+        error = self._urssaf_base_url_error()
+        if error:
+            raise ValidationError(error)
         if self.urssaf_environment != "embedded" and not (self.urssaf_client_id or "").strip():
             raise ValidationError(
                 self.env._(
                     "%(field)s is required for the environment “%(environment)s”.",
                     field=self._urssaf_field_label("urssaf_client_id"),
-                    environment=dict(self._fields["urssaf_environment"]._description_selection(self.env))[
-                        self.urssaf_environment
-                    ],
+                    environment=self._urssaf_environment_label(self.urssaf_environment),
                 )
             )
         if not (self.urssaf_api_base_path or "").startswith("/"):
@@ -197,13 +347,14 @@ class ResCompany(models.Model):
     def _urssaf_api_url(self):
         """Scheme and host the client talks to for this company."""
         self.ensure_one()
-        if self.urssaf_environment == "embedded":
+        company = self.sudo()
+        if company.urssaf_environment == "embedded":
             from ..urssaf_api.sandbox import EMBEDDED_BASE_URL  # noqa: PLC0415 (loaded only when used)
 
             return EMBEDDED_BASE_URL
-        if self.urssaf_base_url:
-            return self.urssaf_base_url.strip().rstrip("/")
-        return URSSAF_HOSTS[self.urssaf_environment]
+        if company.urssaf_base_url:
+            return company.urssaf_base_url.strip().rstrip("/")
+        return URSSAF_HOSTS[company.urssaf_environment]
 
     def _urssaf_client(self):
         """An API client configured from this company's settings.
@@ -215,6 +366,19 @@ class ResCompany(models.Model):
         """
         self.ensure_one()
         company = self.sudo()
+        if company.urssaf_environment != "embedded":
+            # Checked again before every call: the saved URL may no longer
+            # be allowed (the allowed hosts changed since it was saved).
+            error = company._urssaf_base_url_error()
+            if error:
+                raise UserError(
+                    self.env._(
+                        "%(company)s cannot reach Urssaf: %(error)s A system administrator corrects it in "
+                        "Accounting > Configuration > Settings, section Urssaf.",
+                        company=self.name,
+                        error=error,
+                    )
+                )
         client_id = (company.urssaf_client_id or "").strip()
         secret = company.urssaf_client_secret or ""
         adapter = token_cache = None
@@ -256,8 +420,8 @@ class ResCompany(models.Model):
     def _urssaf_test_connection(self):
         """Get a token with the saved settings; return a message saying so."""
         self.ensure_one()
-        self._urssaf_settings_errors_raise()
-        environment = dict(self._fields["urssaf_environment"]._description_selection(self.env))[self.urssaf_environment]
+        self.sudo()._urssaf_settings_errors_raise()
+        environment = self._urssaf_environment_label(self.sudo().urssaf_environment)
         try:
             self._urssaf_client().fetch_token()
         except UrssafError as error:

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
-from .res_company import URSSAF_ENVIRONMENTS, URSSAF_SETTINGS_FIELDS
+from .res_company import URSSAF_ENVIRONMENTS, URSSAF_SETTINGS_FIELDS, URSSAF_SETTINGS_GROUP
 
 
 class ResConfigSettings(models.TransientModel):
@@ -11,17 +11,25 @@ class ResConfigSettings(models.TransientModel):
     # and the company validates the settings as a whole (an environment
     # needs its client ID). get_values() reads them from the company and
     # set_values() writes them back in one write.
-    urssaf_environment = fields.Selection(URSSAF_ENVIRONMENTS, string="Urssaf environment")
-    urssaf_auto_declare = fields.Boolean(string="Declare automatically")
-    urssaf_auto_declare_days = fields.Integer(string="Declare automatically from (days before the deadline)")
-    urssaf_reminder_days = fields.Integer(string="Remind the accountant (days before the deadline)")
-    urssaf_responsible_user_id = fields.Many2one("res.users", string="Responsible accountant")
-    urssaf_client_id = fields.Char(string="Urssaf client ID")
-    urssaf_scope = fields.Char(string="Urssaf scope")
-    urssaf_base_url = fields.Char(string="Urssaf base URL")
-    urssaf_api_base_path = fields.Char(string="Urssaf API base path")
-    urssaf_connect_timeout = fields.Float(string="Urssaf connection time-out (s)")
-    urssaf_timeout = fields.Float(string="Urssaf time-out (s)")
+    urssaf_environment = fields.Selection(
+        URSSAF_ENVIRONMENTS, string="Urssaf environment", groups=URSSAF_SETTINGS_GROUP
+    )
+    urssaf_auto_declare = fields.Boolean(string="Declare automatically", groups=URSSAF_SETTINGS_GROUP)
+    urssaf_auto_declare_days = fields.Integer(
+        string="Declare automatically from (days before the deadline)", groups=URSSAF_SETTINGS_GROUP
+    )
+    urssaf_reminder_days = fields.Integer(
+        string="Remind the accountant (days before the deadline)", groups=URSSAF_SETTINGS_GROUP
+    )
+    urssaf_responsible_user_id = fields.Many2one(
+        "res.users", string="Responsible accountant", groups=URSSAF_SETTINGS_GROUP
+    )
+    urssaf_client_id = fields.Char(string="Urssaf client ID", groups=URSSAF_SETTINGS_GROUP)
+    urssaf_scope = fields.Char(string="Urssaf scope", groups=URSSAF_SETTINGS_GROUP)
+    urssaf_base_url = fields.Char(string="Urssaf base URL", groups=URSSAF_SETTINGS_GROUP)
+    urssaf_api_base_path = fields.Char(string="Urssaf API base path", groups=URSSAF_SETTINGS_GROUP)
+    urssaf_connect_timeout = fields.Float(string="Urssaf connection time-out (s)", groups=URSSAF_SETTINGS_GROUP)
+    urssaf_timeout = fields.Float(string="Urssaf time-out (s)", groups=URSSAF_SETTINGS_GROUP)
     # The saved secret is never sent back to the browser: this field is
     # write-only (always empty when the page loads), never stored in the
     # settings table, and only an administrator's non-empty input replaces
@@ -30,11 +38,12 @@ class ResConfigSettings(models.TransientModel):
         string="New Urssaf client secret",
         compute="_compute_urssaf_client_secret_input",
         inverse="_inverse_urssaf_client_secret_input",
-        groups="base.group_system",
+        groups=URSSAF_SETTINGS_GROUP,
     )
     urssaf_client_secret_is_set = fields.Boolean(
         string="Urssaf client secret saved",
         compute="_compute_urssaf_client_secret_is_set",
+        groups=URSSAF_SETTINGS_GROUP,
     )
 
     @api.model
@@ -62,22 +71,47 @@ class ResConfigSettings(models.TransientModel):
         for settings in self:
             settings.urssaf_client_secret_is_set = bool(settings.company_id.sudo().urssaf_client_secret)
 
+    def _urssaf_company_changes(self):
+        """The company's Urssaf settings these settings change."""
+        self.ensure_one()
+        return {
+            fname: self._fields[fname].convert_to_write(self[fname], self)
+            for fname in URSSAF_SETTINGS_FIELDS
+            if self[fname] != self.company_id[fname]
+        }
+
     def set_values(self):
         result = super().set_values()
         for settings in self:
-            changes = {
-                fname: settings._fields[fname].convert_to_write(settings[fname], settings)
-                for fname in URSSAF_SETTINGS_FIELDS
-                if settings[fname] != settings.company_id[fname]
-            }
+            changes = settings._urssaf_company_changes()
             if changes:
                 settings.company_id.write(changes)
         return result
 
+    def execute(self):
+        """Saving a new environment while declarations are declared but not
+        paid asks for confirmation first (the company refuses the change
+        otherwise): the confirmation wizard saves the settings."""
+        self.ensure_one()
+        company = self.company_id
+        if (
+            self.urssaf_environment
+            and self.urssaf_environment != company.urssaf_environment
+            and company._urssaf_declared_unpaid(self.urssaf_environment)
+        ):
+            wizard = self.env["urssaf.environment.change"].create(
+                {"company_id": company.id, "environment": self.urssaf_environment, "settings_id": self.id}
+            )
+            return wizard._action_open()
+        return super().execute()
+
     def action_urssaf_test_connection(self):
         """Save the settings, then ask Urssaf for a token with them."""
         self.ensure_one()
-        self.execute()
+        saved = self.execute()
+        if isinstance(saved, dict) and saved.get("res_model") == "urssaf.environment.change":
+            # Nothing saved yet: the change of environment is confirmed first.
+            return saved
         message = self.company_id._urssaf_test_connection()
         return {
             "type": "ir.actions.client",

@@ -34,7 +34,7 @@ class UrssafMandate(models.Model):
 
     _name = "urssaf.mandate"
     _description = "Urssaf tierce-déclaration mandate"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "urssaf.environment.mixin"]
     _order = "signature_date desc, id desc"
     _check_company_auto = True
 
@@ -134,6 +134,8 @@ class UrssafMandate(models.Model):
         self.ensure_one()
         identifier = self._urssaf_check_registrable()
         client = self.company_id._urssaf_client()
+        # Where it goes (a refused mandate registered again may go elsewhere).
+        self._urssaf_stamp_environment()
         try:
             result = client.register_mandate(identifier, self.signature_date)
         except UrssafError as error:
@@ -178,6 +180,8 @@ class UrssafMandate(models.Model):
         self.ensure_one()
         if self.state != "active":
             raise UserError(self.env._("%s is not active: only an active mandate can be ended.", self.display_name))
+        # Only the environment that holds the mandate can end it.
+        self._urssaf_check_environment()
 
     def _urssaf_end(self):
         self.ensure_one()

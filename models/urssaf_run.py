@@ -80,7 +80,7 @@ class UrssafRun(models.Model):
         self.ensure_one()
         self.write({"state": "done", "ended_at": fields.Datetime.now()})
         if self.unreachable:
-            user = self.company_id.urssaf_responsible_user_id or self.env.ref("base.user_admin", False)
+            user = self.company_id.sudo().urssaf_responsible_user_id or self.env.ref("base.user_admin", False)
             self.activity_schedule(
                 "mail.mail_activity_data_warning",
                 summary=self.env._("Urssaf could not be reached"),

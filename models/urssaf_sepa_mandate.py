@@ -14,7 +14,7 @@ class UrssafSepaMandate(models.Model):
 
     _name = "urssaf.sepa.mandate"
     _description = "Urssaf SEPA mandate"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "urssaf.environment.mixin"]
     _order = "signature_date desc, id desc"
     _rec_name = "rum"
     _check_company_auto = True
@@ -132,6 +132,7 @@ class UrssafSepaMandate(models.Model):
         self.ensure_one()
         identifier = self._urssaf_check_registrable()
         client = self.company_id._urssaf_client()
+        self._urssaf_stamp_environment()
         try:
             result = client.register_sepa_mandate(
                 identifier,
@@ -173,6 +174,8 @@ class UrssafSepaMandate(models.Model):
                     self.display_name,
                 )
             )
+        # Only the environment that holds the mandate can revoke it.
+        self._urssaf_check_environment()
 
     def _urssaf_revoke(self):
         self.ensure_one()
@@ -222,7 +225,15 @@ class UrssafSepaMandate(models.Model):
             raise urssaf_user_error(
                 self.env, error, self.env._("Reading the SEPA mandates of %s", partner.display_name)
             ) from error
-        local = self.search([("partner_id", "=", partner.id), ("company_id", "=", company.id)])
+        # Only the mandates of the environment asked: those registered in
+        # another one are unknown here, not revoked.
+        local = self.search(
+            [
+                ("partner_id", "=", partner.id),
+                ("company_id", "=", company.id),
+                ("urssaf_environment", "in", (False, company.sudo().urssaf_environment)),
+            ]
+        )
         by_rum = {mandate.rum: mandate for mandate in local if mandate.rum}
         active_rums = {m.rum for m in remote if m.is_active}
         added, revoked, unmatched = self.browse(), self.browse(), []
@@ -246,6 +257,7 @@ class UrssafSepaMandate(models.Model):
                 }
             )
             added[-1:].write({"rum": remote_mandate.rum, "state": "active" if remote_mandate.is_active else "revoked"})
+            added[-1:]._urssaf_stamp_environment()
         for mandate in local.filtered(lambda m: m.state == "active" and m.rum not in active_rums):
             mandate.state = "revoked"
             mandate.message_post(

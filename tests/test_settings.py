@@ -1,10 +1,18 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import date
+from unittest.mock import patch
+
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.modules.neutralize import get_neutralization_queries, neutralize_database
 from odoo.tests import new_test_user, tagged
 
-from ..models.res_company import EMBEDDED_TOKEN_CACHES
-from ..urssaf_api.client import TOKEN_CACHE
+from ..models.res_company import ALLOWED_HOSTS_PARAM, EMBEDDED_TOKEN_CACHES, URSSAF_SETTINGS_FIELDS
+from ..urssaf_api.client import TOKEN_CACHE, UrssafClient
 from .common import UrssafTransactionCase
+
+ADDON = "l10n_fr_urssaf_tierce_declaration"
+# Every Urssaf setting of a company: for system administrators only.
+SETTINGS_FIELDS = (*URSSAF_SETTINGS_FIELDS, "urssaf_client_secret")
 
 
 @tagged("post_install", "-at_install")
@@ -26,6 +34,15 @@ class TestUrssafSettings(UrssafTransactionCase):
             login="urssaf_declarant",
             groups="account.group_account_manager,l10n_fr_urssaf_tierce_declaration.group_urssaf_declarant",
         )
+        # "Access rights" administrator: manages users and companies, not the settings.
+        cls.access_rights = new_test_user(
+            cls.env,
+            login="urssaf_access_rights",
+            groups="base.group_erp_manager,account.group_account_manager,"
+            "l10n_fr_urssaf_tierce_declaration.group_urssaf_declarant",
+        )
+        cls.internal = new_test_user(cls.env, login="urssaf_internal", groups="base.group_user")
+        cls.portal = new_test_user(cls.env, login="urssaf_portal", groups="base.group_portal")
 
     def _save_settings(self, company, **values):
         settings = self.env["res.config.settings"].with_user(self.admin).with_company(company).create(values)
@@ -180,3 +197,233 @@ class TestUrssafSettings(UrssafTransactionCase):
             self.company_b._urssaf_test_connection()
         self.assertIn("127.0.0.1:9", str(caught.exception))
         self.assertNotIn("wrong-secret-value", str(caught.exception))
+
+    # --- who reads and writes the settings ------------------------------------
+
+    def test_settings_are_for_system_administrators_only(self):
+        for user in (self.declarant, self.access_rights, self.internal, self.portal):
+            company = self.company_a.with_user(user)
+            with self.subTest(user=user.login):
+                for fname in SETTINGS_FIELDS:
+                    with self.assertRaises(AccessError):
+                        company.read([fname])
+                self.assertFalse(set(SETTINGS_FIELDS) & set(company.fields_get()))
+                with self.assertRaises(AccessError):
+                    company.search([("urssaf_environment", "=", "production")])
+        for user in (self.declarant, self.access_rights):
+            # Reading the whole company leaves them out.
+            self.assertFalse(set(SETTINGS_FIELDS) & set(self.company_a.with_user(user).read()[0]))
+        company = self.company_a.with_user(self.access_rights)
+        for values in (
+            {"urssaf_environment": "production", "urssaf_client_id": "x"},
+            {"urssaf_base_url": "https://evil.example.com"},
+            {"urssaf_auto_declare": True},
+            {"urssaf_responsible_user_id": self.access_rights.id},
+        ):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                company.write(values)
+        self.assertEqual(self.company_a.urssaf_environment, "embedded")
+        # The system administrator reads and writes them.
+        admin_company = self.company_a.with_user(self.admin)
+        admin_company.write({"urssaf_auto_declare": True, "urssaf_base_url": "https://api-edi.urssaf.fr"})
+        self.assertEqual(admin_company.read(["urssaf_auto_declare"])[0]["urssaf_auto_declare"], True)
+
+    def test_access_rights_administrator_still_creates_companies(self):
+        """The settings are checked as the system when a company is created
+        by a user who may not read them."""
+        company = self.env["res.company"].with_user(self.access_rights).create({"name": "Cabinet C"})
+        self.assertEqual(company.sudo().urssaf_environment, "embedded")
+
+    def test_settings_page_shows_the_section_to_system_administrators_only(self):
+        view = self.env.ref(f"{ADDON}.res_config_settings_view_form")
+        self.assertIn('groups="base.group_system"', view.arch_db)
+        arch = self.env["res.config.settings"].with_user(self.admin).get_views([(False, "form")])["views"]["form"]
+        self.assertIn("urssaf_environment", arch["arch"])
+
+    # --- allowed hosts of the base URL ----------------------------------------
+
+    def _set_allowed_hosts(self, value):
+        self.env["ir.config_parameter"].sudo().set_param(ALLOWED_HOSTS_PARAM, value)
+
+    def _write_base_url(self, url):
+        self.company_b.write({"urssaf_environment": "sandbox", "urssaf_client_id": "x", "urssaf_base_url": url})
+
+    def test_base_url_hosts(self):
+        self._set_allowed_hosts(" Proxy.Cabinet.example , other.example.net,")
+        allowed = (
+            "https://api-edi.urssaf.fr",
+            "https://api.urssaf.fr/",
+            "https://urssaf.fr",
+            "https://API.URSSAF.FR:8443",
+            "http://127.0.0.1:8080",
+            "https://localhost:8443",
+            "http://[::1]:9000",
+            "https://proxy.cabinet.example",
+            "https://other.example.net/urssaf",
+        )
+        for url in allowed:
+            with self.subTest(url=url):
+                self._write_base_url(url)
+                self.assertIsNone(self.company_b._urssaf_base_url_error())
+        refused = (
+            "https://evil.example.com",
+            "https://urssaf.fr.evil.example.com",
+            "https://evilurssaf.fr",
+            "https://api.urssaf.fr.",
+            "https://evil.example.com@api.urssaf.fr",
+            "https://api.urssaf.fr\\@evil.example.com",
+            "https://api.urssaf.fr?next=https://evil.example.com",
+            "https://cabinet.example",
+            # Allowed hosts: https only.
+            "http://proxy.cabinet.example",
+            "http://api.urssaf.fr",
+            "https://api.urssaf.fr:99999",
+        )
+        before = self.company_b.read(["urssaf_base_url"])[0]
+        for url in refused:
+            with self.subTest(url=url), self.assertRaises(ValidationError) as caught:
+                with self.env.cr.savepoint():
+                    self._write_base_url(url)
+            self.assertIn("Urssaf base URL", str(caught.exception))
+        self.assertEqual(self.company_b.read(["urssaf_base_url"])[0], before)
+
+    def test_host_not_allowed_message_names_the_field_and_the_parameter(self):
+        with self.assertRaises(ValidationError) as caught, self.env.cr.savepoint():
+            self._write_base_url("https://evil.example.com")
+        message = str(caught.exception)
+        self.assertIn("Urssaf base URL", message)
+        self.assertIn("evil.example.com", message)
+        self.assertIn(ALLOWED_HOSTS_PARAM, message)
+
+    def test_base_url_checked_again_before_every_call(self):
+        self._set_allowed_hosts("proxy.cabinet.example")
+        self._write_base_url("https://proxy.cabinet.example")
+        self.company_b.sudo().urssaf_client_secret = "s3cret"
+        self.assertEqual(self.company_b._urssaf_client().base_url, "https://proxy.cabinet.example")
+        # The administrator removes the host: the saved URL is not used any more.
+        self._set_allowed_hosts("")
+        with patch.object(UrssafClient, "__init__", side_effect=AssertionError("no client")):
+            with self.assertRaises(UserError) as caught:
+                self.company_b._urssaf_client()
+            self.assertIn("Urssaf base URL", str(caught.exception))
+            self.assertIn("proxy.cabinet.example", str(caught.exception))
+            # As any user reaching Urssaf through the company (a declarant).
+            with self.assertRaises(UserError):
+                self.company_b.with_user(self.declarant)._urssaf_client()
+            with self.assertRaises(UserError):
+                self._load_settings(self.company_b).action_urssaf_test_connection()
+        # The embedded sandbox does not use it.
+        self._set_allowed_hosts("proxy.cabinet.example")
+        self.company_b.write({"urssaf_environment": "embedded", "urssaf_client_id": False})
+        self._set_allowed_hosts("")
+        self.assertTrue(self.company_b._urssaf_client())
+
+    # --- neutralized copies ---------------------------------------------------
+
+    def test_neutralize_switches_to_the_embedded_sandbox(self):
+        """What ``odoo-bin neutralize`` does to a copy of a production database."""
+        queries = "\n".join(get_neutralization_queries([ADDON]))
+        self.assertIn("urssaf_environment = 'embedded'", queries)
+        self.company_a.sudo().write(
+            {
+                "urssaf_environment": "production",
+                "urssaf_client_id": "cabinet-a",
+                "urssaf_client_secret": "production-secret",
+                "urssaf_base_url": "https://api.urssaf.fr",
+                "urssaf_auto_declare": True,
+            }
+        )
+        self.company_b.sudo().write(
+            {"urssaf_environment": "sandbox", "urssaf_client_id": "cabinet-b", "urssaf_client_secret": "s"}
+        )
+        self.env.flush_all()
+        neutralize_database(self.env.cr)
+        self.env.invalidate_all()
+        for company in (self.company_a, self.company_b):
+            company = company.sudo()
+            with self.subTest(company=company.name):
+                self.assertEqual(company.urssaf_environment, "embedded")
+                self.assertFalse(company.urssaf_client_secret)
+                self.assertFalse(company.urssaf_client_id)
+                self.assertFalse(company.urssaf_base_url)
+                self.assertFalse(company.urssaf_auto_declare)
+        # The copy works at once, with the embedded sandbox.
+        self.assertIn("token", self.company_a._urssaf_test_connection())
+
+    # --- changing the environment with declarations declared but unpaid ------
+
+    def _declared(self, company, state="declared", month=1):
+        partner = self.env["res.partner"].create({"name": f"Camille Martin {month}"})
+        return (
+            self.env["urssaf.declaration"]
+            .sudo()
+            .create(
+                {
+                    "partner_id": partner.id,
+                    "company_id": company.id,
+                    "period_start": date(2026, month, 1),
+                    "period_end": date(2026, month, 28),
+                    "periodicity": "monthly",
+                    "state": state,
+                    "urssaf_number": f"D{month:04d}",
+                }
+            )
+        )
+
+    def test_environment_change_with_declared_unpaid_declarations_is_refused(self):
+        self._declared(self.company_b, state="paid", month=1)
+        self._declared(self.company_b, state="draft", month=2)
+        # Paid or not declared: nothing to confirm.
+        self.company_b.with_user(self.admin).write({"urssaf_environment": "sandbox", "urssaf_client_id": "b"})
+        self.company_b.with_user(self.admin).write({"urssaf_environment": "embedded"})
+        declared = self._declared(self.company_b, month=3)
+        for context in ({}, {"urssaf_environment_change_confirmed": True}):
+            with self.subTest(context=context), self.assertRaises(UserError) as caught:
+                self.company_b.with_user(self.admin).with_context(**context).write(
+                    {"urssaf_environment": "sandbox", "urssaf_client_id": "b"}
+                )
+            self.assertIn(declared.display_name, str(caught.exception))
+            self.assertIn("not paid", str(caught.exception))
+        self.assertEqual(self.company_b.urssaf_environment, "embedded")
+        # Another company, or a write keeping the environment, is not concerned.
+        self.company_b.with_user(self.admin).write({"urssaf_environment": "embedded", "urssaf_timeout": 10})
+        self.company_a.with_user(self.admin).write({"urssaf_environment": "sandbox", "urssaf_client_id": "a"})
+
+    def test_settings_page_asks_to_confirm_the_environment_change(self):
+        declared = self._declared(self.company_b)
+        settings = self._load_settings(self.company_b)
+        settings.write({"urssaf_environment": "sandbox", "urssaf_client_id": "cabinet-b", "urssaf_timeout": 9})
+        action = settings.execute()
+        self.assertEqual(action["res_model"], "urssaf.environment.change")
+        self.assertEqual(self.company_b.urssaf_environment, "embedded")
+        self.assertEqual(self.company_b.urssaf_timeout, 30)
+        # Testing the connection does not save either: it asks first too.
+        self.assertEqual(settings.action_urssaf_test_connection()["res_model"], "urssaf.environment.change")
+        wizard = self.env["urssaf.environment.change"].with_user(self.admin).browse(action["res_id"])
+        self.assertEqual(
+            (wizard.company_id, wizard.environment, wizard.settings_id), (self.company_b, "sandbox", settings)
+        )
+        self.assertEqual((wizard.current_environment, wizard.declaration_count), ("embedded", 1))
+        self.assertIn(declared.display_name, wizard.warning)
+        wizard.action_confirm()
+        # The whole page is saved.
+        self.assertEqual(
+            (self.company_b.urssaf_environment, self.company_b.urssaf_client_id, self.company_b.urssaf_timeout),
+            ("sandbox", "cabinet-b", 9),
+        )
+
+    def test_environment_change_wizard_without_settings_page(self):
+        self._declared(self.company_b)
+        self.company_b.write({"urssaf_client_id": "cabinet-b"})
+        wizard = (
+            self.env["urssaf.environment.change"]
+            .with_user(self.admin)
+            .create({"company_id": self.company_b.id, "environment": "production"})
+        )
+        wizard.action_confirm()
+        self.assertEqual(self.company_b.urssaf_environment, "production")
+        # Not a system administrator: no wizard.
+        with self.assertRaises(AccessError):
+            self.env["urssaf.environment.change"].with_user(self.access_rights).create(
+                {"company_id": self.company_b.id, "environment": "embedded"}
+            )

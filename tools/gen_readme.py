@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 SECTIONS = [
     ("INSTALL", "Installation"),
     ("CONFIGURE", "Configuration"),
+    ("SECURITY", "Security model"),
     ("USAGE", "Usage"),
     ("ROADMAP", "Known issues / Roadmap"),
 ]

@@ -1,2 +1,3 @@
 from . import urssaf_declaration_prepare
 from . import urssaf_declaration_send
+from . import urssaf_environment_change

@@ -62,7 +62,11 @@ class UrssafDeclarationPrepare(models.TransientModel):
         if not self.partner_ids:
             raise UserError(self.env._("Auto-entrepreneurs: choose at least one."))
         preparation = self.env["urssaf.declaration.preparation"]
-        result = preparation._prepare(self.partner_ids, self.company_id, self.reference_date, self._period())
+        # The company's Urssaf settings (the responsible accountant the new
+        # declarations go to) are readable by system administrators only:
+        # the preparation reads them as the system; what it creates and
+        # searches stays the user's.
+        result = preparation._prepare(self.partner_ids, self.company_id.sudo(), self.reference_date, self._period())
         self.write(
             {
                 "state": "done",
