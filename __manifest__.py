@@ -24,6 +24,7 @@
         "views/product_template_views.xml",
         "wizards/urssaf_declaration_send_views.xml",
         "views/urssaf_declaration_views.xml",
+        "views/urssaf_declaration_environment_views.xml",
         "wizards/urssaf_declaration_prepare_views.xml",
         "data/urssaf_declaration_actions.xml",
         "views/urssaf_menus.xml",

@@ -71,6 +71,7 @@ SYSTEM_FIELDS = frozenset(
         "contribution_ids",
         "estimated_contribution_ids",
         "declared_contribution_ids",
+        "urssaf_environment",
     }
 )
 # What was declared: frozen once Urssaf holds the declaration (its number
@@ -103,7 +104,7 @@ class UrssafDeclaration(models.Model):
 
     _name = "urssaf.declaration"
     _description = "Urssaf declaration"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "urssaf.environment.mixin"]
     _order = "period_start desc, partner_id, id desc"
     _check_company_auto = True
 
@@ -559,8 +560,12 @@ class UrssafDeclaration(models.Model):
             )
 
     def _check_mandate(self):
-        """Urssaf answers only a tiers-déclarant that holds the mandate."""
-        if not self._active_mandate():
+        """Urssaf answers only a tiers-déclarant that holds the mandate, in
+        the environment the mandate was registered in."""
+        mandate = self._active_mandate()
+        if mandate:
+            mandate._urssaf_check_environment()
+        else:
             raise UserError(
                 self.env._(
                     "%(partner)s has no active Urssaf mandate for %(company)s: register the signed mandate first.",
@@ -744,6 +749,7 @@ class UrssafDeclaration(models.Model):
             raise UserError(self.env._("%(declaration)s is already declared.", declaration=self.display_name))
         turnover = self._turnover_to_send()
         self._check_mandate()
+        self._urssaf_check_environment()
         client = self.company_id._urssaf_client()
         try:
             estimate = client.estimate(
@@ -801,8 +807,11 @@ class UrssafDeclaration(models.Model):
         if self._urssaf_is_locked():
             return False
         self._check_can_declare()
+        self._urssaf_check_environment()
         client = self.company_id._urssaf_client()
         identifier = self.partner_id._urssaf_identifier()
+        # Where it goes, before it goes: a lost answer leaves it stamped.
+        self._urssaf_stamp_environment()
         try:
             existing = client.find_declaration_by_reference(identifier, self.reference_tiers)
             if existing:
@@ -895,6 +904,9 @@ class UrssafDeclaration(models.Model):
                 self.env._("%(declaration)s must be declared before it is paid.", declaration=self.display_name)
             )
         mandate = self._payment_sepa_mandate()
+        # Paid only where it was declared, from a mandate registered there.
+        self._urssaf_check_environment()
+        mandate._urssaf_check_environment()
         client = self.company_id._urssaf_client()
         identifier = self.partner_id._urssaf_identifier()
         try:

@@ -15,7 +15,8 @@ from ..urssaf_api.seed import seed_account
 from .common import UrssafTransactionCase
 from .rpc_trust import DECLARANT as DECLARANT_GROUP
 from .rpc_trust import PREPARER as PREPARER_GROUP
-from .rpc_trust import Attempt, RpcTrustCase
+from . import rpc_trust
+from .rpc_trust import Attempt
 
 DOCUMENT = base64.b64encode(b"%PDF-1.4 mandat signe")
 IBAN_TRADER = "FR76 3000 6000 0112 3456 7890 189"
@@ -72,7 +73,7 @@ DECLARED = "can no longer be changed"
 
 
 @tagged("post_install", "-at_install")
-class TestDeclarationTrustRpc(RpcTrustCase):
+class TestDeclarationTrustRpc(rpc_trust.RpcTrustCase):
     """Each attempt of the review, as the user who tried it, and the controls."""
 
     @classmethod
