@@ -12,10 +12,10 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
 from ..urssaf_api.seed import seed_account
+from . import rpc_trust
 from .common import UrssafTransactionCase
 from .rpc_trust import DECLARANT as DECLARANT_GROUP
 from .rpc_trust import PREPARER as PREPARER_GROUP
-from . import rpc_trust
 from .rpc_trust import Attempt
 
 DOCUMENT = base64.b64encode(b"%PDF-1.4 mandat signe")
