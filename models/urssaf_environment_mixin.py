@@ -2,21 +2,34 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..urssaf_api.exceptions import UrssafError
 from .res_company import URSSAF_ENVIRONMENTS
+from .urssaf_common import check_declarant, correlation_note, urssaf_user_error
 
 
 class UrssafEnvironmentMixin(models.AbstractModel):
-    """Which Urssaf environment a record was sent to.
+    """A record sent to Urssaf: where it went, what Urssaf answered, and
+    the one way a batch of them is sent.
 
-    Stamped when the record first reaches Urssaf (a mandate or a SEPA
-    mandate when registered, a declaration when declared), from its
-    company's environment at that moment; what follows (ending, revoking,
-    paying, looking it up) is only done in that same environment. Users
-    never write it: only the addon, as the system.
+    - The environment is stamped when the record first reaches Urssaf (a
+      mandate or a SEPA mandate when registered, a declaration when
+      declared), from its company's environment at that moment; what
+      follows (ending, revoking, paying, looking it up) is only done in that
+      same environment.
+    - The fields Urssaf's answers fill (``_urssaf_answer_fields``: the
+      state, Urssaf's references and dates, the environment) are written
+      only by the addon's steps, as the superuser: never by a user, whatever
+      the client.
+    - Sending a batch is for declarants; every record is checked before the
+      first call, so that a bad one sends nothing; a client error becomes a
+      message in the user's language.
     """
 
     _name = "urssaf.environment.mixin"
-    _description = "Urssaf environment a record was sent to"
+    _description = "Record sent to Urssaf"
+
+    # The fields filled from Urssaf's answers, in each model.
+    _urssaf_answer_fields = ("urssaf_environment",)
 
     urssaf_environment = fields.Selection(
         URSSAF_ENVIRONMENTS,
@@ -27,26 +40,76 @@ class UrssafEnvironmentMixin(models.AbstractModel):
         "sandbox (test platform) or production. Set when it is first sent to Urssaf.",
     )
 
-    def _urssaf_check_environment_not_written(self, field_names):
-        if "urssaf_environment" in field_names and not self.env.su:
+    def _urssaf_refuse_answer_fields(self, fnames):
+        """Refuse, naming the field, a user's write of a field Urssaf's answers fill."""
+        if self.env.su:
+            return
+        refused = [fname for fname in self._urssaf_answer_fields if fname in fnames]
+        if not refused:
+            return
+        label = self._fields[refused[0]].get_description(self.env)["string"]
+        if refused[0] == "urssaf_environment":
             raise UserError(
-                self.env._(
-                    "%(field)s is set when the record is sent to Urssaf: it cannot be changed.",
-                    field=self._fields["urssaf_environment"].get_description(self.env)["string"],
-                )
+                self.env._("%(field)s is set when the record is sent to Urssaf: it cannot be changed.", field=label)
             )
+        raise UserError(
+            self.env._(
+                "%(record)s: “%(field)s” is filled only from Urssaf's answers; it cannot be written.",
+                record=self._description,
+                field=label,
+            )
+        )
 
     @api.model_create_multi
     def create(self, vals_list):
-        self._urssaf_check_environment_not_written(
-            {fname for vals in vals_list for fname in vals}
-            | {key[len("default_") :] for key in self.env.context if key.startswith("default_")}
-        )
+        # A record a user creates starts as a draft: no state or answer of
+        # Urssaf's given, not even as a default.
+        defaults = {"state": "draft"}
+        given = {fname for vals in vals_list for fname, value in vals.items() if value and value != defaults.get(fname)}
+        given |= {key[len("default_") :] for key in self.env.context if key.startswith("default_")}
+        self._urssaf_refuse_answer_fields(given)
         return super().create(vals_list)
 
     def write(self, vals):
-        self._urssaf_check_environment_not_written(vals)
+        self._urssaf_refuse_answer_fields(vals)
         return super().write(vals)
+
+    def _urssaf_write(self, vals):
+        """Write what Urssaf answered, on records the user may write."""
+        self.check_access("write")
+        return self.sudo().write(vals)
+
+    # --- sending --------------------------------------------------------------
+
+    def _urssaf_send_each(self, check, send):
+        """Declarants only: ``check`` every record (a UserError stops the
+        batch before any call), then ``send`` each one."""
+        check_declarant(self.env)
+        for record in self:
+            check(record)
+        for record in self:
+            send(record)
+        return True
+
+    def _urssaf_call(self, failure, call, refusal=None):
+        """``call(client)`` for this record; a client error becomes a
+        UserError saying ``failure`` (what failed) and why, unless
+        ``refusal(error)`` takes it as Urssaf's refusal of the record itself
+        (and returns True)."""
+        self.ensure_one()
+        client = self.company_id._urssaf_client()
+        try:
+            return call(client)
+        except UrssafError as error:
+            if refusal and refusal(error):
+                return None
+            raise urssaf_user_error(self.env, error, failure) from error
+
+    def _urssaf_record_answer(self, values, message, answer):
+        """Keep what Urssaf answered and say it in the chatter, with the
+        correlation id of the exchange."""
+        self._urssaf_write(values)
+        self.message_post(body=message + correlation_note(self.env, answer))
 
     def _urssaf_stamp_environment(self):
         """Record that these records are being sent to their company's

@@ -3,13 +3,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import format_date
 
-from ..urssaf_api.exceptions import (
-    UrssafBusinessError,
-    UrssafConflictError,
-    UrssafError,
-    UrssafNotFoundError,
-)
-from .urssaf_common import check_declarant, correlation_note, urssaf_error_text, urssaf_user_error
+from ..urssaf_api.exceptions import UrssafBusinessError, UrssafConflictError, UrssafNotFoundError
+from .urssaf_common import urssaf_error_text
 
 # Urssaf's answers that refuse the mandate itself (rather than a technical
 # failure): the mandate ends "refused" with Urssaf's message. A 404 is a
@@ -37,6 +32,14 @@ class UrssafMandate(models.Model):
     _inherit = ["mail.thread", "mail.activity.mixin", "urssaf.environment.mixin"]
     _order = "signature_date desc, id desc"
     _check_company_auto = True
+    _urssaf_answer_fields = (
+        "state",
+        "urssaf_mandate_ref",
+        "effective_date",
+        "end_date",
+        "refusal_reason",
+        "urssaf_environment",
+    )
 
     partner_id = fields.Many2one(
         "res.partner",
@@ -90,14 +93,7 @@ class UrssafMandate(models.Model):
 
     def action_register(self):
         """Notify Urssaf of the mandates (Mandats)."""
-        check_declarant(self.env)
-        # Every mandate is checked before the first call, so that a bad one
-        # in a batch sends nothing.
-        for mandate in self:
-            mandate._urssaf_check_registrable()
-        for mandate in self:
-            mandate._urssaf_register()
-        return True
+        return self._urssaf_send_each(type(self)._urssaf_check_registrable, type(self)._urssaf_register)
 
     def _urssaf_check_registrable(self):
         """Raise a UserError when this mandate cannot be sent to Urssaf."""
@@ -133,48 +129,47 @@ class UrssafMandate(models.Model):
     def _urssaf_register(self):
         self.ensure_one()
         identifier = self._urssaf_check_registrable()
-        client = self.company_id._urssaf_client()
         # Where it goes (a refused mandate registered again may go elsewhere).
         self._urssaf_stamp_environment()
-        try:
-            result = client.register_mandate(identifier, self.signature_date)
-        except UrssafError as error:
-            if not _is_refusal(error):
-                raise urssaf_user_error(
-                    self.env, error, self.env._("Registering %s with Urssaf", self.display_name)
-                ) from error
-            # Only the state and Urssaf's reason change: nothing else of the
-            # mandate is touched by a refusal.
-            reason = urssaf_error_text(self.env, error)
-            self.write({"state": "refused", "refusal_reason": reason})
-            self.message_post(body=self.env._("Urssaf refused the mandate: %s", reason))
+        result = self._urssaf_call(
+            self.env._("Registering %s with Urssaf", self.display_name),
+            lambda client: client.register_mandate(identifier, self.signature_date),
+            refusal=self._urssaf_record_refusal,
+        )
+        if result is None:
             return False
-        self.write(
+        self._urssaf_record_answer(
             {
                 "state": "active",
                 "urssaf_mandate_ref": result.mandate_id,
                 "effective_date": result.effective_date or self.signature_date,
                 "refusal_reason": False,
-            }
-        )
-        self.message_post(
-            body=self.env._(
-                "Mandate registered with Urssaf under ID %(ref)s, effective %(date)s.%(note)s",
+            },
+            self.env._(
+                "Mandate registered with Urssaf under ID %(ref)s, effective %(date)s.",
                 ref=result.mandate_id,
-                date=format_date(self.env, self.effective_date),
-                note=correlation_note(self.env, result),
-            )
+                date=format_date(self.env, result.effective_date or self.signature_date),
+            ),
+            result,
+        )
+        return True
+
+    def _urssaf_record_refusal(self, error):
+        """Urssaf refused the mandate itself: only the state and Urssaf's
+        reason change, nothing else of the mandate."""
+        if not _is_refusal(error):
+            return False
+        reason = urssaf_error_text(self.env, error)
+        self._urssaf_record_answer(
+            {"state": "refused", "refusal_reason": reason},
+            self.env._("Urssaf refused the mandate: %s", reason),
+            None,
         )
         return True
 
     def action_end(self):
         """Notify Urssaf that the mandates end."""
-        check_declarant(self.env)
-        for mandate in self:
-            mandate._urssaf_check_endable()
-        for mandate in self:
-            mandate._urssaf_end()
-        return True
+        return self._urssaf_send_each(type(self)._urssaf_check_endable, type(self)._urssaf_end)
 
     def _urssaf_check_endable(self):
         self.ensure_one()
@@ -186,11 +181,12 @@ class UrssafMandate(models.Model):
     def _urssaf_end(self):
         self.ensure_one()
         self._urssaf_check_endable()
-        client = self.company_id._urssaf_client()
-        try:
-            result = client.end_mandate(self.urssaf_mandate_ref)
-        except UrssafError as error:
-            raise urssaf_user_error(self.env, error, self.env._("Ending %s", self.display_name)) from error
-        self.write({"state": "ended", "end_date": fields.Date.context_today(self)})
-        self.message_post(body=self.env._("Mandate ended at Urssaf.%s", correlation_note(self.env, result)))
+        result = self._urssaf_call(
+            self.env._("Ending %s", self.display_name), lambda client: client.end_mandate(self.urssaf_mandate_ref)
+        )
+        self._urssaf_record_answer(
+            {"state": "ended", "end_date": fields.Date.context_today(self)},
+            self.env._("Mandate ended at Urssaf."),
+            result,
+        )
         return True

@@ -6,7 +6,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..urssaf_api.exceptions import UrssafError
 from ..urssaf_api.masking import mask_iban
-from .urssaf_common import check_declarant, correlation_note, urssaf_user_error
+from .urssaf_common import correlation_note, urssaf_user_error
 
 
 class UrssafSepaMandate(models.Model):
@@ -18,6 +18,7 @@ class UrssafSepaMandate(models.Model):
     _order = "signature_date desc, id desc"
     _rec_name = "rum"
     _check_company_auto = True
+    _urssaf_answer_fields = ("state", "rum", "urssaf_environment")
 
     partner_id = fields.Many2one(
         "res.partner",
@@ -110,14 +111,7 @@ class UrssafSepaMandate(models.Model):
 
     def action_register(self):
         """Register the SEPA mandates with Urssaf (Mandats SEPA)."""
-        check_declarant(self.env)
-        # Every mandate is checked before the first call: a bad one in a
-        # batch sends nothing.
-        for mandate in self:
-            mandate._urssaf_check_registrable()
-        for mandate in self:
-            mandate._urssaf_register()
-        return True
+        return self._urssaf_send_each(type(self)._urssaf_check_registrable, type(self)._urssaf_register)
 
     def _urssaf_check_registrable(self):
         """The partner's identifier, or an error saying why nothing can be sent."""
@@ -131,39 +125,27 @@ class UrssafSepaMandate(models.Model):
     def _urssaf_register(self):
         self.ensure_one()
         identifier = self._urssaf_check_registrable()
-        client = self.company_id._urssaf_client()
         self._urssaf_stamp_environment()
-        try:
-            result = client.register_sepa_mandate(
-                identifier,
-                self._iban(),
-                self.holder,
-                self.signature_date,
-                bic=self.bank_account_id.bank_bic or None,
-            )
-        except UrssafError as error:
-            raise urssaf_user_error(
-                self.env, error, self.env._("Registering the SEPA mandate on %s", self.iban_masked)
-            ) from error
-        self.write({"state": "active", "rum": result.rum})
-        self.message_post(
-            body=self.env._(
-                "SEPA mandate registered with Urssaf on %(iban)s, reference %(rum)s.%(note)s",
+        result = self._urssaf_call(
+            self.env._("Registering the SEPA mandate on %s", self.iban_masked),
+            lambda client: client.register_sepa_mandate(
+                identifier, self._iban(), self.holder, self.signature_date, bic=self.bank_account_id.bank_bic or None
+            ),
+        )
+        self._urssaf_record_answer(
+            {"state": "active", "rum": result.rum},
+            self.env._(
+                "SEPA mandate registered with Urssaf on %(iban)s, reference %(rum)s.",
                 iban=self.iban_masked,
                 rum=result.rum,
-                note=correlation_note(self.env, result),
-            )
+            ),
+            result,
         )
         return True
 
     def action_revoke(self):
         """Revoke the SEPA mandates at Urssaf."""
-        check_declarant(self.env)
-        for mandate in self:
-            mandate._urssaf_check_revocable()
-        for mandate in self:
-            mandate._urssaf_revoke()
-        return True
+        return self._urssaf_send_each(type(self)._urssaf_check_revocable, type(self)._urssaf_revoke)
 
     def _urssaf_check_revocable(self):
         self.ensure_one()
@@ -180,13 +162,10 @@ class UrssafSepaMandate(models.Model):
     def _urssaf_revoke(self):
         self.ensure_one()
         self._urssaf_check_revocable()
-        client = self.company_id._urssaf_client()
-        try:
-            result = client.revoke_sepa_mandate(self.rum)
-        except UrssafError as error:
-            raise urssaf_user_error(self.env, error, self.env._("Revoking SEPA mandate %s", self.rum)) from error
-        self.write({"state": "revoked"})
-        self.message_post(body=self.env._("SEPA mandate revoked at Urssaf.%s", correlation_note(self.env, result)))
+        result = self._urssaf_call(
+            self.env._("Revoking SEPA mandate %s", self.rum), lambda client: client.revoke_sepa_mandate(self.rum)
+        )
+        self._urssaf_record_answer({"state": "revoked"}, self.env._("SEPA mandate revoked at Urssaf."), result)
         return True
 
     @api.model
@@ -256,10 +235,12 @@ class UrssafSepaMandate(models.Model):
                     "signature_date": remote_mandate.signature_date or fields.Date.context_today(self),
                 }
             )
-            added[-1:].write({"rum": remote_mandate.rum, "state": "active" if remote_mandate.is_active else "revoked"})
+            added[-1:]._urssaf_write(
+                {"rum": remote_mandate.rum, "state": "active" if remote_mandate.is_active else "revoked"}
+            )
             added[-1:]._urssaf_stamp_environment()
         for mandate in local.filtered(lambda m: m.state == "active" and m.rum not in active_rums):
-            mandate.state = "revoked"
+            mandate._urssaf_write({"state": "revoked"})
             mandate.message_post(
                 body=self.env._(
                     "Marked revoked: Urssaf no longer holds this SEPA mandate.%s", correlation_note(self.env, remote)
