@@ -777,7 +777,7 @@ def test_payment_dates(api, declared):
     assert pay(api, declared, 1, datePrelevement="2026-12-03").json["datePrelevement"] == "2026-12-03"
     september = {"dateDebut": "2026-09-01", "dateFin": "2026-09-30"}
     late = api.declare(MONTHLY, reference="sept", period=september).json
-    assert late["dateExigibilite"] == "2026-10-31"
+    assert late["dateExigibilite"] == "2026-11-02"  # 31 October a Saturday, 1 November a Sunday
     assert pay(api, late, 1).json["datePrelevement"] == "2026-11-27"  # overdue: debit today
 
 
@@ -940,7 +940,7 @@ def test_add_account_with_a_mandate_already_held(sandbox):
     api = Api(HandleTransport(sandbox), "demo-tiers")
     assert api.get("/comptes", **identifier).json["mandat"]["statut"] == "ACTIF"
     quarter = {"dateDebut": "2026-07-01", "dateFin": "2026-09-30"}
-    assert api.declare(identifier, period=quarter).json["dateExigibilite"] == "2026-10-31"
+    assert api.declare(identifier, period=quarter).json["dateExigibilite"] == "2026-11-02"
 
 
 @pytest.mark.parametrize(
