@@ -19,8 +19,12 @@ Choices made where the contract leaves room:
   refused (422 ``ER_API_CATEGORIE_NON_AUTORISEE``), zero lines are accepted;
 - a declaration with nothing due stays ``DECLAREE`` with ``montantRestantDu``
   0 and cannot be paid (422 ``ER_API_MONTANT_INVALIDE``);
-- ``datePrelevement`` defaults to the due date, or today when it has passed;
-  a date in the past is refused (422 ``ER_API_DATE_PRELEVEMENT_INVALIDE``).
+- ``dateExigibilite`` is the deadline moved to the next working day when it
+  falls on a Saturday, a Sunday or a public holiday (``periods.due_date``);
+- ``datePrelevement`` defaults to the due date, or when it has passed to
+  today, or the next working day if today is not one; a date given is kept
+  as it is, but one in the past is refused (422
+  ``ER_API_DATE_PRELEVEMENT_INVALIDE``).
 """
 
 import contextlib
@@ -1008,7 +1012,8 @@ class Sandbox:
                 "ER_API_MONTANT_INVALIDE", "Montant supérieur au reste dû.", f"Reste dû : {remaining} EUR."
             )
         if debit_date is None:
-            debit_date = max(date.fromisoformat(declaration["dateExigibilite"]), call.today)
+            due = date.fromisoformat(declaration["dateExigibilite"])
+            debit_date = periods.working_day_on_or_after(max(due, call.today))
         elif debit_date < call.today:
             raise _unprocessable(
                 "ER_API_DATE_PRELEVEMENT_INVALIDE",

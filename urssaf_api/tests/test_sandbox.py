@@ -781,6 +781,29 @@ def test_payment_dates(api, declared):
     assert pay(api, late, 1).json["datePrelevement"] == "2026-11-27"  # overdue: debit today
 
 
+def test_due_date_and_debit_on_working_days(api, clock):
+    # Before the deadline: due date and default debit on the next working
+    # day after 31 October 2026 (Saturday) and 1 November (Sunday, All Saints).
+    clock.now = datetime(2026, 10, 15, 10, 0, tzinfo=PARIS_WINTER)
+    api.access_token = api.token()["access_token"]
+    api.mandate(MONTHLY, dateSignature="2026-10-15")
+    september = {"dateDebut": "2026-09-01", "dateFin": "2026-09-30"}
+    declared = api.declare(MONTHLY, reference="sept", period=september).json
+    assert declared["dateExigibilite"] == "2026-11-02"
+    assert api.get("/declarations", **MONTHLY).json[0]["dateExigibilite"] == "2026-11-02"
+    assert pay(api, declared, 1).json["datePrelevement"] == "2026-11-02"
+    # Overdue on a Saturday: the debit waits for Monday.
+    clock.now = datetime(2026, 11, 28, 10, 0, tzinfo=PARIS_WINTER)
+    api.access_token = api.token()["access_token"]
+    assert pay(api, declared, 1).json["datePrelevement"] == "2026-11-30"
+    # Overdue on Christmas Day, a Friday: the debit waits for Monday 28.
+    clock.now = datetime(2026, 12, 25, 10, 0, tzinfo=PARIS_WINTER)
+    api.access_token = api.token()["access_token"]
+    assert pay(api, declared, 1).json["datePrelevement"] == "2026-12-28"
+    # A date the caller chooses is kept.
+    assert pay(api, declared, 1, datePrelevement="2026-12-26").json["datePrelevement"] == "2026-12-26"
+
+
 def test_nothing_to_pay_on_a_zero_declaration(api):
     api.mandate(MONTHLY)
     zero = api.declare(MONTHLY, turnover={}).json
