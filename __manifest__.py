@@ -10,7 +10,7 @@
     "website": "https://github.com/l10n-fr-urssaf/l10n_fr_urssaf_tierce_declaration",
     "depends": ["account", "mail"],
     "external_dependencies": {
-        "python": ["requests", "requests-oauthlib", "python-stdnum"],
+        "python": ["requests", "requests-oauthlib", "python-stdnum", "holidays"],
     },
     "data": [
         "security/urssaf_security.xml",

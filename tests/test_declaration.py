@@ -147,7 +147,8 @@ class TestDeclarationFlow(UrssafDeclarationCase):
         declaration = self._declaration(
             self.craftsman, date(2026, 7, 1), date(2026, 9, 30), {"PRESTATION_SERVICES_BIC": 0.0}, "quarterly"
         )
-        self.assertEqual(declaration.due_date, date(2026, 10, 31))
+        # 31 October 2026 is a Saturday, 1 November a Sunday (All Saints): next working day.
+        self.assertEqual(declaration.due_date, date(2026, 11, 2))
         declaration.action_estimate()
         declaration.with_user(self.declarant).action_declare()
         self.assertEqual(declaration.state, "paid", "nothing is due on a zero period")

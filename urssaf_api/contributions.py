@@ -8,8 +8,15 @@ Rounding, per line: social contributions and each chamber fee to the euro,
 training contribution and versement libératoire to the cent, always half up.
 A category declared with a zero turnover still gets its lines, with zero
 amounts; a category absent from the turnover gets none.
+
+ACRE (aid to business creators) lowers the social contributions rate, not
+the CFP, the TFC nor the versement libératoire, from the activity start to
+the end of the third calendar quarter after the start quarter: the AE pays
+50 % of the normal rate for a business started before 2026-07-01, 75 % from
+then on, and the engine rounds that reduced rate (see ``acre_rate``).
 """
 
+import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -100,6 +107,22 @@ TFC_RATES = {
     },
 }
 
+# ACRE: the share of the normal social contributions rate an AE under ACRE
+# pays, by the date its activity started. 50 % since 2020 (the engine has it
+# for any earlier start too, but a period from 2022 on is under ACRE only for
+# an activity started from April 2021).
+ACRE_SHARES = _schedule(("2020-01-01", "50"), ("2026-07-01", "75"))
+# The engine rounds the reduced rate (percent) to this step, by period date.
+ACRE_RATE_STEPS = {
+    "VENTE_MARCHANDISES": _schedule((_FROM, "0.1")),
+    "PRESTATION_SERVICES_BIC": _schedule((_FROM, "0.1")),
+    "PRESTATION_SERVICES_BNC": _schedule((_FROM, "0.1"), ("2026-01-01", "0.01")),
+}
+# CIPAV: the engine has reduced rates of their own for businesses started
+# from 2020-04-01 (every business still under ACRE since 2022), whatever the
+# share: 13.4 % from 2026 under the 75 % share too.
+ACRE_CIPAV_RATES = _schedule((_FROM, "12.1"), ("2024-07-01", "13.9"), ("2026-01-01", "13.4"))
+
 VERSEMENT_LIBERATOIRE_RATES = {
     "VENTE_MARCHANDISES": _schedule((_FROM, "1")),
     "PRESTATION_SERVICES_BIC": _schedule((_FROM, "1.7")),
@@ -131,9 +154,43 @@ def rate_in_force(schedule, day):
     return current
 
 
-def social_contribution_rate(category, day):
-    """Social contributions rate (percent) of ``category`` on ``day``."""
+def acre_end(activity_start: date) -> date:
+    """Last day ACRE covers for an activity started on ``activity_start``:
+    the end of the third calendar quarter after the start quarter."""
+    quarter = activity_start.year * 4 + (activity_start.month - 1) // 3 + 3
+    year, last_month = quarter // 4, quarter % 4 * 3 + 3
+    return date(year, last_month, calendar.monthrange(year, last_month)[1])
+
+
+def acre_applies(acre_start: date | None, period_start: date) -> bool:
+    """Whether the period starting on ``period_start`` gets the ACRE rate, for
+    an AE under ACRE whose activity started on ``acre_start`` (None: no ACRE)."""
+    if acre_start is None:
+        return False
+    if isinstance(period_start, datetime):
+        period_start = period_start.date()
+    return period_start <= acre_end(acre_start)
+
+
+def acre_rate(category, day, acre_start):
+    """Reduced social contributions rate (percent) of ``category`` on ``day``
+    for an AE under ACRE whose activity started on ``acre_start``: the share
+    (``ACRE_SHARES``) of the normal rate, rounded half up as the engine does."""
     _check_choice("category", category, CATEGORIES)
+    if category == "PRESTATION_SERVICES_BNC_CIPAV":
+        return rate_in_force(ACRE_CIPAV_RATES, day)
+    reduced = rate_in_force(SOCIAL_RATES[category], day) * rate_in_force(ACRE_SHARES, acre_start) / 100
+    reduced = reduced.quantize(rate_in_force(ACRE_RATE_STEPS[category], day), rounding=ROUND_HALF_UP)
+    return reduced.quantize(EURO) if reduced == reduced.to_integral_value() else reduced.normalize()
+
+
+def social_contribution_rate(category, day, acre_start=None):
+    """Social contributions rate (percent) of ``category`` on ``day``; the
+    ACRE rate when ``acre_start`` (the activity start of an AE under ACRE)
+    is given and ACRE still covers a period starting on ``day``."""
+    _check_choice("category", category, CATEGORIES)
+    if acre_applies(acre_start, day):
+        return acre_rate(category, day, acre_start)
     return rate_in_force(SOCIAL_RATES[category], day)
 
 
@@ -143,15 +200,22 @@ def compute_contributions(
     trade: str,
     versement_liberatoire: bool = False,
     chamber: str = "general",
+    acre_start: date | None = None,
 ) -> list[ContributionLine]:
     """Lines owed on ``turnover`` (category -> amount collected in the period).
 
     Rates are those in force on ``period_start``; lines come category by
     category (in ``CATEGORIES`` order): social contributions, CFP, TFC where
     the trade pays one on that category, versement libératoire if opted.
+    ``acre_start``: the activity start of an AE under ACRE, None otherwise;
+    the social contributions get the ACRE rate while ACRE covers the period.
     """
     _check_choice("trade", trade, TRADES)
     _check_choice("chamber", chamber, CHAMBERS)
+    if isinstance(period_start, datetime):
+        period_start = period_start.date()
+    if isinstance(acre_start, datetime):
+        acre_start = acre_start.date()
     bases = {}
     for category, amount in turnover.items():
         _check_choice("category", category, CATEGORIES)
@@ -162,14 +226,18 @@ def compute_contributions(
             continue
         base = bases[category]
         group = "BIC" if category in BIC_CATEGORIES else "BNC"
-        owed = [(SOCIAL, SOCIAL_RATES[category], EURO), (CFP, CFP_RATES[trade, group], CENT)]
+        owed = [
+            (SOCIAL, social_contribution_rate(category, period_start, acre_start), EURO),
+            (CFP, rate_in_force(CFP_RATES[trade, group], period_start), CENT),
+        ]
         chamber_fees = TFC_RATES.get((trade, chamber), {})
         if category in chamber_fees:
-            owed.append((TFC, chamber_fees[category], EURO))
+            owed.append((TFC, rate_in_force(chamber_fees[category], period_start), EURO))
         if versement_liberatoire:
-            owed.append((VERSEMENT_LIBERATOIRE, VERSEMENT_LIBERATOIRE_RATES[category], CENT))
-        for kind, schedule, step in owed:
-            rate = rate_in_force(schedule, period_start)
+            owed.append(
+                (VERSEMENT_LIBERATOIRE, rate_in_force(VERSEMENT_LIBERATOIRE_RATES[category], period_start), CENT)
+            )
+        for kind, rate, step in owed:
             amount = (base * rate / 100).quantize(step, rounding=ROUND_HALF_UP).quantize(CENT)
             lines.append(ContributionLine(category, LABELS[kind], base, rate, amount))
     return lines

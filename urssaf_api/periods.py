@@ -9,12 +9,23 @@ the API's ``Periodicite``: ``"MENSUELLE"`` or ``"TRIMESTRIELLE"``.
   calendar quarter after the start quarter (quarterly).
 - A period can be declared once it has ended (from the day after its end).
 - Due date: last day of the month after the period's end (monthly), which for
-  quarters gives 30 April, 31 July, 31 October and 31 January.
+  quarters gives 30 April, 31 July, 31 October and 31 January; a deadline on a
+  Saturday, a Sunday or a French public holiday moves to the next working day
+  (Urssaf's published 2024 calendar: 1 July, 2 September, 2 December), and
+  the SEPA debit happens on that day.
+
+Public holidays are those of the ``holidays`` package for France without a
+subdivision: the national ones of metropolitan France. Urssaf keeps one
+calendar for the whole country; the days off of Alsace-Moselle (Good Friday,
+26 December) and of the overseas departments move no deadline.
 """
 
 import calendar
+import functools
 from collections.abc import Iterator
 from datetime import date, timedelta
+
+import holidays
 
 __all__ = [
     "MONTHLY",
@@ -25,9 +36,11 @@ __all__ = [
     "first_period",
     "is_period_ended",
     "is_valid_period",
+    "is_working_day",
     "last_ended_period",
     "period_containing",
     "periods_between",
+    "working_day_on_or_after",
 ]
 
 MONTHLY = "MENSUELLE"
@@ -94,10 +107,29 @@ def is_period_ended(period_end: date, today: date) -> bool:
     return period_end < today
 
 
+@functools.lru_cache(maxsize=64)
+def _public_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.France(years=year))
+
+
+def is_working_day(day: date) -> bool:
+    """Monday to Friday, and not a French public holiday."""
+    return day.weekday() < 5 and day not in _public_holidays(day.year)
+
+
+def working_day_on_or_after(day: date) -> date:
+    """``day`` if it is a working day, else the next working day."""
+    while not is_working_day(day):
+        day += _ONE_DAY
+    return day
+
+
 def due_date(period_end: date, periodicity: str) -> date:
-    """Deadline of the declaration (and payment) of the period ending on ``period_end``."""
+    """Deadline of the declaration (and payment) of the period ending on
+    ``period_end``: the last day of the following month, or the next working
+    day when that day is not one."""
     _months_per_period(periodicity)
-    return _month_end(*_add_months(period_end.year, period_end.month, 1))
+    return working_day_on_or_after(_month_end(*_add_months(period_end.year, period_end.month, 1)))
 
 
 def last_ended_period(today: date, activity_start: date, periodicity: str) -> Period | None:

@@ -19,8 +19,16 @@ Choices made where the contract leaves room:
   refused (422 ``ER_API_CATEGORIE_NON_AUTORISEE``), zero lines are accepted;
 - a declaration with nothing due stays ``DECLAREE`` with ``montantRestantDu``
   0 and cannot be paid (422 ``ER_API_MONTANT_INVALIDE``);
-- ``datePrelevement`` defaults to the due date, or today when it has passed;
-  a date in the past is refused (422 ``ER_API_DATE_PRELEVEMENT_INVALIDE``).
+- ``dateExigibilite`` is the deadline moved to the next working day when it
+  falls on a Saturday, a Sunday or a public holiday (``periods.due_date``);
+- ACRE: the contract's ``Compte`` has no field saying whether an AE benefits
+  from it, so the sandbox keeps it on its accounts (``acre``, like ``trade``
+  and ``chamber``) and answers nothing about it; estimates and declarations
+  apply the ACRE rate to the periods it covers;
+- ``datePrelevement`` defaults to the due date, or when it has passed to
+  today, or the next working day if today is not one; a date given is kept
+  as it is, but one in the past is refused (422
+  ``ER_API_DATE_PRELEVEMENT_INVALIDE``).
 """
 
 import contextlib
@@ -85,7 +93,9 @@ REFERENCE_MAX_LENGTH = 64
 
 _ACCOUNT_REQUIRED = ("periodicite", "dateDebutActivite", "categories", "trade")
 
-_SEED_VERSION = 1
+# 2: the ACRE test auto-entrepreneur; an older seeded storage gets the
+# seeded accounts it lacks.
+_SEED_VERSION = 2
 _CENT = Decimal("0.01")
 _ZERO = Decimal("0.00")
 _NIR_PATTERN = re.compile(r"^[12][0-9]{2}(0[1-9]|1[0-2]|[2-9][0-9])(2[AB]|[0-9]{2})[0-9]{6}[0-9]{2}$")
@@ -490,12 +500,21 @@ class Sandbox:
             yield transaction
 
     def _seed(self, transaction):
-        if transaction.get("meta", "seed") is None:
+        marker = transaction.get("meta", "seed")
+        if marker is not None and marker.get("version", 1) >= _SEED_VERSION:
+            return
+        if marker is None:
             for client_id, secret in SEED_CLIENTS.items():
                 transaction.put("client", client_id, {"secret_sha256": _digest(secret)})
-            for account in SEED_ACCOUNTS:
+        for account in SEED_ACCOUNTS:
+            # A storage seeded by an older version keeps its accounts as they are.
+            if marker is None or transaction.get("account", self._seed_key(account)) is None:
                 self._store_account(transaction, account)
-            transaction.put("meta", "seed", {"version": _SEED_VERSION})
+        transaction.put("meta", "seed", {"version": _SEED_VERSION})
+
+    @staticmethod
+    def _seed_key(account):
+        return _parse_identifier(account.get("nir"), account.get("siret"))
 
     def _dispatch(self, request, headers):
         method = request.method.upper()
@@ -652,6 +671,7 @@ class Sandbox:
             "motifNonEligibilite": fields.get("motifNonEligibilite"),
             "trade": trade,
             "chamber": chamber,
+            "acre": bool(fields.get("acre", False)),
             "mandat_actif": existing["mandat_actif"] if existing else None,
         }
         if existing is None and fields.get("mandate_holder"):
@@ -875,9 +895,16 @@ class Sandbox:
     @staticmethod
     def _contributions(account, start, turnover):
         exercised = {c: amount for c, amount in turnover.items() if c in account["categories"]}
+        # Accounts stored before ACRE was kept have no "acre": none of them had it.
+        acre_start = date.fromisoformat(account["dateDebutActivite"]) if account.get("acre") else None
         try:
             lines = compute_contributions(
-                exercised, start, account["trade"], account["versementLiberatoire"], account["chamber"]
+                exercised,
+                start,
+                account["trade"],
+                account["versementLiberatoire"],
+                account["chamber"],
+                acre_start=acre_start,
             )
         except ValueError:
             # The engine knows no rates that old.
@@ -1008,7 +1035,8 @@ class Sandbox:
                 "ER_API_MONTANT_INVALIDE", "Montant supérieur au reste dû.", f"Reste dû : {remaining} EUR."
             )
         if debit_date is None:
-            debit_date = max(date.fromisoformat(declaration["dateExigibilite"]), call.today)
+            due = date.fromisoformat(declaration["dateExigibilite"])
+            debit_date = periods.working_day_on_or_after(max(due, call.today))
         elif debit_date < call.today:
             raise _unprocessable(
                 "ER_API_DATE_PRELEVEMENT_INVALIDE",

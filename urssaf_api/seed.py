@@ -17,6 +17,9 @@ Fields of an account:
   API's ``Compte`` returns them;
 - ``trade`` (``commercant``/``artisan``/``liberal``) and ``chamber``
   (``general``/``alsace``/``moselle``): what the contribution engine needs;
+- ``acre``: whether the AE benefits from ACRE, from ``dateDebutActivite``
+  on (the contract's ``Compte`` has no field for it: the sandbox keeps it,
+  like ``trade`` and ``chamber``, for its estimates and declarations);
 - ``mandate_holder``: OAuth client already holding the third-party mandate;
 - ``sepa_mandates``: SEPA mandates Urssaf already knows for the account;
 - ``role``: one French sentence for the README table.
@@ -48,6 +51,7 @@ _ACCOUNT_DEFAULTS = {
     "eligible": True,
     "motifNonEligibilite": None,
     "chamber": "general",
+    "acre": False,
     "mandate_holder": None,
     "sepa_mandates": [],
 }
@@ -181,6 +185,20 @@ SEED_ACCOUNTS = [
         "trade": "liberal",
         "role": "Développeuse libérale installée le 15/09/2026, trimestrielle : "
         "première période du 15/09 au 31/12/2026, pas encore échue en novembre 2026.",
+    },
+    {
+        "alias": "acre_new_business",
+        "nir": "201057505612380",
+        "nom": "LAMBERT",
+        "prenoms": "Sarah",
+        "dateNaissance": "2001-05-14",
+        "periodicite": "MENSUELLE",
+        "dateDebutActivite": "2026-07-06",
+        "categories": ["PRESTATION_SERVICES_BNC"],
+        "trade": "liberal",
+        "acre": True,
+        "role": "Traductrice libérale (BNC) installée le 06/07/2026 avec l'ACRE, mensuelle : "
+        "cotisations à 19,2 % au lieu de 25,6 % jusqu'au 30/06/2027.",
     },
 ]
 SEED_ACCOUNTS = [{**_ACCOUNT_DEFAULTS, **account} for account in SEED_ACCOUNTS]

@@ -14,6 +14,7 @@ const packageVersion = (name) =>
   JSON.parse(readFileSync(join(HERE, 'node_modules', name, 'package.json'), 'utf8')).version
 
 const AE = 'dirigeant . auto-entrepreneur . cotisations et contributions'
+const ACRE = 'dirigeant . auto-entrepreneur . Acre'
 const TURNOVER_RULE = {
   VENTE_MARCHANDISES: "entreprise . chiffre d'affaires . vente restauration hébergement",
   PRESTATION_SERVICES_BIC: "entreprise . chiffre d'affaires . service BIC",
@@ -93,13 +94,27 @@ const engineCents = (value) => {
 }
 const formatDate = (iso) => iso.split('-').reverse().join('/')
 
-function situationFor({ periodStart, trade, chamber, versementLiberatoire, turnover, cipav }) {
+// DOMAIN.md: ACRE covers from the activity start to the end of the third
+// calendar quarter after the start quarter. The engine, a yearly simulator,
+// has no such rule (it applies ACRE while the business is less than a year
+// old on 1 January), so it is told whether ACRE applies to the period.
+function acreEnd(activityStart) {
+  const [year, month] = activityStart.split('-').map(Number)
+  const quarter = year * 4 + Math.floor((month - 1) / 3) + 3
+  const endYear = Math.floor(quarter / 4)
+  const endMonth = (quarter % 4) * 3 + 3
+  const lastDay = new Date(Date.UTC(endYear, endMonth, 0)).getUTCDate()
+  return `${endYear}-${String(endMonth).padStart(2, '0')}-${lastDay}`
+}
+const acreCovers = (acreStart, periodStart) => Boolean(acreStart) && periodStart <= acreEnd(acreStart)
+
+function situationFor({ periodStart, trade, chamber, versementLiberatoire, turnover, cipav, acreStart }) {
   cipav ??= 'PRESTATION_SERVICES_BNC_CIPAV' in turnover
   const situation = {
     'entreprise . catégorie juridique': "'EI'",
     'entreprise . catégorie juridique . EI . auto-entrepreneur': 'oui',
-    'dirigeant . exonérations . ACRE': 'non',
-    'entreprise . date de création': '01/01/2020',
+    'dirigeant . exonérations . ACRE': acreCovers(acreStart, periodStart) ? 'oui' : 'non',
+    'entreprise . date de création': acreStart ? formatDate(acreStart) : '01/01/2020',
     date: formatDate(periodStart),
     'entreprise . activité . nature': `'${NATURE[trade]}'`,
     'établissement . commune . département': `'${DEPARTMENT[chamber]}'`,
@@ -166,10 +181,18 @@ function buildCase(id, spec) {
     }
   }
   const situation = situationFor(spec)
-  for (const rule of ['dirigeant . auto-entrepreneur . DROM', 'dirigeant . auto-entrepreneur . Acre']) {
-    officialEngine.setSituation(situation)
-    if (officialEngine.evaluate(rule).nodeValue) throw new Error(`case ${id}: ${rule} applies`)
+  officialEngine.setSituation(situation)
+  if (officialEngine.evaluate('dirigeant . auto-entrepreneur . DROM').nodeValue) {
+    throw new Error(`case ${id}: the overseas (DROM) rates apply`)
   }
+  // "dirigeant . auto-entrepreneur . Acre" has no value of its own: ask the
+  // exemption (true, false, or null when not applicable).
+  const acre = acreCovers(spec.acreStart, spec.periodStart)
+  if ((officialEngine.evaluate('dirigeant . exonérations . ACRE').nodeValue === true) !== acre) {
+    throw new Error(`case ${id}: the engine's ACRE is not ${acre}`)
+  }
+  const acreShare = acre ? officialEngine.evaluate(`${ACRE} . taux Acre`).nodeValue : null
+  if (acre && typeof acreShare !== 'number') throw new Error(`case ${id}: no ACRE share`)
   let engineTotal = evaluate(engine, situation, AE)
   if (spec.versementLiberatoire) engineTotal += evaluate(engine, situation, KIND_RULE.versement_liberatoire())
   const total = lines.reduce((sum, line) => sum + toCents(line.amount), 0n)
@@ -186,6 +209,8 @@ function buildCase(id, spec) {
     trade: spec.trade,
     chamber: spec.chamber === 'alsace_haut_rhin' ? 'alsace' : spec.chamber,
     versement_liberatoire: spec.versementLiberatoire,
+    // only on ACRE cases, so that the other cases read as before
+    ...(spec.acreStart ? { acre_start: spec.acreStart, acre_applies: acre, acre_share: acreShare } : {}),
     turnover: spec.turnover,
     situation,
     lines,
@@ -337,6 +362,57 @@ for (const [trade, turnover] of [
   add({ periodStart: '2025-04-01', trade, versementLiberatoire: true, turnover })
 }
 
+// G. ACRE: [activity start, period start] before and after each rate change,
+// for each share (50 % for a business started before 2026-07-01, 75 % from
+// then on), and the last period ACRE covers next to the first it does not.
+const ACRE_DATES = [
+  ['2021-11-01', '2022-01-01'], // started in 2021, covered until 2022-09-30
+  ['2022-03-01', '2022-09-01'],
+  ['2022-03-01', '2022-10-01'],
+  ['2024-02-01', '2024-06-01'],
+  ['2024-02-01', '2024-07-01'],
+  ['2024-06-01', '2024-12-01'],
+  ['2024-06-01', '2025-01-01'],
+  ['2025-05-01', '2025-12-01'],
+  ['2025-05-01', '2026-01-01'],
+  ['2026-06-30', '2026-07-01'], // the last day of the 50 % share
+  ['2026-07-01', '2026-07-01'], // the first day of the 75 % share
+  ['2026-07-20', '2027-04-01'],
+  ['2026-07-20', '2027-06-01'], // last month covered (until 2027-06-30)
+  ['2026-07-20', '2027-07-01'], // first month not covered
+  ['2025-01-15', '2025-10-01'], // last quarter covered (until 2025-12-31)
+  ['2025-01-15', '2026-01-01'], // first quarter not covered, though the engine's own rule would still apply ACRE
+]
+const specsBeforeAcre = specs.length
+for (const [acreStart, periodStart] of ACRE_DATES) {
+  for (const category of CATEGORIES) {
+    for (const trade of NATURAL_TRADES[category]) {
+      for (const versementLiberatoire of [false, true]) {
+        add({ periodStart, acreStart, trade, versementLiberatoire, turnover: { [category]: '1234.56' } })
+      }
+      add({ periodStart, acreStart, trade, turnover: { [category]: '2618.00' } })
+    }
+  }
+}
+// social contributions rounding both ways at every reduced rate
+for (const [acreStart, periodStart] of ACRE_DATES.filter(([start, day]) => acreCovers(start, day))) {
+  for (const category of CATEGORIES) {
+    const trade = NATURAL_TRADES[category][0]
+    const spec = { periodStart, acreStart, trade, turnover: { [category]: '0' } }
+    const rate = measuredRate({ chamber: 'general', versementLiberatoire: false, ...spec }, category, 'cotisations')
+    for (const amount of tieAmounts(rate, 100000 + 137 * specs.length, 100)) {
+      add({ ...spec, turnover: { [category]: amount } })
+    }
+  }
+}
+// mixed activities: ACRE lowers the social contributions only
+for (const [acreStart, periodStart] of [['2025-05-01', '2026-01-01'], ['2026-07-01', '2026-07-01']]) {
+  for (const [trade, chamber, turnover] of MIXED.filter(([trade]) => trade !== 'commercant')) {
+    add({ periodStart, acreStart, trade, chamber, versementLiberatoire: true, turnover })
+  }
+}
+const acreCases = specs.length - specsBeforeAcre
+
 const cases = specs.map((spec, index) => {
   checkPatchIsNeutral(spec)
   return buildCase(index + 1, spec)
@@ -370,7 +446,13 @@ const table = {
       'rounded half up to the cent; engine_value: the raw engine number. Each line is evaluated with ' +
       'only its category\'s turnover; total is the sum of line amounts; engine_total is the engine\'s ' +
       'own figure for the whole declaration (cotisations et contributions + versement libératoire).',
+    acre_fields:
+      'ACRE cases only: acre_start, the activity start of an AE under ACRE; acre_applies, whether ' +
+      'DOMAIN.md\'s coverage (to the end of the third calendar quarter after the start quarter) ' +
+      'includes the period, so that the engine was given ACRE; acre_share, the engine\'s share of ' +
+      'the normal rate (taux Acre, percent) when it applies.',
     social_tie_cases: socialTieCases,
+    acre_cases: acreCases,
     totals_differing_from_rounded_engine_total: totalsDifferingFromRoundedEngineTotal,
     case_count: cases.length,
   },

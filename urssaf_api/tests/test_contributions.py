@@ -15,6 +15,8 @@ from ..contributions import (
     LABELS,
     TRADES,
     ContributionLine,
+    acre_applies,
+    acre_end,
     compute_contributions,
     social_contribution_rate,
     total,
@@ -37,6 +39,7 @@ def _compute(case):
         case["trade"],
         versement_liberatoire=case["versement_liberatoire"],
         chamber=case["chamber"],
+        acre_start=date.fromisoformat(case["acre_start"]) if "acre_start" in case else None,
     )
 
 
@@ -77,6 +80,109 @@ def test_table_comes_from_the_engine_and_covers_every_input():
         ("2025-12-01", "2026-01-01"),
     ]:
         assert {before, change} <= starts
+
+
+def test_table_covers_acre():
+    acre_cases = [case for case in TABLE["cases"] if "acre_start" in case]
+    assert TABLE["header"]["acre_cases"] == len(acre_cases)
+    applied = [case for case in acre_cases if case["acre_applies"]]
+    assert {c for case in applied for c in case["turnover"]} == set(CATEGORIES)
+    assert {case["acre_share"] for case in applied} == {50, 75}
+    assert {case["versement_liberatoire"] for case in applied} == {False, True}
+    assert {case["trade"] for case in applied} == set(TRADES)
+    starts = {case["period_start"] for case in applied}
+    for before, change in [
+        ("2022-09-01", "2022-10-01"),
+        ("2024-06-01", "2024-07-01"),
+        ("2024-12-01", "2025-01-01"),
+        ("2025-12-01", "2026-01-01"),
+    ]:
+        assert {before, change} <= starts
+    # the last day of the 50 % share and the first of the 75 % share
+    assert {"2026-06-30", "2026-07-01"} <= {case["acre_start"] for case in applied}
+    # ACRE's end, monthly and quarterly: the engine was not given ACRE after it
+    ended = {(case["acre_start"], case["period_start"]) for case in acre_cases if not case["acre_applies"]}
+    assert ended == {("2026-07-20", "2027-07-01"), ("2025-01-15", "2026-01-01")}
+
+
+@pytest.mark.parametrize("case", [case for case in TABLE["cases"] if "acre_start" in case], ids=_case_id)
+def test_acre_coverage_and_share_agree_with_the_table(case):
+    acre_start, period_start = date.fromisoformat(case["acre_start"]), date.fromisoformat(case["period_start"])
+    assert acre_applies(acre_start, period_start) is case["acre_applies"]
+    if case["acre_applies"]:
+        assert contributions.rate_in_force(contributions.ACRE_SHARES, acre_start) == case["acre_share"]
+
+
+# DOMAIN.md: from the activity start to the end of the third calendar quarter
+# after the start quarter.
+@pytest.mark.parametrize(
+    ("activity_start", "end"),
+    [
+        ("2026-07-06", "2027-06-30"),
+        ("2026-07-01", "2027-06-30"),
+        ("2026-09-30", "2027-06-30"),
+        ("2026-06-30", "2027-03-31"),
+        ("2026-01-01", "2026-12-31"),
+        ("2025-01-15", "2025-12-31"),
+        ("2025-10-01", "2026-09-30"),
+        ("2025-12-31", "2026-09-30"),
+        ("2024-02-29", "2024-12-31"),
+    ],
+)
+def test_acre_end(activity_start, end):
+    assert acre_end(date.fromisoformat(activity_start)) == date.fromisoformat(end)
+
+
+def test_acre_covers_whole_periods_up_to_its_end():
+    start = date(2026, 7, 20)
+    assert acre_applies(start, start)
+    assert acre_applies(start, date(2027, 6, 1))
+    assert acre_applies(start, datetime(2027, 6, 1, 0, 0))
+    assert not acre_applies(start, date(2027, 7, 1))
+    assert not acre_applies(None, start)
+
+
+# Reduced rates as modele-social 11.1.0 gives them (percent), by activity
+# start and period start: the share of the normal rate, rounded to 0.1 point
+# (BNC from 2026: 0.01), and CIPAV rates of their own.
+@pytest.mark.parametrize(
+    ("activity_start", "day", "sales", "bic", "bnc", "cipav"),
+    [
+        ("2022-03-01", "2022-09-01", "6.4", "11", "11", "12.1"),
+        ("2022-03-01", "2022-10-01", "6.2", "10.6", "10.6", "12.1"),  # 6.15 and 10.55 rounded up
+        ("2024-02-01", "2024-07-01", "6.2", "10.6", "11.6", "13.9"),  # 11.55 up
+        ("2024-06-01", "2025-01-01", "6.2", "10.6", "12.3", "13.9"),
+        ("2025-05-01", "2026-01-01", "6.2", "10.6", "12.8", "13.4"),
+        ("2026-06-30", "2026-07-01", "6.2", "10.6", "12.8", "13.4"),  # 50 %
+        ("2026-07-01", "2026-07-01", "9.2", "15.9", "19.2", "13.4"),  # 75 %; 9.225 down; CIPAV unchanged
+        ("2026-07-20", "2027-06-01", "9.2", "15.9", "19.2", "13.4"),
+        ("2026-07-20", "2027-07-01", "12.3", "21.2", "25.6", "23.2"),  # ACRE has ended
+    ],
+)
+def test_acre_rates(activity_start, day, sales, bic, bnc, cipav):
+    acre_start, day = date.fromisoformat(activity_start), date.fromisoformat(day)
+    rates = [social_contribution_rate(category, day, acre_start) for category in CATEGORIES]
+    assert rates == [Decimal(sales), Decimal(bic), Decimal(bnc), Decimal(cipav)]
+    assert [str(rate) for rate in rates] == [sales, bic, bnc, cipav]  # no trailing zeros
+
+
+def test_acre_lowers_the_social_contributions_only():
+    turnover = {"VENTE_MARCHANDISES": Decimal("4321.09"), "PRESTATION_SERVICES_BIC": Decimal("6543.21")}
+    day = date(2026, 10, 1)
+    normal = compute_contributions(turnover, day, "artisan", True, "moselle")
+    reduced = compute_contributions(turnover, day, "artisan", True, "moselle", acre_start=date(2026, 7, 6))
+    changed = [(a.category, a.label) for a, b in zip(normal, reduced, strict=True) if a != b]
+    assert changed == [
+        ("VENTE_MARCHANDISES", LABELS["cotisations"]),
+        ("PRESTATION_SERVICES_BIC", LABELS["cotisations"]),
+    ]
+    # 4321.09 x 9.2 % = 397.54 -> 398; 6543.21 x 15.9 % = 1040.37 -> 1040
+    assert [line.amount for line in reduced if line.label == LABELS["cotisations"]] == [
+        Decimal("398.00"),
+        Decimal("1040.00"),
+    ]
+    later = compute_contributions(turnover, date(2027, 7, 1), "artisan", True, "moselle", acre_start=date(2026, 7, 6))
+    assert later == compute_contributions(turnover, date(2027, 7, 1), "artisan", True, "moselle")
 
 
 # Rates as DOMAIN.md states them, on the day before and the day of each change.

@@ -514,6 +514,92 @@ def test_estimate_passes_trade_chamber_and_versement_liberatoire(api):
     assert estimate["cotisations"] == expected_lines(turnover, date(2026, 7, 1), "quarterly_craftsman_moselle")
 
 
+ACRE_AE = seed_identifier("acre_new_business")
+ACRE_FIRST_PERIOD = {"dateDebut": "2026-07-06", "dateFin": "2026-10-31"}
+
+
+def social_lines(lines):
+    return [
+        (line["categorie"], line["taux"], line["montant"])
+        for line in lines
+        if line["libelle"] == "Cotisations sociales"
+    ]
+
+
+def test_acre_reduces_the_social_contributions_of_estimates_and_declarations(api):
+    api.mandate(ACRE_AE)
+    turnover = {"PRESTATION_SERVICES_BNC": 3000}
+    estimate = api.estimate(ACRE_AE, period=ACRE_FIRST_PERIOD, turnover=turnover).json
+    # Started on 2026-07-06: 75 % of 25.6 % = 19.2 %, 3000 x 19.2 % = 576
+    # (768 without ACRE); the CFP (0.2 %) is not reduced.
+    assert estimate["cotisations"] == [
+        {"categorie": "PRESTATION_SERVICES_BNC", "libelle": "Cotisations sociales", "base": Decimal("3000.00"),
+         "taux": Decimal("19.2"), "montant": Decimal("576.00")},
+        {"categorie": "PRESTATION_SERVICES_BNC", "libelle": "Contribution à la formation professionnelle",
+         "base": Decimal("3000.00"), "taux": Decimal("0.2"), "montant": Decimal("6.00")},
+    ]  # fmt: skip
+    assert estimate["montantTotal"] == Decimal("582.00")
+    declared = api.declare(ACRE_AE, period=ACRE_FIRST_PERIOD, turnover=turnover).json
+    assert (declared["cotisations"], declared["montantTotal"]) == (estimate["cotisations"], Decimal("582.00"))
+    assert declared["montantRestantDu"] == Decimal("582.00")
+
+
+def test_acre_ends_with_the_third_quarter_after_the_start_quarter(api, clock):
+    clock.now = datetime(2027, 8, 5, 10, 0, tzinfo=PARIS_WINTER)
+    api.access_token = api.token()["access_token"]
+    api.mandate(ACRE_AE, dateSignature="2027-08-02")
+    turnover = {"PRESTATION_SERVICES_BNC": 1000}
+    june = {"dateDebut": "2027-06-01", "dateFin": "2027-06-30"}
+    july = {"dateDebut": "2027-07-01", "dateFin": "2027-07-31"}
+    assert social_lines(api.estimate(ACRE_AE, period=june, turnover=turnover).json["cotisations"]) == [
+        ("PRESTATION_SERVICES_BNC", Decimal("19.2"), Decimal("192.00"))
+    ]
+    assert social_lines(api.estimate(ACRE_AE, period=july, turnover=turnover).json["cotisations"]) == [
+        ("PRESTATION_SERVICES_BNC", Decimal("25.6"), Decimal("256.00"))
+    ]
+
+
+def test_acre_before_july_2026_halves_the_rate(sandbox):
+    identifier = {"siret": synthetic_siret(77)}
+    sandbox.add_account(
+        **identifier,
+        periodicite="MENSUELLE",
+        dateDebutActivite="2026-03-02",
+        categories=["VENTE_MARCHANDISES", "PRESTATION_SERVICES_BIC"],
+        trade="commercant",
+        acre=True,
+    )
+    api = Api(HandleTransport(sandbox), "demo-tiers")
+    api.mandate(identifier)
+    turnover = {"VENTE_MARCHANDISES": 1000, "PRESTATION_SERVICES_BIC": 1000}
+    # 50 % of 12.3 % = 6.15 -> 6.2 %; of 21.2 % = 10.6 % (123 and 212 without ACRE)
+    assert social_lines(api.estimate(identifier, turnover=turnover).json["cotisations"]) == [
+        ("VENTE_MARCHANDISES", Decimal("6.2"), Decimal("62.00")),
+        ("PRESTATION_SERVICES_BIC", Decimal("10.6"), Decimal("106.00")),
+    ]
+    sandbox.add_account(
+        **identifier,
+        periodicite="MENSUELLE",
+        dateDebutActivite="2026-03-02",
+        categories=["VENTE_MARCHANDISES", "PRESTATION_SERVICES_BIC"],
+        trade="commercant",
+    )
+    assert social_lines(api.estimate(identifier, turnover=turnover).json["cotisations"]) == [
+        ("VENTE_MARCHANDISES", Decimal("12.3"), Decimal("123.00")),
+        ("PRESTATION_SERVICES_BIC", Decimal("21.2"), Decimal("212.00")),
+    ]
+
+
+def test_the_account_answer_keeps_to_the_contract(api):
+    # The contract's Compte has no ACRE field: the sandbox says nothing of it.
+    account = api.get("/comptes", **ACRE_AE).json
+    assert set(account) == {
+        "identifiant", "eligible", "motifNonEligibilite", "periodicite", "dateDebutActivite", "categories",
+        "versementLiberatoire", "mandat",
+    }  # fmt: skip
+    assert (account["dateDebutActivite"], account["periodicite"]) == ("2026-07-06", "MENSUELLE")
+
+
 @pytest.mark.parametrize("turnover", [{}, {"VENTE_MARCHANDISES": 0}])
 def test_zero_turnover_is_estimated_and_declared(api, turnover):
     api.mandate(MONTHLY)
@@ -777,8 +863,31 @@ def test_payment_dates(api, declared):
     assert pay(api, declared, 1, datePrelevement="2026-12-03").json["datePrelevement"] == "2026-12-03"
     september = {"dateDebut": "2026-09-01", "dateFin": "2026-09-30"}
     late = api.declare(MONTHLY, reference="sept", period=september).json
-    assert late["dateExigibilite"] == "2026-10-31"
+    assert late["dateExigibilite"] == "2026-11-02"  # 31 October a Saturday, 1 November a Sunday
     assert pay(api, late, 1).json["datePrelevement"] == "2026-11-27"  # overdue: debit today
+
+
+def test_due_date_and_debit_on_working_days(api, clock):
+    # Before the deadline: due date and default debit on the next working
+    # day after 31 October 2026 (Saturday) and 1 November (Sunday, All Saints).
+    clock.now = datetime(2026, 10, 15, 10, 0, tzinfo=PARIS_WINTER)
+    api.access_token = api.token()["access_token"]
+    api.mandate(MONTHLY, dateSignature="2026-10-15")
+    september = {"dateDebut": "2026-09-01", "dateFin": "2026-09-30"}
+    declared = api.declare(MONTHLY, reference="sept", period=september).json
+    assert declared["dateExigibilite"] == "2026-11-02"
+    assert api.get("/declarations", **MONTHLY).json[0]["dateExigibilite"] == "2026-11-02"
+    assert pay(api, declared, 1).json["datePrelevement"] == "2026-11-02"
+    # Overdue on a Saturday: the debit waits for Monday.
+    clock.now = datetime(2026, 11, 28, 10, 0, tzinfo=PARIS_WINTER)
+    api.access_token = api.token()["access_token"]
+    assert pay(api, declared, 1).json["datePrelevement"] == "2026-11-30"
+    # Overdue on Christmas Day, a Friday: the debit waits for Monday 28.
+    clock.now = datetime(2026, 12, 25, 10, 0, tzinfo=PARIS_WINTER)
+    api.access_token = api.token()["access_token"]
+    assert pay(api, declared, 1).json["datePrelevement"] == "2026-12-28"
+    # A date the caller chooses is kept.
+    assert pay(api, declared, 1, datePrelevement="2026-12-26").json["datePrelevement"] == "2026-12-26"
 
 
 def test_nothing_to_pay_on_a_zero_declaration(api):
@@ -892,6 +1001,8 @@ def test_seed_covers_the_cases_the_demo_needs():
     assert having(mandate_holder="autre-tiers")
     assert having(versementLiberatoire=True)
     assert having(trade="artisan", chamber="moselle")
+    [acre] = having(acre=True)
+    assert seed_account(acre)["dateDebutActivite"].startswith("2026-")
     for category in (
         "VENTE_MARCHANDISES",
         "PRESTATION_SERVICES_BIC",
@@ -940,7 +1051,7 @@ def test_add_account_with_a_mandate_already_held(sandbox):
     api = Api(HandleTransport(sandbox), "demo-tiers")
     assert api.get("/comptes", **identifier).json["mandat"]["statut"] == "ACTIF"
     quarter = {"dateDebut": "2026-07-01", "dateFin": "2026-09-30"}
-    assert api.declare(identifier, period=quarter).json["dateExigibilite"] == "2026-10-31"
+    assert api.declare(identifier, period=quarter).json["dateExigibilite"] == "2026-11-02"
 
 
 @pytest.mark.parametrize(
@@ -978,6 +1089,20 @@ def test_a_wiped_storage_is_seeded_again(clock):
     assert api.get("/comptes", **MONTHLY).code == "ER_API_JETON_INVALIDE"
     api.access_token = api.token()["access_token"]
     assert api.mandate(MONTHLY).status == 201
+
+
+def test_a_storage_seeded_by_an_older_version_gets_the_new_accounts(clock):
+    storage = MemoryStorage()
+    api = Api(HandleTransport(Sandbox(storage, clock=clock)), "demo-tiers")
+    assert api.mandate(MONTHLY).status == 201
+    with storage.transaction() as transaction:  # as version 1 left it: no ACRE account
+        transaction.delete("account", "nir:" + ACRE_AE["nir"])
+        transaction.put("meta", "seed", {"version": 1})
+    assert api.get("/comptes", **ACRE_AE).json["dateDebutActivite"] == "2026-07-06"
+    assert api.get("/comptes", **MONTHLY).json["mandat"]["statut"] == "ACTIF"  # kept as it was
+    api.mandate(ACRE_AE)
+    estimate = api.estimate(ACRE_AE, period=ACRE_FIRST_PERIOD, turnover={"PRESTATION_SERVICES_BNC": 1000}).json
+    assert social_lines(estimate["cotisations"]) == [("PRESTATION_SERVICES_BNC", Decimal("19.2"), Decimal("192.00"))]
 
 
 def test_internal_error_is_a_technical_error_and_rolls_back(api, sandbox, monkeypatch):
