@@ -173,17 +173,17 @@ class _SandboxServer(ThreadingHTTPServer):
 
     def process_request_thread(self, request, client_address):
         try:
-            super().process_request_thread(request, client_address)
+            return super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
 
     def shutdown(self):
         self._closing.set()
-        super().shutdown()
+        return super().shutdown()
 
     def server_close(self):
         self._closing.set()
-        super().server_close()
+        return super().server_close()
 
 
 def make_server(
