@@ -87,9 +87,7 @@ class RpcTrustCase(UrssafSandboxMixin, HttpCase):
     def rpc(self, role, model, method, args, kwargs=None):
         """``execute_kw`` over XML-RPC as the user of ``role``."""
         user = self.users[role]
-        return self.xmlrpc_object.execute_kw(
-            self.env.cr.dbname, user.id, PASSWORD, model, method, args, kwargs or {}
-        )
+        return self.xmlrpc_object.execute_kw(self.env.cr.dbname, user.id, PASSWORD, model, method, args, kwargs or {})
 
     def rows(self, tables):
         """Every row of ``tables``, as the database holds them now."""
