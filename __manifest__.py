@@ -18,6 +18,7 @@
         "data/urssaf_activity_category_data.xml",
         "data/ir_cron_data.xml",
         "data/ir_cron_declaration_data.xml",
+        "views/urssaf_account_views.xml",
         "views/res_partner_views.xml",
         "views/urssaf_mandate_views.xml",
         "views/urssaf_sepa_mandate_views.xml",

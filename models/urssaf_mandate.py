@@ -128,7 +128,7 @@ class UrssafMandate(models.Model):
                     mandate=other.display_name,
                 )
             )
-        return self.partner_id._urssaf_identifier()
+        return self.partner_id._urssaf_identifier(self.company_id)
 
     def _urssaf_register(self):
         self.ensure_one()
