@@ -9,7 +9,7 @@ from ..urssaf_api.exceptions import (
     UrssafError,
     UrssafNotFoundError,
 )
-from .urssaf_common import check_declarant, correlation_note, urssaf_user_error
+from .urssaf_common import DECLARANT, check_declarant, correlation_note, urssaf_user_error
 
 # Urssaf's answers that refuse the mandate itself (rather than a technical
 # failure): the mandate ends "refused" with Urssaf's message. A 404 is a
@@ -49,10 +49,13 @@ class UrssafMandate(models.Model):
     )
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
     signature_date = fields.Date(required=True, tracking=True, default=fields.Date.context_today)
+    # Declarants only, and so its attachment (ir.attachment checks the
+    # field's groups for the attachments of a field).
     document = fields.Binary(
         string="Signed mandate",
         attachment=True,
         copy=False,
+        groups=DECLARANT,
         help="The mandate signed by the auto-entrepreneur: the law makes the tiers-déclarant keep this evidence.",
     )
     document_name = fields.Char(string="Signed mandate file name", copy=False)
