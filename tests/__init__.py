@@ -8,3 +8,4 @@ from . import test_robustness
 from . import test_tours
 from . import test_bad_input
 from . import test_prepare_wizard
+from . import test_urssaf_account
