@@ -167,4 +167,11 @@ def _drop_old_columns(cr, present):
     # Odoo's records of what the module created for them, that it would try
     # to remove on uninstall.
     cr.execute("DELETE FROM ir_model_relation WHERE name = %s", [OLD_CATEGORY_TABLE])
-    cr.execute("DELETE FROM ir_model_constraint WHERE name = %s", ["res_partner_urssaf_category_id_fkey"])
+    cr.execute(
+        """
+        DELETE FROM ir_model_constraint
+         WHERE type = 'f'
+           AND (name = 'res_partner_urssaf_category_id_fkey' OR name LIKE 'res\\_partner\\_urssaf\\_activity\\_ca%')
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = ir_model_constraint.name)
+        """
+    )
