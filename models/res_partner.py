@@ -74,7 +74,9 @@ class ResPartner(models.Model):
     urssaf_account_ids = fields.One2many(
         "urssaf.account", "partner_id", string="Urssaf accounts", groups=PREPARER, copy=False
     )
-    urssaf_account_count = fields.Integer(compute="_compute_urssaf_account_count", groups=PREPARER)
+    urssaf_account_count = fields.Integer(
+        string="Number of Urssaf accounts", compute="_compute_urssaf_account_count", groups=PREPARER
+    )
     # The Urssaf account of the current company, field by field.
     urssaf_is_auto_entrepreneur = _account_field(
         fields.Boolean,
@@ -360,15 +362,14 @@ class ResPartner(models.Model):
         return self.env["urssaf.account"]._cron_urssaf_check_accounts()
 
     def action_urssaf_view_accounts(self):
+        """The partner's Urssaf accounts the user may see (its companies')."""
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Urssaf accounts"),
-            "res_model": "urssaf.account",
-            "view_mode": "list,form",
-            "domain": [("partner_id", "=", self.id)],
-            "context": {"default_partner_id": self.id},
-        }
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "l10n_fr_urssaf_tierce_declaration.action_urssaf_account"
+        )
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action
 
     def action_urssaf_view_mandates(self):
         self.ensure_one()
