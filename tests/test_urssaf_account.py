@@ -391,6 +391,9 @@ class TestPerCompanyAccount(UrssafAeCase):
         Account = self.env["urssaf.account"]
         self.assertEqual(Account.with_user(self.declarant).search([("partner_id", "=", partner.id)]), account_a)
         self.assertEqual(Account.with_user(self.declarant_b).search([("partner_id", "=", partner.id)]), account_b)
+        action = as_b.action_urssaf_view_accounts()
+        self.assertEqual(Account.with_user(self.declarant_b).search(action["domain"]), account_b)
+        self.assertEqual(as_b.urssaf_account_count, 1)
         self.assertIn("eligible, declares monthly", self._bodies(account_a))
         self.assertNotIn("not eligible", self._bodies(account_a))
         self.assertIn("not eligible", self._bodies(account_b))
