@@ -33,6 +33,6 @@ def uninstall_hook(env):
 
     from .models.urssaf_sandbox_storage import drop_sandbox_table  # noqa: PLC0415
 
-    for model in ("urssaf.declaration", "urssaf.sepa.mandate", "urssaf.mandate"):
+    for model in ("urssaf.declaration", "urssaf.sepa.mandate", "urssaf.mandate", "urssaf.account"):
         env[model].with_context(**{MODULE_UNINSTALL_FLAG: True}).sudo().search([]).unlink()
     drop_sandbox_table(env.cr)

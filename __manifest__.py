@@ -3,7 +3,7 @@
 {
     "name": "France - Urssaf tierce déclaration auto-entrepreneur",
     "summary": "Declare and pay the Urssaf contributions of auto-entrepreneurs from the invoices posted in Odoo",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "category": "Accounting/Localizations",
     "license": "LGPL-3",
     "author": "l10n_fr_urssaf_tierce_declaration authors",
@@ -18,6 +18,7 @@
         "data/urssaf_activity_category_data.xml",
         "data/ir_cron_data.xml",
         "data/ir_cron_declaration_data.xml",
+        "views/urssaf_account_views.xml",
         "views/res_partner_views.xml",
         "views/urssaf_mandate_views.xml",
         "views/urssaf_sepa_mandate_views.xml",

@@ -1,140 +1,273 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import logging
-from datetime import timedelta
-
-from stdnum import exceptions as stdnum_exceptions
-from stdnum.fr import nir as stdnum_nir
 from stdnum.fr import siret as stdnum_siret
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools.misc import format_date
+from odoo.fields import Domain
 
 from ..urssaf_api.ceilings import WARNING_RATIO, ceiling_usage
-from ..urssaf_api.exceptions import UrssafError, UrssafNotFoundError, UrssafValidationError
-from ..urssaf_api.models import Identifier
-from ..urssaf_api.validation import validate_nir
+from .urssaf_account import (
+    ACCOUNT_STATE_SELECTION,
+    IDENTIFIER_TYPE_SELECTION,
+    TRADE_SELECTION,
+    TURNOVER_SOURCE_SELECTION,
+)
 from .urssaf_common import (
     DECLARANT,
-    PERIODICITY_FROM_API,
     PERIODICITY_SELECTION,
     PREPARER,
     check_declarant,
-    correlation_note,
-    urssaf_user_error,
 )
 
-_logger = logging.getLogger(__name__)
+# The partner's fields that show and edit its Urssaf account in the current
+# company (partner field -> urssaf.account field).
+ACCOUNT_FIELDS = {
+    "urssaf_is_auto_entrepreneur": "is_auto_entrepreneur",
+    "urssaf_nir": "nir",
+    "urssaf_nir_formatted": "nir_formatted",
+    "urssaf_identifier_type": "identifier_type",
+    "urssaf_category_id": "category_id",
+    "urssaf_trade": "trade",
+    "urssaf_turnover_source": "turnover_source",
+    "urssaf_account_state": "state",
+    "urssaf_eligible": "eligible",
+    "urssaf_ineligibility_reason": "ineligibility_reason",
+    "urssaf_periodicity": "periodicity",
+    "urssaf_activity_start": "activity_start",
+    "urssaf_category_ids": "category_ids",
+    "urssaf_versement_liberatoire": "versement_liberatoire",
+    "urssaf_checked_at": "checked_at",
+}
+PARTNER_FIELDS = {account_fname: fname for fname, account_fname in ACCOUNT_FIELDS.items()}
+# What a partner shows when the current company has no Urssaf account for
+# it (else False): an account created from these values holds nothing.
+NO_ACCOUNT_VALUES = {
+    "urssaf_identifier_type": "siret",
+    "urssaf_turnover_source": "vendor_bills",
+    "urssaf_account_state": "unchecked",
+}
 
-# An account is checked again by the daily scheduled action after this delay.
-RECHECK_AFTER = timedelta(days=7)
+
+def _account_field(field_type, account_fname, *args, **kwargs):
+    """A partner field showing, searching and editing the field
+    ``account_fname`` of the partner's Urssaf account in the current company.
+
+    Each field has functions of its own: the ORM groups the fields written
+    together by their compute and inverse functions, and a field of a group
+    that is not written would be protected (so read as empty) while the
+    others are inversed.
+    """
+    return field_type(
+        *args,
+        compute=lambda partners: partners._urssaf_compute_account_field(account_fname),
+        inverse=lambda partners: partners._urssaf_inverse_account_field(account_fname),
+        search=lambda partners, operator, value: partners._urssaf_search_account_field(account_fname, operator, value),
+        depends=[f"urssaf_account_ids.{account_fname}", "urssaf_account_ids.company_id"],
+        depends_context=("company",),
+        **kwargs,
+    )
 
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    urssaf_is_auto_entrepreneur = fields.Boolean(
+    urssaf_account_ids = fields.One2many(
+        "urssaf.account", "partner_id", string="Urssaf accounts", groups=PREPARER, copy=False
+    )
+    urssaf_account_count = fields.Integer(
+        string="Number of Urssaf accounts", compute="_compute_urssaf_account_count", groups=PREPARER
+    )
+    # The Urssaf account of the current company, field by field.
+    urssaf_is_auto_entrepreneur = _account_field(
+        fields.Boolean,
+        "is_auto_entrepreneur",
         string="Auto-entrepreneur",
         groups=PREPARER,
-        tracking=True,
         help="This partner is an auto-entrepreneur whose Urssaf declarations this company makes as tiers-déclarant.",
     )
-    # Stored compact (15 characters); people read and type it formatted
-    # through urssaf_nir_formatted. Declarants only: the NIR is regulated.
-    urssaf_nir = fields.Char(string="NIR", groups=DECLARANT, copy=False)
-    urssaf_nir_formatted = fields.Char(
+    # Declarants only: the NIR is regulated.
+    urssaf_nir = _account_field(fields.Char, "nir", string="NIR", groups=DECLARANT)
+    urssaf_nir_formatted = _account_field(
+        fields.Char,
+        "nir_formatted",
         string="Social security number (NIR)",
-        compute="_compute_urssaf_nir_formatted",
-        inverse="_inverse_urssaf_nir_formatted",
         groups=DECLARANT,
         help="15 characters with the 2-digit key; 2A/2B for Corsica.",
     )
-    urssaf_identifier_type = fields.Selection(
-        [("siret", "SIRET"), ("nir", "NIR")],
+    urssaf_identifier_type = _account_field(
+        fields.Selection,
+        "identifier_type",
+        IDENTIFIER_TYPE_SELECTION,
         string="Identified at Urssaf by",
-        default="siret",
         groups=PREPARER,
         help="Which identifier is sent to the Urssaf API: the SIRET (the partner's Company ID) or the NIR.",
     )
-    urssaf_category_id = fields.Many2one(
+    urssaf_category_id = _account_field(
+        fields.Many2one,
+        "category_id",
         "urssaf.activity.category",
         string="Default activity category",
         groups=PREPARER,
-        tracking=True,
         help="Category of the turnover whose product says nothing else.",
     )
-    urssaf_trade = fields.Selection(
-        [("commercant", "Trader"), ("artisan", "Craftsman"), ("liberal", "Liberal profession")],
+    urssaf_trade = _account_field(
+        fields.Selection,
+        "trade",
+        TRADE_SELECTION,
         string="Trade",
         groups=PREPARER,
         help="Drives the training contribution (CFP) and the chamber fees (TFC).",
     )
-    urssaf_turnover_source = fields.Selection(
-        [
-            ("customer_invoices", "Customer invoices of its own company"),
-            ("vendor_bills", "Vendor bills from this partner"),
-        ],
+    urssaf_turnover_source = _account_field(
+        fields.Selection,
+        "turnover_source",
+        TURNOVER_SOURCE_SELECTION,
         string="Turnover source",
-        default="vendor_bills",
         groups=PREPARER,
         help="Customer invoices: the auto-entrepreneur keeps its books in this "
         "database, as the company whose partner this is.\n"
         "Vendor bills: a platform pays the auto-entrepreneur for its work "
         "(self-billing or supplier bills).",
     )
-    urssaf_account_state = fields.Selection(
-        [
-            ("unchecked", "Not checked"),
-            ("eligible", "Eligible"),
-            ("not_eligible", "Not eligible"),
-            ("unknown", "Unknown to Urssaf"),
-        ],
+    # What the account check (Comptes) found; written by the check only.
+    urssaf_account_state = _account_field(
+        fields.Selection,
+        "state",
+        ACCOUNT_STATE_SELECTION,
         string="Urssaf account",
-        default="unchecked",
         readonly=True,
-        copy=False,
         groups=PREPARER,
         help="What Urssaf answered to the last account check (Comptes).",
     )
-    # What the account check (Comptes) found: it describes the account of the
-    # identifier checked, so a copy of the partner does not inherit it.
-    urssaf_eligible = fields.Boolean(
-        string="Eligible to tierce déclaration", readonly=True, copy=False, groups=PREPARER
+    urssaf_eligible = _account_field(
+        fields.Boolean, "eligible", string="Eligible to tierce déclaration", readonly=True, groups=PREPARER
     )
-    urssaf_ineligibility_reason = fields.Char(string="Urssaf's reason", readonly=True, copy=False, groups=PREPARER)
-    urssaf_periodicity = fields.Selection(
-        PERIODICITY_SELECTION, string="Declaration periodicity", readonly=True, copy=False, groups=PREPARER
+    urssaf_ineligibility_reason = _account_field(
+        fields.Char, "ineligibility_reason", string="Urssaf's reason", readonly=True, groups=PREPARER
     )
-    urssaf_activity_start = fields.Date(string="Activity start", readonly=True, copy=False, groups=PREPARER)
-    urssaf_category_ids = fields.Many2many(
+    urssaf_periodicity = _account_field(
+        fields.Selection,
+        "periodicity",
+        PERIODICITY_SELECTION,
+        string="Declaration periodicity",
+        readonly=True,
+        groups=PREPARER,
+    )
+    urssaf_activity_start = _account_field(
+        fields.Date, "activity_start", string="Activity start", readonly=True, groups=PREPARER
+    )
+    urssaf_category_ids = _account_field(
+        fields.Many2many,
+        "category_ids",
         "urssaf.activity.category",
         string="Categories at Urssaf",
         readonly=True,
-        copy=False,
         groups=PREPARER,
     )
-    urssaf_versement_liberatoire = fields.Boolean(
+    urssaf_versement_liberatoire = _account_field(
+        fields.Boolean,
+        "versement_liberatoire",
         string="Versement libératoire",
         readonly=True,
-        copy=False,
         groups=PREPARER,
         help="The auto-entrepreneur pays its income tax with its contributions.",
     )
-    urssaf_checked_at = fields.Datetime(string="Urssaf account checked on", readonly=True, copy=False, groups=PREPARER)
+    urssaf_checked_at = _account_field(
+        fields.Datetime, "checked_at", string="Urssaf account checked on", readonly=True, groups=PREPARER
+    )
     urssaf_mandate_ids = fields.One2many("urssaf.mandate", "partner_id", string="Urssaf mandates", groups=PREPARER)
     urssaf_mandate_count = fields.Integer(compute="_compute_urssaf_mandate_count", groups=PREPARER)
     urssaf_sepa_mandate_ids = fields.One2many(
         "urssaf.sepa.mandate", "partner_id", string="Urssaf SEPA mandates", groups=PREPARER
     )
 
-    @api.depends("urssaf_nir")
-    def _compute_urssaf_nir_formatted(self):
-        for partner in self:
-            partner.urssaf_nir_formatted = stdnum_nir.format(partner.urssaf_nir) if partner.urssaf_nir else False
+    # ------------------------------------------------------------------
+    # The Urssaf account of the current company, through the partner
+    # ------------------------------------------------------------------
 
-    def _inverse_urssaf_nir_formatted(self):
+    def _urssaf_current_accounts(self):
+        """``{partner id: its Urssaf account in the current company}``, among
+        the accounts the user may read (none for who may read none)."""
+        Account = self.env["urssaf.account"]
+        partner_ids = [pid for pid in self._origin.ids if pid]
+        if not partner_ids or not Account.has_access("read"):
+            return {}
+        accounts = Account.search([("partner_id", "in", partner_ids), ("company_id", "=", self.env.company.id)])
+        return {account.partner_id.id: account for account in accounts}
+
+    def _urssaf_compute_account_field(self, account_fname):
+        fname = PARTNER_FIELDS[account_fname]
+        Account = self.env["urssaf.account"]
+        # A user who may not read the field (the NIR) gets nothing of it.
+        accounts = {}
+        if Account._has_field_access(Account._fields[account_fname], "read"):
+            accounts = self._urssaf_current_accounts()
         for partner in self:
-            partner.urssaf_nir = partner.urssaf_nir_formatted or False
+            account = accounts.get(partner._origin.id)
+            partner[fname] = account[account_fname] if account else NO_ACCOUNT_VALUES.get(fname, False)
+
+    def _urssaf_inverse_account_field(self, account_fname):
+        """Write the partner's value on its account in the current company,
+        creating the account when the value is not what a partner without
+        account shows."""
+        fname = PARTNER_FIELDS[account_fname]
+        field = self._fields[fname]
+        accounts = self._urssaf_current_accounts()
+        to_create = []
+        for partner in self:
+            value = partner[fname]
+            account = accounts.get(partner.id)
+            if account:
+                if account[account_fname] != value:
+                    account.write({account_fname: field.convert_to_write(value, partner)})
+            elif value and value != NO_ACCOUNT_VALUES.get(fname):
+                to_create.append(
+                    {
+                        "partner_id": partner.id,
+                        "company_id": self.env.company.id,
+                        # Not an auto-entrepreneur until it is flagged.
+                        "is_auto_entrepreneur": False,
+                        account_fname: field.convert_to_write(value, partner),
+                    }
+                )
+        if to_create:
+            self.env["urssaf.account"].create(to_create)
+
+    def _urssaf_search_account_field(self, account_fname, operator, value):
+        """The partners whose account in the current company matches; with
+        those without account when the value they show matches. The ORM
+        negates the positive operators for the negative ones."""
+        if operator in Domain.NEGATIVE_OPERATORS:
+            return NotImplemented
+        in_company = Domain("company_id", "=", self.env.company.id)
+        domain = Domain("urssaf_account_ids", "any", in_company & Domain(account_fname, operator, value))
+        if _matches(NO_ACCOUNT_VALUES.get(PARTNER_FIELDS[account_fname], False), operator, value):
+            domain |= Domain("urssaf_account_ids", "not any", in_company)
+        return domain
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self.env["urssaf.account"]._check_result_guard(vals, ACCOUNT_FIELDS)
+        partners = super().create(vals_list)
+        # What the accounts hold now (a NIR compact), not what was typed.
+        partners.invalidate_recordset(list(ACCOUNT_FIELDS))
+        return partners
+
+    def write(self, vals):
+        self.env["urssaf.account"]._check_result_guard(vals, ACCOUNT_FIELDS)
+        result = super().write(vals)
+        if not ACCOUNT_FIELDS.keys().isdisjoint(vals):
+            self.invalidate_recordset(list(ACCOUNT_FIELDS))
+        return result
+
+    @api.depends("urssaf_account_ids")
+    def _compute_urssaf_account_count(self):
+        counts = dict(
+            self.env["urssaf.account"]._read_group([("partner_id", "in", self.ids)], ["partner_id"], ["__count"])
+        )
+        for partner in self:
+            partner.urssaf_account_count = counts.get(partner, 0)
 
     @api.depends("urssaf_mandate_ids")
     def _compute_urssaf_mandate_count(self):
@@ -144,43 +277,22 @@ class ResPartner(models.Model):
         for partner in self:
             partner.urssaf_mandate_count = counts.get(partner, 0)
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._urssaf_compact_nir(vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._urssaf_compact_nir(vals)
-        return super().write(vals)
-
-    @staticmethod
-    def _urssaf_compact_nir(vals):
-        if vals.get("urssaf_nir"):
-            vals["urssaf_nir"] = stdnum_nir.compact(vals["urssaf_nir"])
-
-    @api.constrains("urssaf_nir")
-    def _check_urssaf_nir(self):
-        for partner in self.sudo():
-            if partner.urssaf_nir:
-                reason = _nir_error(self.env, partner.urssaf_nir)
-                if reason:
-                    # The value itself is never repeated: it is a NIR.
-                    raise ValidationError(
-                        self.env._(
-                            "%(field)s of %(partner)s: %(reason)s",
-                            field=partner._urssaf_field_label("urssaf_nir_formatted"),
-                            partner=partner.display_name,
-                            reason=reason,
-                        )
-                    )
-
-    @api.constrains("company_registry", "urssaf_is_auto_entrepreneur", "urssaf_identifier_type")
+    @api.constrains("company_registry")
     def _check_urssaf_siret(self):
+        # The Company ID of a partner some company declares for must stay a
+        # SIRET, whichever company's user changes it.
+        flagged = (
+            self.env["urssaf.account"]
+            .sudo()
+            .search([("partner_id", "in", self.ids), ("is_auto_entrepreneur", "=", True)])
+        )
+        for partner in flagged.partner_id:
+            partner._urssaf_check_siret_value()
+
+    def _urssaf_check_siret_value(self):
+        """A ValidationError when the Company ID is set but is not a SIRET."""
         for partner in self.sudo():
-            if not partner.urssaf_is_auto_entrepreneur or not partner.company_registry:
-                continue
-            if not stdnum_siret.is_valid(partner.company_registry):
+            if partner.company_registry and not stdnum_siret.is_valid(partner.company_registry):
                 # A SIRET is public: it may be repeated, unlike a NIR.
                 raise ValidationError(
                     self.env._(
@@ -196,141 +308,68 @@ class ResPartner(models.Model):
         """The label of a field in the user's language, to name it in messages."""
         return self._fields[fname].get_description(self.env)["string"]
 
-    def _urssaf_identifier(self):
-        """How Urssaf knows this auto-entrepreneur; a UserError when it can't."""
+    def _urssaf_company(self):
+        """The company whose Urssaf account and settings serve this partner:
+        the current one."""
         self.ensure_one()
-        partner = self.sudo()
-        if partner.urssaf_identifier_type == "nir":
-            if not partner.urssaf_nir:
-                raise UserError(
-                    self.env._(
-                        "%(partner)s is identified at Urssaf by NIR, but has no NIR.", partner=partner.display_name
-                    )
-                )
-            values = {"nir": partner.urssaf_nir}
-        else:
-            if not partner.company_registry:
-                raise UserError(
-                    self.env._(
-                        "%(partner)s is identified at Urssaf by SIRET, but its Company ID (SIRET) is empty.",
-                        partner=partner.display_name,
-                    )
-                )
-            values = {"siret": stdnum_siret.compact(partner.company_registry)}
-        try:
-            return Identifier(**values)
-        except UrssafValidationError:
-            # The client's message would be French and about the API's field;
-            # the value itself is never repeated (it may be a NIR).
+        return self.env.company
+
+    def _urssaf_account(self, company=None):
+        """This partner's Urssaf account in ``company`` (the current company
+        by default), if the user may read it; empty otherwise."""
+        self.ensure_one()
+        company = company or self.env.company
+        return self.env["urssaf.account"].search(
+            [("partner_id", "=", self.id), ("company_id", "=", company.id)], limit=1
+        )
+
+    def _urssaf_flagged_account(self, company=None):
+        """The account of ``_urssaf_account``; a UserError when ``company``
+        does not declare for this partner."""
+        account = self._urssaf_account(company)
+        if not account.is_auto_entrepreneur:
             raise UserError(
                 self.env._(
-                    "The %(identifier)s of %(partner)s is not valid: correct it before asking Urssaf.",
-                    identifier=dict(partner._fields["urssaf_identifier_type"]._description_selection(self.env)).get(
-                        partner.urssaf_identifier_type or "siret"
-                    ),
-                    partner=partner.display_name,
+                    "%(partner)s is not an auto-entrepreneur of %(company)s: flag it as auto-entrepreneur first.",
+                    partner=self.display_name,
+                    company=(company or self.env.company).name,
                 )
-            ) from None
+            )
+        return account
 
-    def _urssaf_company(self):
-        """The company whose Urssaf settings serve this partner."""
-        self.ensure_one()
-        return self.company_id or self.env.company
+    def _urssaf_identifier(self, company=None):
+        """How Urssaf knows this auto-entrepreneur, from its account in
+        ``company`` (the current company by default); a UserError when it
+        can't."""
+        return self._urssaf_flagged_account(company)._urssaf_identifier()
 
     def action_urssaf_check_account(self):
-        """Ask Urssaf (Comptes) for eligibility and periodicity of these partners."""
+        """Ask Urssaf (Comptes) for eligibility and periodicity of these
+        partners' accounts in the current company."""
         check_declarant(self.env)
-        # Every partner's identifier is checked before the first call.
+        accounts = self.env["urssaf.account"]
         for partner in self:
-            partner._urssaf_identifier()
-        for partner in self:
-            partner._urssaf_check_account()
-        return True
+            accounts |= partner._urssaf_flagged_account()
+        return accounts.action_urssaf_check()
 
     def _urssaf_check_account(self):
         self.ensure_one()
-        identifier = self._urssaf_identifier()
-        client = self._urssaf_company()._urssaf_client()
-        now = fields.Datetime.now()
-        try:
-            account = client.get_account(identifier)
-        except UrssafNotFoundError as error:
-            # Nothing Urssaf said before about another identifier still holds.
-            self.sudo().write(
-                {
-                    "urssaf_account_state": "unknown",
-                    "urssaf_eligible": False,
-                    "urssaf_ineligibility_reason": error.message,
-                    "urssaf_periodicity": False,
-                    "urssaf_activity_start": False,
-                    "urssaf_category_ids": [fields.Command.clear()],
-                    "urssaf_versement_liberatoire": False,
-                    "urssaf_checked_at": now,
-                }
-            )
-            self._message_log(body=self.env._("Urssaf account check: unknown account. %s", error))
-            return False
-        except UrssafError as error:
-            raise urssaf_user_error(
-                self.env, error, self.env._("Checking the Urssaf account of %s", self.display_name)
-            ) from error
-        categories = self.env["urssaf.activity.category"].search([("code", "in", list(account.categories))])
-        self.sudo().write(
-            {
-                "urssaf_account_state": "eligible" if account.eligible else "not_eligible",
-                "urssaf_eligible": account.eligible,
-                "urssaf_ineligibility_reason": account.ineligibility_reason or False,
-                "urssaf_periodicity": PERIODICITY_FROM_API.get(account.periodicity, False),
-                "urssaf_activity_start": account.activity_start,
-                "urssaf_category_ids": [fields.Command.set(categories.ids)],
-                "urssaf_versement_liberatoire": bool(account.versement_liberatoire),
-                "urssaf_checked_at": now,
-            }
-        )
-        partner = self.sudo()
-        if account.eligible:
-            summary = self.env._(
-                "eligible, declares %(periodicity)s, activity started on %(start)s",
-                periodicity=dict(partner._fields["urssaf_periodicity"]._description_selection(self.env))
-                .get(partner.urssaf_periodicity, account.periodicity)
-                .lower(),
-                start=format_date(self.env, account.activity_start) if account.activity_start else "?",
-            )
-        else:
-            reason = (account.ineligibility_reason or "").rstrip(". ") or self.env._("no reason given")
-            summary = self.env._("not eligible: %s", reason)
-        self._message_log(
-            body=self.env._(
-                "Urssaf account checked: %(summary)s.%(note)s",
-                summary=summary,
-                note=correlation_note(self.env, account),
-            )
-        )
-        return True
+        return self._urssaf_flagged_account()._urssaf_check()
 
     @api.model
-    def _cron_urssaf_check_accounts(self, batch_size=50):
-        """Check the auto-entrepreneurs not checked for a week, committing as it goes."""
-        limit = fields.Datetime.now() - RECHECK_AFTER
-        domain = [
-            ("urssaf_is_auto_entrepreneur", "=", True),
-            "|",
-            ("urssaf_checked_at", "=", False),
-            ("urssaf_checked_at", "<", limit),
-        ]
-        partners = self.sudo().search(domain, order="urssaf_checked_at asc nulls first, id")
-        cron = self.env["ir.cron"]
-        cron._commit_progress(remaining=len(partners))
-        for partner in partners:
-            try:
-                partner._urssaf_check_account()
-            except UserError as error:
-                # One partner's problem (no identifier, Urssaf unreachable)
-                # must not stop the others; the next run tries it again.
-                self.env.cr.rollback()
-                _logger.warning("Urssaf account check skipped for partner %s: %s", partner.id, error)
-            if not cron._commit_progress(1):
-                break
+    def _cron_urssaf_check_accounts(self):
+        """The scheduled action's entry point: every company's accounts."""
+        return self.env["urssaf.account"]._cron_urssaf_check_accounts()
+
+    def action_urssaf_view_accounts(self):
+        """The partner's Urssaf accounts the user may see (its companies')."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "l10n_fr_urssaf_tierce_declaration.action_urssaf_account"
+        )
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action
 
     def action_urssaf_view_mandates(self):
         self.ensure_one()
@@ -416,17 +455,13 @@ class ResPartner(models.Model):
         return action
 
 
-def _nir_error(env, value):
-    """Why a NIR is invalid (a sentence in the user's language), or None."""
-    compact = stdnum_nir.compact(value)
-    if len(compact) != 15:
-        return env._("it must have 15 characters: 13 for the number and 2 for the key.")
-    try:
-        stdnum_nir.validate(compact)
-        # The API's own rules on top of the key: sex 1 or 2, a real month.
-        validate_nir(compact)
-    except stdnum_exceptions.InvalidChecksum:
-        return env._("its key does not match the number.")
-    except (stdnum_exceptions.ValidationError, UrssafValidationError):
-        return env._("it is not a valid French social security number.")
-    return None
+def _matches(empty, operator, value):
+    """Whether ``empty``, what a partner without account shows, satisfies
+    the positive condition ``operator value``."""
+    if operator == "in":
+        return empty in value or (not empty and any(v is None or v is False for v in value))
+    if operator == "=":
+        return empty == value or (not empty and value in (None, False))
+    if operator in ("like", "ilike") and isinstance(empty, str) and isinstance(value, str):
+        return (value.lower() in empty.lower()) if operator == "ilike" else value in empty
+    return False

@@ -330,6 +330,12 @@ class UrssafDeclaration(models.Model):
                 )
             )
 
+    def _urssaf_account_partner(self):
+        """The auto-entrepreneur as this declaration's company knows it
+        (its Urssaf account there), whatever company the user works in."""
+        self.ensure_one()
+        return self.partner_id.with_company(self.company_id).sudo()
+
     def _urssaf_check_lines_editable(self):
         """Refuse a user's change of the turnover lines of a declared declaration."""
         for declaration in self:
@@ -447,9 +453,10 @@ class UrssafDeclaration(models.Model):
             )
         lines = {line.category_id.code: line for line in self.line_ids}
         codes = set(amounts) | set(lines)
-        if not codes and self.partner_id.urssaf_category_id:
+        default_category = self._urssaf_account_partner().urssaf_category_id
+        if not codes and default_category:
             # A period with no turnover is still declared, with zero.
-            codes = {self.partner_id.urssaf_category_id.code}
+            codes = {default_category.code}
         commands = []
         for code in sorted(codes, key=lambda c: categories[c].sequence if c in categories else 0):
             computed = amounts.get(code, 0.0)
@@ -540,12 +547,12 @@ class UrssafDeclaration(models.Model):
                     end=format_date(self.env, self.period_end),
                 )
             )
-        if not self.partner_id.sudo().urssaf_eligible:
+        if not self._urssaf_account_partner().urssaf_eligible:
             raise UserError(
                 self.env._(
                     "%(partner)s is not eligible to tierce déclaration: %(reason)s",
                     partner=self.partner_id.display_name,
-                    reason=self.partner_id.sudo().urssaf_ineligibility_reason
+                    reason=self._urssaf_account_partner().urssaf_ineligibility_reason
                     or self.env._("check the Urssaf account."),
                 )
             )
@@ -753,7 +760,7 @@ class UrssafDeclaration(models.Model):
         client = self.company_id._urssaf_client()
         try:
             estimate = client.estimate(
-                self.partner_id._urssaf_identifier(), self.period_start, self.period_end, turnover
+                self.partner_id._urssaf_identifier(self.company_id), self.period_start, self.period_end, turnover
             )
         except UrssafError as error:
             return self._urssaf_fail("estimate", error)
@@ -809,7 +816,7 @@ class UrssafDeclaration(models.Model):
         self._check_can_declare()
         self._urssaf_check_environment()
         client = self.company_id._urssaf_client()
-        identifier = self.partner_id._urssaf_identifier()
+        identifier = self.partner_id._urssaf_identifier(self.company_id)
         # Where it goes, before it goes: a lost answer leaves it stamped.
         self._urssaf_stamp_environment()
         try:
@@ -908,7 +915,7 @@ class UrssafDeclaration(models.Model):
         self._urssaf_check_environment()
         mandate._urssaf_check_environment()
         client = self.company_id._urssaf_client()
-        identifier = self.partner_id._urssaf_identifier()
+        identifier = self.partner_id._urssaf_identifier(self.company_id)
         try:
             current = client.find_declaration_by_number(identifier, self.urssaf_number, self.period_start)
             if current is not None and (current.is_paid or current.remaining_due == 0):

@@ -4,7 +4,7 @@ from odoo.exceptions import UserError
 from odoo.tools.misc import format_date
 
 from ..urssaf_api.exceptions import UrssafBusinessError, UrssafConflictError, UrssafNotFoundError
-from .urssaf_common import urssaf_error_text
+from .urssaf_common import DECLARANT, urssaf_error_text
 
 # Urssaf's answers that refuse the mandate itself (rather than a technical
 # failure): the mandate ends "refused" with Urssaf's message. A 404 is a
@@ -52,10 +52,13 @@ class UrssafMandate(models.Model):
     )
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
     signature_date = fields.Date(required=True, tracking=True, default=fields.Date.context_today)
+    # Declarants only, and so its attachment (ir.attachment checks the
+    # field's groups for the attachments of a field).
     document = fields.Binary(
         string="Signed mandate",
         attachment=True,
         copy=False,
+        groups=DECLARANT,
         help="The mandate signed by the auto-entrepreneur: the law makes the tiers-déclarant keep this evidence.",
     )
     document_name = fields.Char(string="Signed mandate file name", copy=False)
@@ -124,7 +127,7 @@ class UrssafMandate(models.Model):
                     mandate=other.display_name,
                 )
             )
-        return self.partner_id._urssaf_identifier()
+        return self.partner_id._urssaf_identifier(self.company_id)
 
     def _urssaf_register(self):
         self.ensure_one()

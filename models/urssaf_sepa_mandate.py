@@ -120,7 +120,7 @@ class UrssafSepaMandate(models.Model):
             raise UserError(self.env._("SEPA mandate %s is already registered with Urssaf.", self.display_name))
         # The account may have changed since the mandate was saved.
         self._urssaf_check_bank_account()
-        return self.partner_id._urssaf_identifier()
+        return self.partner_id._urssaf_identifier(self.company_id)
 
     def _urssaf_register(self):
         self.ensure_one()
@@ -197,7 +197,7 @@ class UrssafSepaMandate(models.Model):
         holds.
         """
         company = partner._urssaf_company()
-        identifier = partner._urssaf_identifier()
+        identifier = partner._urssaf_identifier(company)
         try:
             remote = company._urssaf_client().list_sepa_mandates(identifier)
         except UrssafError as error:
@@ -261,5 +261,7 @@ class UrssafSepaMandate(models.Model):
                 "No bank account of the partner ends like %(ibans)s: add it, then synchronise again.",
                 ibans=", ".join(mask_iban(m.iban) for m in unmatched),
             )
-        partner._message_log(body=summary + correlation_note(self.env, remote))
+        # In the chatter of this company's account of the partner: who else
+        # declares for it is none of another company's business.
+        partner._urssaf_account(company).sudo()._message_log(body=summary + correlation_note(self.env, remote))
         return {"added": added, "revoked": revoked, "unmatched": unmatched}

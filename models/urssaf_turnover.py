@@ -39,8 +39,9 @@ class UrssafTurnover(models.AbstractModel):
         """The turnover each auto-entrepreneur collected from ``date_from`` to
         ``date_to`` (both included).
 
-        :param partners: the auto-entrepreneurs (``res.partner``); each one's
-            ``urssaf_turnover_source`` tells where its turnover is read:
+        :param partners: the auto-entrepreneurs (``res.partner``); the
+            ``turnover_source`` of each one's Urssaf account in ``company``
+            tells where its turnover is read:
             the customer invoices and credit notes of the company whose
             partner it is, or the vendor bills and refunds it sent ``company``
         :param company: the declaring company (``res.company``), whose vendor
@@ -163,6 +164,7 @@ class UrssafTurnover(models.AbstractModel):
         # reconciled, an invoice just posted) must be there first.
         for model in (
             "res.partner",
+            "urssaf.account",
             "res.company",
             "product.template",
             "product.product",
@@ -182,10 +184,14 @@ class UrssafTurnover(models.AbstractModel):
         return SQL(
             """
             auto_entrepreneur AS (
+                -- What the declaring company knows of each one: its own
+                -- Urssaf account of the auto-entrepreneur.
                 SELECT partner.id AS partner_id,
-                       partner.urssaf_turnover_source AS source,
-                       partner.urssaf_category_id AS default_category_id
+                       COALESCE(account.turnover_source, 'vendor_bills') AS source,
+                       account.category_id AS default_category_id
                   FROM res_partner partner
+                  LEFT JOIN urssaf_account account
+                         ON account.partner_id = partner.id AND account.company_id = %(company_id)s
                  WHERE partner.id = ANY(%(partner_ids)s)
             ),
             invoice_term AS (

@@ -12,3 +12,4 @@ from . import test_declaration_trust
 from . import test_error_messages
 from . import test_environment
 from . import test_settings_rpc_trust
+from . import test_urssaf_account

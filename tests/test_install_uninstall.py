@@ -63,8 +63,7 @@ def test_install_with_demo_then_uninstall_leaves_nothing(fresh_db, tmp_path):
     # Camille Martin was synchronised onto her bank account.
     assert _query(
         fresh_db,
-        "SELECT urssaf_account_state, count(*) FROM res_partner WHERE urssaf_is_auto_entrepreneur "
-        "GROUP BY urssaf_account_state ORDER BY urssaf_account_state",
+        "SELECT state, count(*) FROM urssaf_account WHERE is_auto_entrepreneur GROUP BY state ORDER BY state",
     ) == [("eligible", 5), ("not_eligible", 1)]
     assert _query(fresh_db, "SELECT rum, state FROM urssaf_sepa_mandate") == [("URSSAF-AE-SEED-0001", "active")]
 

@@ -165,7 +165,7 @@ class TestCheckAccount(UrssafAeCase):
         self.assertEqual(partner.urssaf_category_ids, self.category_goods)
         self.assertFalse(partner.urssaf_versement_liberatoire)
         self.assertTrue(partner.urssaf_checked_at)
-        self.assertIn(call["correlation_id"], self._bodies(partner))
+        self.assertIn(call["correlation_id"], self._bodies(partner._urssaf_account()))
 
     def test_eligible_quarterly_ae_by_siret(self):
         partner = self._ae("quarterly_craftsman_moselle")
@@ -177,7 +177,7 @@ class TestCheckAccount(UrssafAeCase):
         self.assertEqual(partner.urssaf_periodicity, "quarterly")
         self.assertEqual(partner.urssaf_activity_start, date(2017, 6, 15))
         self.assertEqual(partner.urssaf_category_ids, self.category_goods | self.category_bic)
-        self.assertIn(call["correlation_id"], self._bodies(partner))
+        self.assertIn(call["correlation_id"], self._bodies(partner._urssaf_account()))
 
     def test_versement_liberatoire_and_several_partners_at_once(self):
         liberal = self._ae("liberal_bnc_liberatoire")
@@ -197,7 +197,7 @@ class TestCheckAccount(UrssafAeCase):
         self.assertFalse(partner.urssaf_eligible)
         self.assertEqual(partner.urssaf_ineligibility_reason, seed_account("not_eligible")["motifNonEligibilite"])
         self.assertEqual(partner.urssaf_periodicity, "monthly")
-        bodies = self._bodies(partner)
+        bodies = self._bodies(partner._urssaf_account())
         self.assertIn("not eligible", bodies)
         self.assertIn("Sortie du régime micro-social", bodies)
         self.assertIn(self._api_calls(calls, "GET", "/comptes")[0]["correlation_id"], bodies)
@@ -237,7 +237,7 @@ class TestCheckAccount(UrssafAeCase):
         self.assertFalse(partner.urssaf_versement_liberatoire)
         self.assertTrue(partner.urssaf_checked_at)
         self.assertEqual(partner.read(list(kept[0])), kept)
-        self.assertIn(call["correlation_id"], self._bodies(partner))
+        self.assertIn(call["correlation_id"], self._bodies(partner._urssaf_account()))
 
     def test_no_identifier_is_a_user_error_without_call(self):
         by_nir = self._ae(name="Sans NIR", urssaf_identifier_type="nir")
@@ -511,7 +511,9 @@ class TestSepaMandate(UrssafAeCase):
         self.assertEqual(gone.state, "revoked")
         self.assertIn(call["correlation_id"], self._bodies(gone))
         self.assertIn(call["correlation_id"], self._bodies(added))
-        self.assertIn("1 added, 1 marked revoked", self._bodies(partner))
+        # On this company's account of the partner, not on the shared partner.
+        self.assertIn("1 added, 1 marked revoked", self._bodies(partner._urssaf_account()))
+        self.assertNotIn("marked revoked", self._bodies(partner))
         # A second synchronisation has nothing left to do.
         partner.with_user(self.declarant).action_urssaf_sync_sepa_mandates()
         self.assertEqual(self.env["urssaf.sepa.mandate"].search([("partner_id", "=", partner.id)]), sepas)
@@ -521,7 +523,7 @@ class TestSepaMandate(UrssafAeCase):
         self._active_mandate(partner)
         partner.with_user(self.declarant).action_urssaf_sync_sepa_mandates()
         self.assertFalse(self.env["urssaf.sepa.mandate"].search([("partner_id", "=", partner.id)]))
-        self.assertIn("****0189", self._bodies(partner))
+        self.assertIn("****0189", self._bodies(partner._urssaf_account()))
 
     def test_sync_without_identifier_is_refused_before_calling(self):
         partner = self._ae(name="Sans NIR", urssaf_identifier_type="nir")
@@ -593,7 +595,7 @@ class TestValidation(UrssafAeCase):
         self.assertEqual(corsican.urssaf_nir, "175022A00401227")
         self.assertEqual(corsican.urssaf_nir_formatted, "1 75 02 2A 004 012 27")
         self.env.flush_all()
-        self.env.cr.execute("SELECT urssaf_nir FROM res_partner WHERE id = %s", [partner.id])
+        self.env.cr.execute("SELECT nir FROM urssaf_account WHERE partner_id = %s", [partner.id])
         self.assertEqual(self.env.cr.fetchall(), [(self.NIR,)])
 
     def test_invalid_siret_on_auto_entrepreneur(self):
@@ -724,7 +726,8 @@ class TestDataProtection(UrssafAeCase):
         # The capture did see the client's DEBUG lines: it was listening.
         self.assertTrue(any("x-correlationid" in line for line in lines))
 
-        records = [partner, refused, unknown, mandate, refused_mandate, unknown_mandate, *sepas]
+        accounts = [ae._urssaf_account() for ae in (partner, refused, unknown)]
+        records = [partner, refused, unknown, *accounts, mandate, refused_mandate, unknown_mandate, *sepas]
         messages = self.env["mail.message"].browse()
         for record in records:
             messages |= self._messages(record)

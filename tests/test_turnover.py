@@ -48,8 +48,9 @@ USD_RATE_FEBRUARY = 1.5
 class TestCollectedTurnover(UrssafAccountingCase):
     @classmethod
     def get_default_groups(cls):
-        # The auto-entrepreneur fields are the preparers'.
-        return super().get_default_groups() | cls.quick_ref(f"{MODULE}.group_urssaf_preparer")
+        # The auto-entrepreneurs' Urssaf accounts are set up by declarants
+        # (preparers only read them).
+        return super().get_default_groups() | cls.quick_ref(f"{MODULE}.group_urssaf_declarant")
 
     @classmethod
     def setUpClass(cls):
@@ -374,6 +375,9 @@ class TestCollectedTurnover(UrssafAccountingCase):
             self._collected(both, Q1),
             {self.ae_own.id: {self.bic.code: sold}, self.ae_supplier.id: {self.bic.code: billed_here}},
         )
+        # The other company declares them too, from its own Urssaf accounts of them.
+        self.ae_own.sudo().with_company(self.ae_company).write(self._ae_values("customer_invoices", self.bic))
+        self.ae_supplier.sudo().with_company(self.ae_company).write(self._ae_values("vendor_bills", self.bic))
         self.assertEqual(
             self._collected(both, Q1, self.ae_company),
             {self.ae_own.id: {self.bic.code: sold}, self.ae_supplier.id: {self.bic.code: billed_there}},

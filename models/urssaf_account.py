@@ -1,0 +1,426 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+from datetime import timedelta
+
+from stdnum import exceptions as stdnum_exceptions
+from stdnum.fr import nir as stdnum_nir
+from stdnum.fr import siret as stdnum_siret
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools.misc import format_date
+
+from ..urssaf_api.exceptions import UrssafError, UrssafNotFoundError, UrssafValidationError
+from ..urssaf_api.models import Identifier
+from ..urssaf_api.validation import validate_nir
+from .urssaf_common import (
+    DECLARANT,
+    PERIODICITY_FROM_API,
+    PERIODICITY_SELECTION,
+    check_declarant,
+    correlation_note,
+    urssaf_error_text,
+    urssaf_user_error,
+)
+
+_logger = logging.getLogger(__name__)
+
+# An account is checked again by the daily scheduled action after this delay.
+RECHECK_AFTER = timedelta(days=7)
+
+IDENTIFIER_TYPE_SELECTION = [("siret", "SIRET"), ("nir", "NIR")]
+TRADE_SELECTION = [("commercant", "Trader"), ("artisan", "Craftsman"), ("liberal", "Liberal profession")]
+TURNOVER_SOURCE_SELECTION = [
+    ("customer_invoices", "Customer invoices of its own company"),
+    ("vendor_bills", "Vendor bills from this partner"),
+]
+ACCOUNT_STATE_SELECTION = [
+    ("unchecked", "Not checked"),
+    ("eligible", "Eligible"),
+    ("not_eligible", "Not eligible"),
+    ("unknown", "Unknown to Urssaf"),
+]
+
+# What the account check (Comptes) writes, and nobody else: a user who could
+# write them would make an ineligible auto-entrepreneur declarable.
+CHECK_RESULT_FIELDS = (
+    "state",
+    "eligible",
+    "ineligibility_reason",
+    "periodicity",
+    "activity_start",
+    "category_ids",
+    "versement_liberatoire",
+    "checked_at",
+)
+
+
+class UrssafAccount(models.Model):
+    """What one company knows of an auto-entrepreneur's Urssaf account.
+
+    Partners are shared between the companies of a database, but the
+    tiers-déclarant's data is not: the NIR, how the auto-entrepreneur is
+    identified and declared, and what Urssaf answered to the account check
+    belong to the company that declares for it. Each company keeps its own
+    record, which only its users see (record rule on the company); the
+    partner's ``urssaf_*`` fields show and edit the record of the current
+    company.
+    """
+
+    _name = "urssaf.account"
+    _description = "Urssaf account of an auto-entrepreneur"
+    _inherit = ["mail.thread"]
+    _order = "partner_id, company_id"
+    _check_company_auto = True
+
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Auto-entrepreneur",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
+        tracking=True,
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        string="Declaring company",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        default=lambda self: self.env.company,
+    )
+    is_auto_entrepreneur = fields.Boolean(
+        string="Is an auto-entrepreneur",
+        default=True,
+        tracking=True,
+        help="This partner is an auto-entrepreneur whose Urssaf declarations this company makes as tiers-déclarant.",
+    )
+    # Stored compact (15 characters); people read and type it formatted
+    # through nir_formatted. Declarants only: the NIR is regulated. Never
+    # tracked: it must not reach the chatter.
+    nir = fields.Char(string="NIR", groups=DECLARANT, copy=False)
+    nir_formatted = fields.Char(
+        string="Social security number (NIR)",
+        compute="_compute_nir_formatted",
+        inverse="_inverse_nir_formatted",
+        groups=DECLARANT,
+        help="15 characters with the 2-digit key; 2A/2B for Corsica.",
+    )
+    identifier_type = fields.Selection(
+        IDENTIFIER_TYPE_SELECTION,
+        string="Identified at Urssaf by",
+        default="siret",
+        tracking=True,
+        help="Which identifier is sent to the Urssaf API: the SIRET (the partner's Company ID) or the NIR.",
+    )
+    category_id = fields.Many2one(
+        "urssaf.activity.category",
+        string="Default activity category",
+        tracking=True,
+        help="Category of the turnover whose product says nothing else.",
+    )
+    trade = fields.Selection(
+        TRADE_SELECTION,
+        tracking=True,
+        help="Drives the training contribution (CFP) and the chamber fees (TFC).",
+    )
+    turnover_source = fields.Selection(
+        TURNOVER_SOURCE_SELECTION,
+        string="Turnover source",
+        default="vendor_bills",
+        tracking=True,
+        help="Customer invoices: the auto-entrepreneur keeps its books in this "
+        "database, as the company whose partner this is.\n"
+        "Vendor bills: a platform pays the auto-entrepreneur for its work "
+        "(self-billing or supplier bills).",
+    )
+    # What the account check (Comptes) found: it describes the account of the
+    # identifier checked, so a copy does not inherit it.
+    state = fields.Selection(
+        ACCOUNT_STATE_SELECTION,
+        string="Urssaf account",
+        default="unchecked",
+        required=True,
+        readonly=True,
+        copy=False,
+        help="What Urssaf answered to the last account check (Comptes).",
+    )
+    eligible = fields.Boolean(string="Eligible to tierce déclaration", readonly=True, copy=False)
+    ineligibility_reason = fields.Char(string="Urssaf's reason", readonly=True, copy=False)
+    periodicity = fields.Selection(PERIODICITY_SELECTION, string="Declaration periodicity", readonly=True, copy=False)
+    activity_start = fields.Date(string="Activity start", readonly=True, copy=False)
+    category_ids = fields.Many2many(
+        "urssaf.activity.category",
+        "urssaf_account_activity_category_rel",
+        "account_id",
+        "category_id",
+        string="Categories at Urssaf",
+        readonly=True,
+        copy=False,
+    )
+    versement_liberatoire = fields.Boolean(
+        string="Versement libératoire",
+        readonly=True,
+        copy=False,
+        help="The auto-entrepreneur pays its income tax with its contributions.",
+    )
+    checked_at = fields.Datetime(string="Urssaf account checked on", readonly=True, copy=False)
+
+    _partner_company_unique = models.Constraint(
+        "UNIQUE(partner_id, company_id)",
+        "An auto-entrepreneur has one Urssaf account per company.",
+    )
+
+    @api.depends("partner_id", "company_id")
+    def _compute_display_name(self):
+        for account in self:
+            account.display_name = self.env._(
+                "%(partner)s (%(company)s)",
+                partner=account.partner_id.display_name or "",
+                company=account.company_id.name or "",
+            )
+
+    @api.depends("nir")
+    def _compute_nir_formatted(self):
+        for account in self:
+            account.nir_formatted = stdnum_nir.format(account.nir) if account.nir else False
+
+    def _inverse_nir_formatted(self):
+        for account in self:
+            account.nir = account.nir_formatted or False
+
+    # ------------------------------------------------------------------
+    # Writing: the NIR compact, the check's results by the check only
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_result_guard(vals)
+            self._compact_nir(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_result_guard(vals)
+        self._compact_nir(vals)
+        return super().write(vals)
+
+    @staticmethod
+    def _compact_nir(vals):
+        if vals.get("nir"):
+            vals["nir"] = stdnum_nir.compact(vals["nir"])
+
+    def _check_result_guard(self, vals, field_names=None):
+        """Refuse a user's write of what only the account check sets.
+
+        :param field_names: ``{name in vals: account field}`` when ``vals``
+            are another model's (the partner's ``urssaf_*`` fields)
+        """
+        if self.env.su:
+            return
+        field_names = field_names or {fname: fname for fname in CHECK_RESULT_FIELDS}
+        for fname in vals:
+            if field_names.get(fname) in CHECK_RESULT_FIELDS:
+                raise UserError(
+                    self.env._(
+                        "%(field)s is set by the Urssaf account check only: it cannot be changed by hand.",
+                        field=self._field_label(field_names[fname]),
+                    )
+                )
+
+    def _field_label(self, fname):
+        """The label of a field in the user's language, to name it in messages."""
+        return self._fields[fname].get_description(self.env)["string"]
+
+    @api.constrains("nir")
+    def _check_nir(self):
+        for account in self.sudo():
+            if account.nir:
+                reason = nir_error(self.env, account.nir)
+                if reason:
+                    # The value itself is never repeated: it is a NIR.
+                    raise ValidationError(
+                        self.env._(
+                            "%(field)s of %(partner)s: %(reason)s",
+                            field=self._field_label("nir_formatted"),
+                            partner=account.partner_id.display_name,
+                            reason=reason,
+                        )
+                    )
+
+    @api.constrains("is_auto_entrepreneur", "identifier_type", "partner_id")
+    def _check_siret(self):
+        for account in self.sudo():
+            if account.is_auto_entrepreneur:
+                account.partner_id._urssaf_check_siret_value()
+
+    # ------------------------------------------------------------------
+    # The account check (Comptes)
+    # ------------------------------------------------------------------
+
+    def _urssaf_identifier(self):
+        """How Urssaf knows this auto-entrepreneur; a UserError when it can't."""
+        self.ensure_one()
+        account = self.sudo()
+        partner = account.partner_id
+        if account.identifier_type == "nir":
+            if not account.nir:
+                raise UserError(
+                    self.env._(
+                        "%(partner)s is identified at Urssaf by NIR, but has no NIR.", partner=partner.display_name
+                    )
+                )
+            values = {"nir": account.nir}
+        else:
+            if not partner.company_registry:
+                raise UserError(
+                    self.env._(
+                        "%(partner)s is identified at Urssaf by SIRET, but its Company ID (SIRET) is empty.",
+                        partner=partner.display_name,
+                    )
+                )
+            values = {"siret": stdnum_siret.compact(partner.company_registry)}
+        try:
+            return Identifier(**values)
+        except UrssafValidationError:
+            # The client's message would be French and about the API's field;
+            # the value itself is never repeated (it may be a NIR).
+            raise UserError(
+                self.env._(
+                    "The %(identifier)s of %(partner)s is not valid: correct it before asking Urssaf.",
+                    identifier=dict(self._fields["identifier_type"]._description_selection(self.env)).get(
+                        account.identifier_type or "siret"
+                    ),
+                    partner=partner.display_name,
+                )
+            ) from None
+
+    def action_urssaf_check(self):
+        """Ask Urssaf (Comptes) for eligibility and periodicity of these accounts."""
+        check_declarant(self.env)
+        # The check rewrites the account: only who may change it asks.
+        self.check_access("write")
+        # Every account's identifier is checked before the first call.
+        for account in self:
+            account._urssaf_identifier()
+        for account in self:
+            account._urssaf_check()
+        return True
+
+    def _urssaf_check(self):
+        """Check this account at Urssaf, with its company's credentials, and
+        record the answer on it (the results are the check's alone: written
+        as superuser) and in its chatter."""
+        self.ensure_one()
+        identifier = self._urssaf_identifier()
+        client = self.company_id._urssaf_client()
+        now = fields.Datetime.now()
+        try:
+            result = client.get_account(identifier)
+        except UrssafNotFoundError as error:
+            # Nothing Urssaf said before about another identifier still holds.
+            self.sudo().write(
+                {
+                    "state": "unknown",
+                    "eligible": False,
+                    "ineligibility_reason": urssaf_error_text(self.env, error),
+                    "periodicity": False,
+                    "activity_start": False,
+                    "category_ids": [fields.Command.clear()],
+                    "versement_liberatoire": False,
+                    "checked_at": now,
+                }
+            )
+            self.sudo()._message_log(
+                body=self.env._("Urssaf account check: unknown account. %s", urssaf_error_text(self.env, error))
+            )
+            return False
+        except UrssafError as error:
+            raise urssaf_user_error(
+                self.env, error, self.env._("Checking the Urssaf account of %s", self.partner_id.display_name)
+            ) from error
+        categories = self.env["urssaf.activity.category"].sudo().search([("code", "in", list(result.categories))])
+        self.sudo().write(
+            {
+                "state": "eligible" if result.eligible else "not_eligible",
+                "eligible": result.eligible,
+                "ineligibility_reason": result.ineligibility_reason or False,
+                "periodicity": PERIODICITY_FROM_API.get(result.periodicity, False),
+                "activity_start": result.activity_start,
+                "category_ids": [fields.Command.set(categories.ids)],
+                "versement_liberatoire": bool(result.versement_liberatoire),
+                "checked_at": now,
+            }
+        )
+        if result.eligible:
+            periodicity = PERIODICITY_FROM_API.get(result.periodicity)
+            summary = self.env._(
+                "eligible, declares %(periodicity)s, activity started on %(start)s",
+                periodicity=dict(self._fields["periodicity"]._description_selection(self.env))
+                .get(periodicity, result.periodicity)
+                .lower(),
+                start=format_date(self.env, result.activity_start) if result.activity_start else "?",
+            )
+        else:
+            reason = (result.ineligibility_reason or "").rstrip(". ") or self.env._("no reason given")
+            summary = self.env._("not eligible: %s", reason)
+        self.sudo()._message_log(
+            body=self.env._(
+                "Urssaf account checked: %(summary)s.%(note)s",
+                summary=summary,
+                note=correlation_note(self.env, result),
+            )
+        )
+        return True
+
+    @api.model
+    def _cron_urssaf_check_accounts(self):
+        """Check the auto-entrepreneurs' accounts not checked for a week, each
+        in its company, committing as it goes."""
+        limit = fields.Datetime.now() - RECHECK_AFTER
+        domain = [
+            ("is_auto_entrepreneur", "=", True),
+            "|",
+            ("checked_at", "=", False),
+            ("checked_at", "<", limit),
+        ]
+        accounts = self.sudo().search(domain, order="checked_at asc nulls first, id")
+        cron = self.env["ir.cron"]
+        cron._commit_progress(remaining=len(accounts))
+        for account in accounts:
+            company = account.company_id
+            try:
+                account.with_company(company).with_context(allowed_company_ids=company.ids)._urssaf_check()
+            except UserError as error:
+                # One account's problem (no identifier, Urssaf unreachable)
+                # must not stop the others; the next run tries it again.
+                self.env.cr.rollback()
+                _logger.warning("Urssaf account check skipped for account %s: %s", account.id, error)
+            if not cron._commit_progress(1):
+                break
+
+    def action_open_partner(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "res.partner",
+            "res_id": self.partner_id.id,
+            "view_mode": "form",
+        }
+
+
+def nir_error(env, value):
+    """Why a NIR is invalid (a sentence in the user's language), or None."""
+    compact = stdnum_nir.compact(value)
+    if len(compact) != 15:
+        return env._("it must have 15 characters: 13 for the number and 2 for the key.")
+    try:
+        stdnum_nir.validate(compact)
+        # The API's own rules on top of the key: sex 1 or 2, a real month.
+        validate_nir(compact)
+    except stdnum_exceptions.InvalidChecksum:
+        return env._("its key does not match the number.")
+    except (stdnum_exceptions.ValidationError, UrssafValidationError):
+        return env._("it is not a valid French social security number.")
+    return None
