@@ -46,6 +46,20 @@ WORKING_TABLES = ("urssaf_mandate", "urssaf_sepa_mandate", "urssaf_declaration")
 def migrate(cr, version):
     if version:
         migrate_partner_accounts(cr)
+        recompute_due_dates(cr)
+
+
+def recompute_due_dates(cr):
+    """Deadlines follow Urssaf's calendar now: one on a Saturday, a Sunday or
+    a public holiday moves to the next working day. The declarations not yet
+    declared get theirs again (those declared keep Urssaf's own)."""
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415 (Odoo's migration scripts are loaded by path)
+
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    declarations = env["urssaf.declaration"].search([("urssaf_number", "=", False)])
+    env.add_to_compute(env["urssaf.declaration"]._fields["due_date"], declarations)
+    declarations.flush_recordset(["due_date"])
+    _logger.info("Urssaf: due dates of %s declarations moved to Urssaf's working-day calendar", len(declarations))
 
 
 def migrate_partner_accounts(cr):
