@@ -18,7 +18,10 @@ class UrssafDeclarationPreparation(models.AbstractModel):
     def _default_partners(self, company):
         """Eligible auto-entrepreneurs with an active mandate in ``company``."""
         mandates = self.env["urssaf.mandate"].search([("company_id", "=", company.id), ("state", "=", "active")])
-        return mandates.partner_id.filtered(lambda p: p.sudo().urssaf_eligible)
+        # Eligible as that company's Urssaf account says, whatever company
+        # the user (or the scheduled run) works in.
+        eligible = mandates.partner_id.with_company(company).filtered(lambda p: p.sudo().urssaf_eligible)
+        return eligible.with_env(self.env)
 
     @api.model
     def _period_for(self, partner, today, period=None):
@@ -54,6 +57,8 @@ class UrssafDeclarationPreparation(models.AbstractModel):
         Returns ``{"created": declarations, "refreshed": declarations,
         "skipped": [(partner, reason)]}``.
         """
+        # The auto-entrepreneurs as ``company`` knows them (its Urssaf accounts).
+        partners = partners.with_company(company)
         Declaration = self.env["urssaf.declaration"]
         created, refreshed, skipped = Declaration, Declaration, []
         active_mandates = self.env["urssaf.mandate"].search(
