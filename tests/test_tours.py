@@ -117,6 +117,39 @@ class TestUrssafTours(UrssafTransactionCase, HttpCase):
             groups=f"base.group_user,{MODULE}.group_urssaf_preparer",
         )
         cls.today = fields.Date.context_today(cls.env["urssaf.declaration"])
+        cls._compile_web_client_assets()
+
+    # The bundles the web client loads for a tour.
+    ASSET_BUNDLES = (
+        "web.assets_web",
+        "web.assets_web_print",
+        "web.assets_tests",
+        "web.__assets_tests_call__",
+        "web.assets_emoji",
+        "bus.websocket_worker_assets",
+    )
+
+    @classmethod
+    def _compile_web_client_assets(cls):
+        """Compile the web client's asset bundles once, for both tours.
+
+        In a test, every request of the browser runs on the test's one
+        cursor, taken in turn under a lock that a request waits for 20 s at
+        most; and the bundles compiled during a test go with its rollback.
+        Left to the browser, the first page of each tour compiles them (tens
+        of seconds on a loaded machine) while holding that cursor, and the
+        page's other requests give up waiting for it: the tour then fails on
+        their error pages. Compiled here, no request of a tour compiles any.
+        """
+        for name in cls.ASSET_BUNDLES:
+            bundle = cls.env["ir.qweb"]._get_asset_bundle(name)
+            if bundle.javascripts:
+                bundle.js()
+            if bundle.stylesheets:
+                bundle.css()
+
+    def _compiled_assets(self):
+        return set(self.env["ir.attachment"].sudo().search([("url", "=like", "/web/assets/%")]).mapped("url"))
 
     def setUp(self):
         super().setUp()
@@ -160,11 +193,16 @@ class TestUrssafTours(UrssafTransactionCase, HttpCase):
         if screenshots and screenshots_wanted():
             kwargs["cookies"] = {"urssaf_screenshots": "1"}
             size = SCREENSHOT_SIZE
+        compiled = self._compiled_assets()
         with (
             patch.object(odoo_tests_common, "ChromeBrowser", UrssafTourBrowser),
             patch.object(self, "browser_size", size),
         ):
             self.start_tour("/odoo", f"{MODULE}.{tour}", **kwargs)
+        self.env.invalidate_all()
+        self.assertFalse(
+            self._compiled_assets() - compiled, "a request of the tour compiled assets: compile them in setUpClass"
+        )
 
     def test_accountant_tour(self):
         """From a plain vendor to a paid declaration, in French."""
