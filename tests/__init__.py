@@ -10,6 +10,7 @@ from . import test_bad_input
 from . import test_prepare_wizard
 from . import test_declaration_trust
 from . import test_error_messages
+from . import test_lazy_sandbox
 from . import test_environment
 from . import test_settings_rpc_trust
 from . import test_urssaf_account
