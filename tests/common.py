@@ -2,6 +2,7 @@
 """What the addon's Odoo tests share."""
 
 import ipaddress
+from datetime import date
 from urllib.parse import urlsplit
 
 from odoo import sql_db
@@ -72,3 +73,11 @@ class UrssafAccountingCase(UrssafSandboxMixin, AccountTestInvoicingCommon):
     @classmethod
     def setup_independent_company(cls, **kwargs):
         return super().setup_independent_company(currency_id=cls._enable_currency("EUR").id, **kwargs)
+
+
+# "Today" for the tests whose dates are fixed (October 2026 has ended, its
+# declaration falls due on 30 November 2026): frozen with freezegun, for
+# Odoo and the embedded sandbox alike, so that they pass on any day.
+# 10:00 UTC is the same day in every European time zone.
+FROZEN_NOW = "2026-11-27 10:00:00"
+FROZEN_TODAY = date(2026, 11, 27)
