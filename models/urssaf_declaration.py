@@ -1063,6 +1063,12 @@ class UrssafDeclaration(models.Model):
         before it sends anything: what Urssaf may hold is never sent twice.
         """
         self.ensure_one()
+        nothing = self.browse()
+        if not self._lock_for_urssaf() or self._urssaf_is_locked():
+            # Another run is declaring it, or declared it since this run
+            # began: step aside before reading the books again, which writes
+            # the row that run holds.
+            return {"done": nothing, "failed": [], "skipped": self, "unknown": nothing, "unreachable": nothing}
         try:
             with self.env.cr.savepoint():
                 self._refresh_turnover()

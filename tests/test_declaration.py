@@ -698,6 +698,7 @@ class TestDeclarationCron(UrssafDeclarationCase):
 
     def test_cron_declares_what_the_books_collected_then_pays(self):
         self.company.write({"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400, "urssaf_reminder_days": 0})
+        runs_before = self.env["urssaf.run"].search([])
         self._run_cron()
         trader, craftsman = self._declarations()
         self.assertEqual((trader.period_start, trader.period_end), self.october)
@@ -722,7 +723,8 @@ class TestDeclarationCron(UrssafDeclarationCase):
             self.assertEqual(held.total, Decimal(str(declaration.amount_total)))
             self.assertEqual(held.status, "DECLAREE")
         self.assertFalse((trader | craftsman).activity_ids, "declared: no reminder")
-        (run,) = self.env["urssaf.run"].search([("company_id", "=", self.company.id)])
+        (run,) = self.env["urssaf.run"].search([]) - runs_before
+        self.assertEqual(run.company_id, self.company)
         self.assertEqual((run.done_count, run.failed_count, run.skipped_count), (2, 0, 0))
 
         # Then the declarant pays, from the mandates Urssaf debits.
