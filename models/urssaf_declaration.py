@@ -1006,6 +1006,7 @@ class UrssafDeclaration(models.Model):
         preparation = self.env["urssaf.declaration.preparation"]
         # Only the companies that declare for someone: an active mandate.
         mandates = self.env["urssaf.mandate"].sudo()._read_group([("state", "=", "active")], ["company_id"])
+        left = 0
         for (company,) in mandates:
             declarations = self.with_company(company).with_context(allowed_company_ids=[company.id])
             partners = preparation._default_partners(company)
@@ -1013,9 +1014,16 @@ class UrssafDeclaration(models.Model):
                 preparation.with_company(company)._prepare(partners, company, today)
                 self.env["ir.cron"]._commit_progress()
             if company.urssaf_auto_declare:
-                declarations._auto_declare(company, today)
+                todo = declarations.search_count(declarations._auto_declare_domain(company, today))
+                run = declarations._auto_declare(company, today)
+                # What the job's time budget left undone, one run line per
+                # declaration processed.
+                left += todo - len(run.line_ids)
             declarations._plan_deadline_activities(company, today)
             self.env["ir.cron"]._commit_progress()
+        # Each company's run reports only its own work left: the job says what
+        # all of them left, so that the cron runner calls it again at once.
+        self.env["ir.cron"]._commit_progress(remaining=left)
 
     def _auto_declare_domain(self, company, today):
         return [

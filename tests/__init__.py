@@ -10,3 +10,4 @@ from . import test_bad_input
 from . import test_prepare_wizard
 from . import test_declaration_trust
 from . import test_install_uninstall
+from . import test_cron_runner
