@@ -11,3 +11,4 @@ from . import test_prepare_wizard
 from . import test_declaration_trust
 from . import test_install_uninstall
 from . import test_cron_runner
+from . import test_sandbox_storage
