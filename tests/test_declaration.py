@@ -810,3 +810,105 @@ class TestDeclarationCron(UrssafDeclarationCase):
         self.assertFalse(craftsman.activity_ids, "declared: no reminder")
         self.assertEqual(trader.state, "draft", "still outside the days to declare automatically")
         self.assertFalse(self._at_urssaf(self.trader, self.october))
+
+
+@tagged("post_install", "-at_install")
+class TestDeclarationButtons(UrssafDeclarationCase):
+    """Cancel, Reset to draft and Refresh turnover."""
+
+    def _estimated(self, partner, start, end, amounts, periodicity="monthly"):
+        declaration = self._declaration(partner, start, end, amounts, periodicity)
+        declaration.with_user(self.preparer).action_estimate()
+        self.assertEqual(declaration.state, "estimated")
+        return declaration
+
+    def _refused(self, call, message):
+        with self.assertRaises(UserError) as caught:
+            call()
+        self.assertEqual(str(caught.exception), message)
+
+    def test_cancel_frees_the_period(self):
+        declaration = self._estimated(self.trader, date(2026, 10, 1), date(2026, 10, 31), {"VENTE_MARCHANDISES": 9.0})
+        self.assertIs(declaration.with_user(self.preparer).action_cancel(), True)
+        self.assertEqual(declaration.state, "cancelled")
+        self.assertFalse(self._sandbox_declarations(self.trader, date(2026, 10, 1)), "nothing sent")
+        # Another declaration of the period may be made, in a later request
+        # (the end of this one saves the cancellation): the cancelled one
+        # does not count.
+        self.env.flush_all()
+        again = self._declaration(self.trader, date(2026, 10, 1), date(2026, 10, 31), {"VENTE_MARCHANDISES": 10.0})
+        self.assertEqual(again.state, "draft")
+
+    def test_cancel_is_refused_once_urssaf_holds_it_or_may_hold_it(self):
+        declared = self._estimated(self.trader, date(2026, 9, 1), date(2026, 9, 30), {"VENTE_MARCHANDISES": 9.0})
+        declared.with_user(self.declarant).action_declare()
+        self._refused(
+            declared.with_user(self.declarant).action_cancel,
+            "Camille MARTIN, 09/01/2026 – 09/30/2026 is declared to Urssaf: it cannot be cancelled.",
+        )
+        self.assertEqual(declared.state, "declared")
+        unknown = self._declaration(self.trader, date(2026, 8, 1), date(2026, 8, 31), {"VENTE_MARCHANDISES": 9.0})
+        unknown.sudo().write({"state": "error", "error_step": "declare", "outcome_unknown": True})
+        self._refused(
+            unknown.with_user(self.declarant).action_cancel,
+            "Camille MARTIN, 08/01/2026 – 08/31/2026 is declared to Urssaf: it cannot be cancelled.",
+        )
+        self.assertEqual((unknown.state, unknown.outcome_unknown), ("error", True))
+
+    def test_reset_to_draft(self):
+        failed = self._declaration(self.trader, date(2026, 10, 1), date(2026, 10, 31), {"VENTE_MARCHANDISES": 9.0})
+        failed.sudo().write({"state": "error", "error_step": "estimate", "error_message": "Urssaf said no"})
+        self.assertIs(failed.with_user(self.preparer).action_reset_to_draft(), True)
+        self.assertEqual(
+            (failed.state, failed.error_step, failed.error_message, failed.outcome_unknown),
+            ("draft", False, False, False),
+        )
+        failed.with_user(self.preparer).action_cancel()
+        failed.with_user(self.preparer).action_reset_to_draft()
+        self.assertEqual(failed.state, "draft", "a cancelled declaration comes back")
+
+        declared = self._estimated(self.trader, date(2026, 9, 1), date(2026, 9, 30), {"VENTE_MARCHANDISES": 9.0})
+        declared.with_user(self.declarant).action_declare()
+        self._refused(
+            declared.with_user(self.declarant).action_reset_to_draft,
+            "Camille MARTIN, 09/01/2026 – 09/30/2026 is declared to Urssaf: it cannot go back to draft.",
+        )
+        self.assertEqual(declared.state, "declared")
+        unknown = self._declaration(self.trader, date(2026, 8, 1), date(2026, 8, 31), {"VENTE_MARCHANDISES": 9.0})
+        unknown.sudo().write({"state": "error", "error_step": "declare", "outcome_unknown": True})
+        self._refused(
+            unknown.with_user(self.declarant).action_reset_to_draft,
+            "Camille MARTIN, 08/01/2026 – 08/31/2026 may have been recorded by Urssaf: declare it again to look it "
+            "up first.",
+        )
+        self.assertEqual((unknown.state, unknown.outcome_unknown), ("error", True))
+
+    def test_refresh_turnover_reads_the_books(self):
+        paid_vendor_bill(self.env, self.trader, date(2026, 10, 2), 1250.0, date(2026, 10, 20))
+        paid_vendor_bill(self.env, self.trader, date(2026, 9, 2), 300.0, date(2026, 9, 10))
+        paid_vendor_bill(self.env, self.craftsman, date(2026, 8, 3), 3600.0, date(2026, 8, 28))
+        draft = self._declaration(self.trader, date(2026, 10, 1), date(2026, 10, 31), {"VENTE_MARCHANDISES": 0.0})
+        adjusted = self._declaration(
+            self.craftsman, date(2026, 7, 1), date(2026, 9, 30), {"PRESTATION_SERVICES_BIC": 0.0}, "quarterly"
+        )
+        adjusted.line_ids.with_user(self.declarant).amount = 100.0
+        estimated = self._estimated(self.trader, date(2026, 9, 1), date(2026, 9, 30), {"VENTE_MARCHANDISES": 300.0})
+        unchanged = self._estimated(self.trader, date(2026, 6, 1), date(2026, 6, 30), {"VENTE_MARCHANDISES": 0.0})
+        declared = self._estimated(self.trader, date(2026, 5, 1), date(2026, 5, 31), {"VENTE_MARCHANDISES": 7.0})
+        declared.with_user(self.declarant).action_declare()
+        paid_vendor_bill(self.env, self.trader, date(2026, 5, 2), 500.0, date(2026, 5, 5))
+        paid_vendor_bill(self.env, self.trader, date(2026, 9, 3), 20.0, date(2026, 9, 15))
+
+        everything = draft | adjusted | estimated | unchanged | declared
+        self.assertIs(everything.with_user(self.preparer).action_refresh_turnover(), True)
+
+        def turnover(declaration):
+            return {line.category_id.code: (line.computed_amount, line.amount) for line in declaration.line_ids}
+
+        self.assertEqual(turnover(draft), {"VENTE_MARCHANDISES": (1250.0, 1250.0)})
+        self.assertEqual(turnover(adjusted), {"PRESTATION_SERVICES_BIC": (3600.0, 100.0)}, "the adjustment is kept")
+        self.assertEqual(turnover(estimated), {"VENTE_MARCHANDISES": (320.0, 320.0)})
+        self.assertEqual(estimated.state, "draft", "its amounts changed since its estimate: estimate again")
+        self.assertEqual((turnover(unchanged), unchanged.state), ({"VENTE_MARCHANDISES": (0.0, 0.0)}, "estimated"))
+        self.assertEqual(turnover(declared), {"VENTE_MARCHANDISES": (7.0, 7.0)}, "what was declared stays")
+        self.assertEqual(declared.state, "declared")
