@@ -29,6 +29,8 @@ from ..urssaf_api.sandbox import Sandbox
 from .common import FROZEN_NOW, UrssafTransactionCase
 
 DOCUMENT = base64.b64encode(b"%PDF-1.4 mandat")
+# The message of the self-tests' refusals.
+REFUSED = "refused"
 # What must not change, read straight from the tables.
 TABLES = (
     "res_partner",
@@ -141,13 +143,13 @@ class TestBadInput(UrssafTransactionCase):
             before = self._snapshot()
             with patch.object(Sandbox, "handle", side_effect=AssertionError("Urssaf must not be called")):
                 # Not Odoo's assertRaises: it rolls back a savepoint of its own.
+                raised = None
                 try:
                     with mute_logger("odoo.sql_db"):
                         call()
                 except error as caught:
                     raised = caught
-                else:
-                    self.fail(f"{error.__name__} not raised")
+            self.assertIsNotNone(raised, f"{error.__name__} not raised")
             self.assertIs(type(raised), error)
             if isinstance(message, re.Pattern):
                 self.assertRegex(str(raised), message)
@@ -168,7 +170,7 @@ class TestBadInput(UrssafTransactionCase):
 
         def write_then_refuse():
             self.declaration.line_ids.amount = 11.0
-            raise UserError("refused")
+            raise UserError(REFUSED)
 
         with self.assertRaisesRegex(AssertionError, "nothing changed"):
             self._assert_refused(write_then_refuse, UserError, "refused")
@@ -177,11 +179,11 @@ class TestBadInput(UrssafTransactionCase):
     def test_the_check_sees_sql_a_new_row_and_a_wrong_message(self):
         def sql_write_then_refuse():
             self.env.cr.execute("UPDATE res_partner SET name = 'X' WHERE id = %s", [self.ae.id])
-            raise UserError("refused")
+            raise UserError(REFUSED)
 
         def create_then_refuse():
             self.env["urssaf.mandate"].create({"partner_id": self.ae.id, "signature_date": date(2026, 2, 1)})
-            raise UserError("refused")
+            raise UserError(REFUSED)
 
         with self.assertRaisesRegex(AssertionError, "nothing changed"):
             self._assert_refused(sql_write_then_refuse, UserError, "refused")
@@ -193,9 +195,9 @@ class TestBadInput(UrssafTransactionCase):
                 sql_write_then_refuse, UserError, "refused", leaves={"res_partner": {self.ae.id: {"name": "Y"}}}
             )
         with self.assertRaisesRegex(AssertionError, "refused"):
-            self._assert_refused(self._raise(UserError("refused")), UserError, "refused!")
+            self._assert_refused(self._raise(UserError(REFUSED)), UserError, "refused!")
         with self.assertRaisesRegex(AssertionError, "ValidationError"):
-            self._assert_refused(self._raise(ValidationError("refused")), UserError, "refused")
+            self._assert_refused(self._raise(ValidationError(REFUSED)), UserError, "refused")
         with self.assertRaisesRegex(AssertionError, "UserError not raised"):
             self._assert_refused(lambda: None, UserError, "refused")
 

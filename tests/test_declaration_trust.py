@@ -471,7 +471,7 @@ class TestDeclarationTrust(UrssafTransactionCase):
             self.assertEqual(action.context, f"{{'default_step': '{step}'}}")
         Send = self.env["urssaf.declaration.send"].with_user(declarant)
         context = {"active_model": "urssaf.declaration", "active_ids": declaration.ids, "default_step": "declare"}
-        wizard = Send.with_context(context).create({})
+        wizard = Send.with_context(**context).create({})
         self.assertEqual(wizard.declaration_ids, declaration)
         self.assertIn(declaration.display_name, wizard.summary)
         self.assertIn("cannot be withdrawn", wizard.summary)
@@ -482,4 +482,4 @@ class TestDeclarationTrust(UrssafTransactionCase):
             self.env, login="trust_send_preparer", groups="account.group_account_user," + PREPARER_GROUP
         )
         with self.assertRaises(AccessError):
-            self.env["urssaf.declaration.send"].with_user(preparer).with_context(context).create({})
+            self.env["urssaf.declaration.send"].with_user(preparer).with_context(**context).create({})
