@@ -36,3 +36,41 @@ def uninstall_hook(env):
     for model in ("urssaf.declaration", "urssaf.sepa.mandate", "urssaf.mandate", "urssaf.account"):
         env[model].with_context(**{MODULE_UNINSTALL_FLAG: True}).sudo().search([]).unlink()
     drop_sandbox_table(env.cr)
+    _forget_what_odoo_leaves(env)
+
+
+def _forget_what_odoo_leaves(env):
+    """Remove the metadata Odoo's uninstall leaves behind for an addon:
+
+    - the external ids that other modules' mixins (mail, portal, sms...)
+      record for this addon's models, for their selection values and
+      inherits: those records go with the models, their external ids stay;
+    - the foreign keys this addon's fields put on other modules' tables
+      (res.partner, res.company...): their columns are dropped, their
+      records in ir.model.constraint stay.
+    """
+    addon = "l10n_fr_urssaf_tierce_declaration"
+    # The models this addon defines: no other module has them.
+    Data = env["ir.model.data"]
+    listed = Data.search([("model", "=", "ir.model"), ("res_id", "!=", False)])
+    others = set(listed.filtered(lambda data: data.module != addon).mapped("res_id"))
+    own_models = env["ir.model"].browse(
+        {data.res_id for data in listed if data.module == addon and data.res_id not in others}
+    )
+    selections = env["ir.model.fields.selection"].search([("field_id.model_id", "in", own_models.ids)])
+    inherits = env["ir.model.inherit"].search([("model_id", "in", own_models.ids)])
+    Data.search(
+        [
+            ("module", "!=", addon),
+            "|",
+            "&",
+            ("model", "=", "ir.model.fields.selection"),
+            ("res_id", "in", selections.ids),
+            "&",
+            ("model", "=", "ir.model.inherit"),
+            ("res_id", "in", inherits.ids),
+        ]
+    ).unlink()
+    env["ir.model.constraint"].search(
+        [("module.name", "=", addon), ("type", "=", "f"), ("model", "not in", own_models.ids)]
+    ).unlink()

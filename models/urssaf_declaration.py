@@ -1025,6 +1025,7 @@ class UrssafDeclaration(models.Model):
         preparation = self.env["urssaf.declaration.preparation"]
         # Only the companies that declare for someone: an active mandate.
         mandates = self.env["urssaf.mandate"].sudo()._read_group([("state", "=", "active")], ["company_id"])
+        left = 0
         for (company,) in mandates:
             declarations = self.with_company(company).with_context(allowed_company_ids=[company.id])
             partners = preparation._default_partners(company)
@@ -1032,9 +1033,16 @@ class UrssafDeclaration(models.Model):
                 preparation.with_company(company)._prepare(partners, company, today)
                 self.env["ir.cron"]._commit_progress()
             if company.urssaf_auto_declare:
-                declarations._auto_declare(company, today)
+                todo = declarations.search_count(declarations._auto_declare_domain(company, today))
+                run = declarations._auto_declare(company, today)
+                # What the job's time budget left undone, one run line per
+                # declaration processed.
+                left += todo - len(run.line_ids)
             declarations._plan_deadline_activities(company, today)
             self.env["ir.cron"]._commit_progress()
+        # Each company's run reports only its own work left: the job says what
+        # all of them left, so that the cron runner calls it again at once.
+        self.env["ir.cron"]._commit_progress(remaining=left)
 
     def _auto_declare_domain(self, company, today):
         return [
@@ -1083,9 +1091,10 @@ class UrssafDeclaration(models.Model):
         """
         self.ensure_one()
         nothing = self.browse()
-        # Another run (or a user) working on it: leave it to them, before
-        # even reading the books into it.
-        if not self._lock_for_urssaf():
+        if not self._lock_for_urssaf() or self._urssaf_is_locked():
+            # Another run is declaring it, or declared it since this run
+            # began: step aside before reading the books again, which writes
+            # the row that run holds.
             return {"done": nothing, "failed": [], "skipped": self, "unknown": nothing, "unreachable": nothing}
         try:
             with self.env.cr.savepoint():

@@ -36,6 +36,11 @@ class PostgresSandboxStorage(SandboxStorage):
     @contextmanager
     def transaction(self):
         with sql_db.db_connect(self.dbname).cursor() as cr:
+            # Odoo's cursors are REPEATABLE READ: their snapshot would be
+            # taken by the statement that waits for the lock, hiding what the
+            # previous holder committed meanwhile. In READ COMMITTED each
+            # statement after the lock sees it.
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             cr.execute(SQL("SELECT pg_advisory_xact_lock(%s)", LOCK_KEY))
             if self.dbname not in _tables_ready:
                 cr.execute(

@@ -14,3 +14,6 @@ from . import test_lazy_sandbox
 from . import test_environment
 from . import test_settings_rpc_trust
 from . import test_urssaf_account
+from . import test_install_uninstall
+from . import test_cron_runner
+from . import test_sandbox_storage

@@ -2,9 +2,10 @@
 """What the addon's Odoo tests share."""
 
 import ipaddress
+from datetime import date
 from urllib.parse import urlsplit
 
-from odoo import sql_db
+from odoo import Command, sql_db
 from odoo.tests import TransactionCase
 from odoo.tests.common import _super_send
 
@@ -72,3 +73,35 @@ class UrssafAccountingCase(UrssafSandboxMixin, AccountTestInvoicingCommon):
     @classmethod
     def setup_independent_company(cls, **kwargs):
         return super().setup_independent_company(currency_id=cls._enable_currency("EUR").id, **kwargs)
+
+
+# "Today" for the tests whose dates are fixed (October 2026 has ended, its
+# declaration falls due on 30 November 2026): frozen with freezegun, for
+# Odoo and the embedded sandbox alike, so that they pass on any day.
+# 10:00 UTC is the same day in every European time zone.
+FROZEN_NOW = "2026-11-27 10:00:00"
+FROZEN_TODAY = date(2026, 11, 27)
+
+
+def paid_vendor_bill(env, partner, bill_date, amount, payment_date=None):
+    """A vendor bill of ``amount`` from ``partner`` in ``env.company``,
+    without VAT (an auto-entrepreneur charges none), posted, and paid in full
+    on ``payment_date`` through the register-payment wizard (unpaid when
+    None): turnover the auto-entrepreneur collected on that day."""
+    bill = env["account.move"].create(
+        {
+            "move_type": "in_invoice",
+            "partner_id": partner.id,
+            "invoice_date": bill_date,
+            "date": bill_date,
+            "invoice_line_ids": [
+                Command.create({"name": "Prestations", "price_unit": amount, "tax_ids": [Command.clear()]})
+            ],
+        }
+    )
+    bill.action_post()
+    if payment_date:
+        env["account.payment.register"].with_context(active_model="account.move", active_ids=bill.ids).create(
+            {"payment_date": payment_date}
+        )._create_payments()
+    return bill

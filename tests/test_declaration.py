@@ -3,28 +3,35 @@
 exactly-once sending and the scheduled action."""
 
 import base64
-from datetime import date, timedelta
+import re
+import threading
+from datetime import date
+from decimal import Decimal
 from unittest.mock import patch
 
 import psycopg2
 
-from odoo import fields
+from odoo import api, fields
 from odoo.exceptions import UserError
-from odoo.tests import new_test_user, tagged
-from odoo.tools import mute_logger
+from odoo.tests import freeze_time, new_test_user, tagged
+from odoo.tools import html2plaintext, mute_logger
+from odoo.tools.misc import real_time
 from odoo.tools.safe_eval import safe_eval
+
+from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 
 from ..urssaf_api import periods
 from ..urssaf_api.client import UrssafClient
 from ..urssaf_api.sandbox import Sandbox
 from ..urssaf_api.seed import seed_account
 from ..urssaf_api.storage import MemoryStorage
-from ..urssaf_api.testing import DECLARE, ESTIMATE, PAY, FaultServer, ServerError
-from .common import UrssafTransactionCase
+from ..urssaf_api.testing import DECLARE, ESTIMATE, PAY, Delay, Fault, FaultServer, ServerError
+from .common import FROZEN_NOW, UrssafTransactionCase, paid_vendor_bill, reset_embedded_sandbox
 
 DOCUMENT = base64.b64encode(b"%PDF-1.4 mandat signe")
 
 
+@freeze_time(FROZEN_NOW)
 @tagged("post_install", "-at_install")
 class UrssafDeclarationCase(UrssafTransactionCase):
     @classmethod
@@ -45,6 +52,16 @@ class UrssafDeclarationCase(UrssafTransactionCase):
         cls.trader = cls._make_ae("monthly_trader", "VENTE_MARCHANDISES", "commercant")
         cls.craftsman = cls._make_ae("quarterly_craftsman_moselle", "PRESTATION_SERVICES_BIC", "artisan")
         cls.today = fields.Date.context_today(cls.env["urssaf.declaration"])
+
+    def setUp(self):
+        super().setUp()
+        # Urssaf (the embedded sandbox) keeps what it was told across the
+        # test transactions, which roll back: each test starts from the seed,
+        # with the mandates of the class's auto-entrepreneurs registered.
+        reset_embedded_sandbox(self.env.cr.dbname)
+        client = self.company._urssaf_client()
+        for partner in (self.trader, self.craftsman):
+            client.register_mandate(partner._urssaf_identifier(), date(2026, 1, 5))
 
     @classmethod
     def _make_ae(cls, alias, category, trade, register=True):
@@ -116,7 +133,7 @@ class TestDeclarationFlow(UrssafDeclarationCase):
 
         declaration.with_user(self.declarant).action_declare()
         self.assertEqual(declaration.state, "declared")
-        self.assertTrue(declaration.urssaf_number)
+        self.assertRegex(declaration.urssaf_number, r"^D2026\d{7}$")
         self.assertAlmostEqual(declaration.amount_total, 124.0)
         self.assertAlmostEqual(declaration.remaining_due, 124.0)
         self.assertEqual(
@@ -130,13 +147,24 @@ class TestDeclarationFlow(UrssafDeclarationCase):
         self.trader.action_urssaf_sync_sepa_mandates()
         declaration.with_user(self.declarant).action_pay()
         self.assertEqual(declaration.state, "paid")
-        self.assertTrue(declaration.payment_reference)
+        self.assertRegex(declaration.payment_reference, r"^P2026\d{7}$")
         self.assertAlmostEqual(declaration.payment_amount, 124.0)
-        self.assertEqual(self._sandbox_declarations(self.trader, date(2026, 10, 1))[0].status, "PAYEE")
+        (held,) = self._sandbox_declarations(self.trader, date(2026, 10, 1))
+        self.assertEqual((held.number, held.status), (declaration.urssaf_number, "PAYEE"))
 
-        messages = declaration.message_ids.mapped("body")
-        self.assertTrue(any(declaration.urssaf_number in body for body in messages))
-        self.assertTrue(any(declaration.payment_reference in body for body in messages))
+        texts = [html2plaintext(body) for body in declaration.message_ids.mapped("body") if body]
+        amount = declaration._format_amount(124.0)
+        note = r" Urssaf correlation id: [-0-9a-f]{36}\."
+        self.assertRegex(
+            texts[0],
+            rf"^Payment ordered: {re.escape(amount)} debited from \*\*\*\*0189 on 11/30/2026, reference "
+            rf"{declaration.payment_reference}\.{note}$",
+        )
+        self.assertRegex(
+            texts[1],
+            rf"^Urssaf declaration {declaration.urssaf_number} declared: {re.escape(amount)} due by "
+            rf"11/30/2026\.{note}$",
+        )
         # Declared: no more editing, no deletion.
         with self.assertRaises(UserError):
             declaration.line_ids.amount = 5.0
@@ -164,8 +192,16 @@ class TestDeclarationFlow(UrssafDeclarationCase):
         declaration.action_estimate()
         declaration.with_user(self.declarant).action_declare()
         self.assertEqual(declaration.state, "declared")
-        # 21.2 % of BIC services, rounded to the euro.
-        self.assertIn(530.0, declaration.declared_contribution_ids.mapped("amount"))
+        # 21.2 % of BIC services, rounded to the euro; CFP 0.1 % of a trader;
+        # TFC 0.044 % of a trader's services (1.10, rounded to the euro).
+        self.assertEqual(
+            {c.label: c.amount for c in declaration.declared_contribution_ids},
+            {
+                "Cotisations sociales": 530.0,
+                "Contribution à la formation professionnelle": 2.5,
+                "Taxe pour frais de chambre": 1.0,
+            },
+        )
 
     def test_declaring_again_after_a_crash_records_the_existing_declaration(self):
         """Urssaf accepted the declaration, then the Odoo transaction died
@@ -204,15 +240,15 @@ class TestDeclarationFlow(UrssafDeclarationCase):
 
 class TestDeclarationServerActions(UrssafDeclarationCase):
     def test_actions_menu_runs_the_steps_on_many(self):
-        """Estimate runs straight from the Actions menu; Declare asks first,
-        then declares the whole selection."""
+        """Estimate from the Actions menu; Declare through its confirmation."""
         first = self._declaration(self.trader, date(2025, 11, 1), date(2025, 11, 30), {"VENTE_MARCHANDISES": 10.0})
         second = self._declaration(self.trader, date(2025, 12, 1), date(2025, 12, 31), {"VENTE_MARCHANDISES": 20.0})
-        records = (first | second).with_user(self.declarant)
+        records = first | second
         context = {"active_model": "urssaf.declaration", "active_ids": records.ids}
         estimate = self.env.ref("l10n_fr_urssaf_tierce_declaration.action_server_urssaf_estimate")
-        estimate.with_user(self.declarant).with_context(**context).run()
-        self.assertEqual(set((first | second).mapped("state")), {"estimated"})
+        result = estimate.with_user(self.declarant).with_context(**context).run()
+        self.assertEqual(result["params"]["message"], "Estimate: 2 done.")
+        self.assertEqual(records.mapped("state"), ["estimated", "estimated"])
         declare = self.env.ref("l10n_fr_urssaf_tierce_declaration.action_urssaf_declaration_send_declare")
         wizard = (
             self.env[declare.res_model]
@@ -220,19 +256,25 @@ class TestDeclarationServerActions(UrssafDeclarationCase):
             .with_context(**context, **safe_eval(declare.context))
             .create({})
         )
-        self.assertEqual(set((first | second).mapped("state")), {"estimated"}, "nothing sent before confirming")
-        wizard.action_confirm()
-        self.assertEqual(set((first | second).mapped("state")), {"declared"})
+        self.assertEqual(records.mapped("state"), ["estimated", "estimated"], "nothing sent before confirming")
+        result = wizard.action_confirm()
+        self.assertEqual(result["params"]["message"], "Declare: 2 done.")
+        self.assertEqual(records.mapped("state"), ["declared", "declared"])
+        self.assertEqual(
+            {d.number for d in self._sandbox_declarations(self.trader, date(2025, 11, 1))}
+            | {d.number for d in self._sandbox_declarations(self.trader, date(2025, 12, 1))},
+            set(records.mapped("urssaf_number")),
+        )
 
     def test_declare_and_pay_are_for_declarants(self):
+        declarant_group = self.env.ref("l10n_fr_urssaf_tierce_declaration.group_urssaf_declarant")
         for step in ("declare", "pay"):
             action = self.env.ref(f"l10n_fr_urssaf_tierce_declaration.action_urssaf_declaration_send_{step}")
-            self.assertEqual(action.group_ids, self.env.ref("l10n_fr_urssaf_tierce_declaration.group_urssaf_declarant"))
-        bindings = self.env["ir.actions.actions"].with_user(self.preparer).get_bindings("urssaf.declaration")
-        names = {action["name"] for action in bindings["action"]}
-        self.assertIn("Estimate", names)
-        self.assertNotIn("Declare", names)
-        self.assertNotIn("Pay", names)
+            self.assertEqual(action.group_ids, declarant_group)
+        for user, expected in ((self.preparer, {"Estimate"}), (self.declarant, {"Estimate", "Declare", "Pay"})):
+            bindings = self.env["ir.actions.actions"].with_user(user).get_bindings("urssaf.declaration")
+            names = {action["name"] for action in bindings["action"]}
+            self.assertEqual(names & {"Estimate", "Declare", "Pay"}, expected, user.login)
 
 
 class TestDeclarationRefusals(UrssafDeclarationCase):
@@ -325,10 +367,22 @@ class TestDeclarationRefusals(UrssafDeclarationCase):
         self.assertEqual(declaration.state, "draft")
 
 
+class PaidMeanwhile(Fault):
+    """Another tool pays the declaration just before this payment reaches
+    Urssaf: the first payment is recorded, and this one is refused with
+    Urssaf's 409 ER_API_PAIEMENT_EXISTANT."""
+
+    def respond(self, request, delegate, server):
+        delegate()
+        return delegate()
+
+
 @tagged("post_install", "-at_install")
 class TestDeclarationOutcomeUnknown(UrssafDeclarationCase):
     """Against a fault-injecting Urssaf on the loopback, set in the settings
     like a real environment."""
+
+    TIMEOUT = 1.0
 
     def setUp(self):
         super().setUp()
@@ -341,11 +395,42 @@ class TestDeclarationOutcomeUnknown(UrssafDeclarationCase):
                 "urssaf_environment": "sandbox",
                 "urssaf_client_id": "demo-tiers",
                 "urssaf_base_url": self.server.base_url,
-                "urssaf_timeout": 1.0,
+                "urssaf_timeout": self.TIMEOUT,
             }
         )
         self.company.sudo().urssaf_client_secret = "demo-secret"
         self.partner = self._make_ae("monthly_trader", "VENTE_MARCHANDISES", "commercant")
+
+    def _declared(self, start, end, amount):
+        """A declaration declared at Urssaf, and the SEPA mandate Urssaf
+        holds for its auto-entrepreneur brought in."""
+        declaration = self._declaration(self.partner, start, end, {"VENTE_MARCHANDISES": amount})
+        declaration.action_estimate()
+        declaration.with_user(self.declarant).action_declare()
+        self.assertEqual(declaration.state, "declared")
+        self.env["res.partner.bank"].create(
+            {"partner_id": self.partner.id, "acc_number": "FR76 3000 6000 0112 3456 7890 189"}
+        )
+        self.partner.action_urssaf_sync_sepa_mandates()
+        return declaration
+
+    @staticmethod
+    def _last_message(declaration):
+        """The text of the last chatter message with a body (tracking
+        messages have none)."""
+        bodies = [message.body for message in declaration.message_ids if message.body]
+        return html2plaintext(bodies[0]) if bodies else None
+
+    def _remote_payments(self, declaration):
+        """The payments Urssaf (the loopback sandbox) holds for ``declaration``."""
+        with self.remote.storage.transaction() as transaction:
+            return transaction.find("payment", numeroDeclaration=declaration.urssaf_number)
+
+    def _remote_declaration(self, declaration):
+        client = self.company._urssaf_client()
+        return client.find_declaration_by_number(
+            self.partner._urssaf_identifier(), declaration.urssaf_number, declaration.period_start
+        )
 
     def test_server_error_after_acceptance_is_settled_by_lookup(self):
         declaration = self._declaration(
@@ -354,33 +439,86 @@ class TestDeclarationOutcomeUnknown(UrssafDeclarationCase):
         declaration.action_estimate()
         self.server.inject(ServerError(500, after=True), DECLARE, calls=1)
         declaration.with_user(self.declarant).action_declare()
-        self.assertEqual(declaration.state, "error")
+        self.assertEqual((declaration.state, declaration.error_step), ("error", "declare"))
         self.assertTrue(declaration.outcome_unknown)
-        self.assertEqual(declaration.error_step, "declare")
+        self.assertFalse(declaration.urssaf_number)
+        self.assertEqual(self.server.count(DECLARE, delegated=True), 1, "Urssaf recorded it")
 
         declaration.with_user(self.declarant).action_retry()
         self.assertEqual(declaration.state, "declared")
         self.assertFalse(declaration.outcome_unknown)
         self.assertEqual(self.server.count(DECLARE, delegated=True), 1, "sent to Urssaf exactly once")
+        (sent,) = self.server.requests_for(DECLARE)
+        self.assertEqual(sent.json()["referenceTiers"], declaration.reference_tiers)
+        self.assertEqual(self._remote_declaration(declaration).reference_tiers, declaration.reference_tiers)
 
     def test_timeout_on_pay_is_settled_by_lookup(self):
-        declaration = self._declaration(
-            self.partner, date(2026, 9, 1), date(2026, 9, 30), {"VENTE_MARCHANDISES": 500.0}
-        )
-        declaration.action_estimate()
-        declaration.with_user(self.declarant).action_declare()
-        self.env["res.partner.bank"].create(
-            {"partner_id": self.partner.id, "acc_number": "FR76 3000 6000 0112 3456 7890 189"}
-        )
-        self.partner.action_urssaf_sync_sepa_mandates()
-        self.server.inject(ServerError(503, after=True), PAY, calls=1)
+        """Urssaf records the payment but answers after the client's read
+        time-out: the outcome is unknown, and the retry finds it paid at
+        Urssaf instead of paying again."""
+        declaration = self._declared(date(2026, 9, 1), date(2026, 9, 30), 500.0)
+        # 12.3 % of 500 rounded to the euro, and the CFP of 0.1 %.
+        self.assertEqual((declaration.amount_total, declaration.remaining_due), (62.5, 62.5))
+        self.server.inject(Delay(self.TIMEOUT + 1.0, after=True), PAY, calls=1)
+        # The wall clock: freezegun stops time.monotonic, not real_time.
+        started = real_time()
         declaration.with_user(self.declarant).action_pay()
+        waited = real_time() - started
         self.assertEqual((declaration.state, declaration.error_step), ("error", "pay"))
         self.assertTrue(declaration.outcome_unknown)
+        self.assertIn("délai de réponse dépassé", declaration.error_message)
+        self.assertGreaterEqual(waited, self.TIMEOUT, "the client waited for its read time-out")
+        self.assertLess(waited, self.TIMEOUT + 1.0, "and gave up before Urssaf answered")
+        (paid,) = self._remote_payments(declaration)
+        self.assertEqual(paid["montant"], "62.50", "Urssaf recorded the payment sent")
+        self.assertEqual(self._remote_declaration(declaration).status, "PAYEE")
 
         declaration.with_user(self.declarant).action_retry()
         self.assertEqual(declaration.state, "paid")
-        self.assertEqual(self.server.count(PAY, delegated=True), 1, "paid exactly once")
+        self.assertFalse(declaration.outcome_unknown)
+        self.assertEqual(declaration.remaining_due, 0.0)
+        self.assertEqual(self.server.count(PAY), 1, "paid exactly once: the retry only looked it up")
+        self.assertEqual(len(self._remote_payments(declaration)), 1)
+        self.assertRegex(
+            self._last_message(declaration),
+            rf"^Payment found paid at Urssaf: {re.escape(declaration._format_amount(62.5))} debited from "
+            r"\*\*\*\*0189, reference unknown\. Urssaf correlation id: [-0-9a-f]{36}\.$",
+        )
+
+    def test_payment_already_held_by_urssaf_is_recorded(self):
+        """Another tool paid between the look-up and the payment: Urssaf's
+        409 names its payment, which is recorded instead of failing."""
+        declaration = self._declared(date(2026, 8, 1), date(2026, 8, 31), 300.0)
+        self.server.inject(PaidMeanwhile(), PAY, calls=1)
+        declaration.with_user(self.declarant).action_pay()
+        (held,) = self._remote_payments(declaration)
+        self.assertEqual(self.server.requests_for(PAY)[0].status, 409)
+        self.assertEqual(declaration.state, "paid")
+        self.assertFalse(declaration.error_message)
+        self.assertEqual(declaration.payment_reference, held["referencePaiement"])
+        self.assertEqual(declaration.remaining_due, 0.0)
+        self.assertEqual(
+            self._last_message(declaration),
+            f"Payment already paid at Urssaf: {declaration._format_amount(37.3)} debited from "
+            f"****0189, reference {held['referencePaiement']}.",
+        )
+
+    def test_payment_found_paid_at_urssaf_is_not_sent(self):
+        """Urssaf already holds the payment (made with another tool): paying
+        records it and sends nothing."""
+        declaration = self._declared(date(2026, 7, 1), date(2026, 7, 31), 200.0)
+        client = self.company._urssaf_client()
+        client.pay(declaration.urssaf_number, Decimal("25.20"), "FR7630006000011234567890189")
+        self.assertEqual(self.server.count(PAY), 1)
+        declaration.with_user(self.declarant).action_pay()
+        self.assertEqual(declaration.state, "paid")
+        self.assertEqual(declaration.remaining_due, 0.0)
+        self.assertEqual(self.server.count(PAY), 1, "nothing sent: the look-up found it paid")
+        self.assertRegex(
+            self._last_message(declaration),
+            rf"^Payment found paid at Urssaf: {re.escape(declaration._format_amount(25.2))} debited from "
+            r"\*\*\*\*0189, reference unknown\. Urssaf correlation id: [-0-9a-f]{36}\.$",
+        )
 
     def test_estimate_error_keeps_urssaf_message_and_step(self):
         declaration = self._declaration(
@@ -398,76 +536,380 @@ class TestDeclarationOutcomeUnknown(UrssafDeclarationCase):
 
 @tagged("post_install", "-at_install")
 class TestConcurrentDeclare(UrssafDeclarationCase):
-    def test_declaration_locked_elsewhere_is_skipped(self):
-        """Two declare calls at once: the one that finds the row locked steps aside."""
-        declaration = self._declaration(self.trader, date(2026, 2, 1), date(2026, 2, 28), {"VENTE_MARCHANDISES": 40.0})
-        declaration.action_estimate()
-        self.env.flush_all()
-        # The other process: a second cursor on the same database, holding the
-        # row's lock as _urssaf_declare does while it talks to Urssaf. Our
-        # uncommitted row is invisible to it, so it locks a committed twin.
-        with patch.object(type(declaration), "_lock_for_urssaf", return_value=False):
-            with patch.object(UrssafClient, "declare", autospec=True) as declare:
-                result = declaration.with_user(self.declarant).action_declare()
-        declare.assert_not_called()
-        self.assertEqual(declaration.state, "estimated")
-        self.assertIn("Skipped", result["params"]["message"])
+    """Two declare calls at once, each in a transaction of its own on a real
+    cursor, on a declaration committed as in production."""
 
-    def test_lock_for_urssaf_refuses_a_row_locked_by_another_transaction(self):
-        registry = self.registry
-        with registry.cursor() as cr_a:
-            env_a = self.env(cr=cr_a)
-            partner = env_a["res.partner"].create({"name": "Concurrent AE", "urssaf_is_auto_entrepreneur": True})
-            declaration = env_a["urssaf.declaration"].create(
+    def _committed_estimated_declaration(self):
+        """An auto-entrepreneur of the seed with its mandate and an estimated
+        declaration of its last quarter, committed; removed after the test."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            seed = seed_account("craftsman_alsace_baker")
+            partner = env["res.partner"].create(
                 {
-                    "partner_id": partner.id,
-                    "period_start": date(2020, 1, 1),
-                    "period_end": date(2020, 1, 31),
-                    "periodicity": "monthly",
+                    "name": f"{seed['prenoms']} {seed['nom']}",
+                    "urssaf_is_auto_entrepreneur": True,
+                    "urssaf_category_id": self.categories["VENTE_MARCHANDISES"].id,
+                    "urssaf_trade": "artisan",
+                    "urssaf_identifier_type": "nir",
+                    "urssaf_nir": seed["nir"],
                 }
             )
-            cr_a.commit()
+            partner.action_urssaf_check_account()
+            mandate = env["urssaf.mandate"].create(
+                {"partner_id": partner.id, "signature_date": date(2026, 1, 5), "document": DOCUMENT}
+            )
+            mandate.action_register()
+            declaration = env["urssaf.declaration"].create(
+                {
+                    "partner_id": partner.id,
+                    "period_start": date(2026, 7, 1),
+                    "period_end": date(2026, 9, 30),
+                    "line_ids": [
+                        fields.Command.create(
+                            {
+                                "category_id": self.categories["VENTE_MARCHANDISES"].id,
+                                "computed_amount": 900.0,
+                                "amount": 900.0,
+                            }
+                        )
+                    ],
+                }
+            )
+            declaration.action_estimate()
+            self.assertEqual(declaration.state, "estimated")
+            cr.commit()  # pylint: disable=invalid-commit
+            ids = (declaration.id, mandate.id, partner.id)
+            identifier = partner._urssaf_identifier()
+        self.addCleanup(self._remove_committed, *ids)
+        return ids[0], identifier
+
+    def _remove_committed(self, declaration_id, mandate_id, partner_id):
+        with self.registry.cursor() as cr:
+            # The uninstall flag lifts the protection of declared declarations
+            # and active mandates.
+            env = api.Environment(cr, api.SUPERUSER_ID, {MODULE_UNINSTALL_FLAG: True})
+            env["urssaf.declaration"].browse(declaration_id).exists().unlink()
+            env["urssaf.mandate"].browse(mandate_id).exists().unlink()
+            env["res.partner"].browse(partner_id).exists().unlink()
+            cr.commit()  # pylint: disable=invalid-commit
+
+    def _declare_in_own_transaction(self, declaration_id):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            result = env["urssaf.declaration"].browse(declaration_id).action_declare()
+            cr.commit()  # pylint: disable=invalid-commit
+            return result
+
+    def _state(self, declaration_id):
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT state, urssaf_number FROM urssaf_declaration WHERE id = %s", [declaration_id])
+            return cr.fetchone()
+
+    def test_second_declare_steps_aside_while_the_first_talks_to_urssaf(self):
+        declaration_id, identifier = self._committed_estimated_declaration()
+        inside, release = threading.Event(), threading.Event()
+        handle = Sandbox.handle
+
+        def gated_handle(sandbox, request):
+            """The first declaration sent waits in Urssaf's hands until released."""
+            if DECLARE.matches(request.method, request.path) and not inside.is_set():
+                inside.set()
+                release.wait(60)
+            return handle(sandbox, request)
+
+        first = {}
+
+        def first_call():
             try:
-                with registry.cursor() as cr_b:
-                    cr_b.execute("SELECT id FROM urssaf_declaration WHERE id = %s FOR UPDATE", [declaration.id])
-                    self.assertFalse(declaration._lock_for_urssaf(), "held by the other transaction")
-                    cr_b.rollback()
-                self.assertTrue(declaration._lock_for_urssaf(), "free again")
+                first["result"] = self._declare_in_own_transaction(declaration_id)
+            except Exception as error:  # noqa: BLE001 (reported by the test)
+                first["error"] = error
+                inside.set()
+
+        with patch.object(Sandbox, "handle", gated_handle):
+            thread = threading.Thread(target=first_call)
+            thread.start()
+            try:
+                self.assertTrue(inside.wait(60), "the first call reached Urssaf")
+                self.assertNotIn("error", first)
+                # The first transaction holds the row while Urssaf answers.
+                second = self._declare_in_own_transaction(declaration_id)
             finally:
-                cr_a.rollback()
-                declaration.unlink()
-                partner.unlink()
-                cr_a.commit()
+                release.set()
+                thread.join(60)
+        self.assertFalse(thread.is_alive())
+        self.assertNotIn("error", first)
+        self.assertEqual(
+            second["params"]["message"],
+            "Declare: 0 done.\nSkipped, being processed elsewhere or nothing to do: "
+            "Jules FOURNIER, 07/01/2026 – 09/30/2026",
+        )
+        self.assertEqual(first["result"]["params"]["message"], "Declare: 1 done.")
+        state, number = self._state(declaration_id)
+        self.assertEqual(state, "declared")
+        client = self.company._urssaf_client()
+        self.assertEqual([d.number for d in client.find_declarations(identifier, date(2026, 7, 1))], [number])
+
+    def test_lock_for_urssaf_refuses_a_row_locked_by_another_transaction(self):
+        declaration_id, _identifier = self._committed_estimated_declaration()
+        with self.registry.cursor() as cr_a, self.registry.cursor() as cr_b:
+            declaration = api.Environment(cr_a, api.SUPERUSER_ID, {})["urssaf.declaration"].browse(declaration_id)
+            cr_b.execute("SELECT id FROM urssaf_declaration WHERE id = %s FOR UPDATE", [declaration_id])
+            self.assertFalse(declaration._lock_for_urssaf(), "held by the other transaction")
+            cr_b.rollback()
+            self.assertTrue(declaration._lock_for_urssaf(), "free again")
+            cr_a.rollback()
 
 
 @tagged("post_install", "-at_install")
 class TestDeclarationCron(UrssafDeclarationCase):
-    def test_cron_prepares_declares_and_reminds(self):
-        self.company.write({"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400, "urssaf_reminder_days": 400})
-        Declaration = self.env["urssaf.declaration"]
-        with self._no_commit():
-            Declaration._cron_urssaf_declarations()
-        declarations = Declaration.search([("partner_id", "in", (self.trader | self.craftsman).ids)])
-        last_month = periods.last_ended_period(self.today, date(2019, 3, 1), periods.MONTHLY)
-        trader_declaration = declarations.filtered(lambda d: d.partner_id == self.trader)
-        self.assertEqual((trader_declaration.period_start, trader_declaration.period_end), last_month)
-        self.assertEqual(trader_declaration.state, "paid" if trader_declaration.amount_total == 0 else "declared")
-        self.assertEqual(len(declarations), 2)
+    """The scheduled action on books with paid vendor bills."""
 
-        # A second run declares nothing twice and adds no activity.
-        with self._no_commit():
-            Declaration._cron_urssaf_declarations()
-        self.assertEqual(len(Declaration.search([("partner_id", "in", (self.trader | self.craftsman).ids)])), 2)
-        self.assertEqual(len(self._sandbox_declarations(self.trader, last_month[0])), 1)
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.urssaf_responsible_user_id = cls.declarant
+        # The trader's October 2026 (monthly, due 30 November 2026): one bill
+        # paid in October; another paid in November belongs to November.
+        cls.october = (date(2026, 10, 1), date(2026, 10, 31))
+        paid_vendor_bill(cls.env, cls.trader, date(2026, 10, 2), 1250.0, date(2026, 10, 20))
+        paid_vendor_bill(cls.env, cls.trader, date(2026, 10, 25), 400.0, date(2026, 11, 3))
+        # The craftsman's third quarter 2026 (due 31 October 2026): one bill
+        # paid in August, one never paid.
+        cls.q3 = (date(2026, 7, 1), date(2026, 9, 30))
+        paid_vendor_bill(cls.env, cls.craftsman, date(2026, 8, 3), 3600.0, date(2026, 8, 28))
+        paid_vendor_bill(cls.env, cls.craftsman, date(2026, 9, 10), 900.0)
 
-    def test_cron_reminds_once_before_the_deadline(self):
-        self.company.write({"urssaf_auto_declare": False, "urssaf_reminder_days": 400})
-        Declaration = self.env["urssaf.declaration"]
+    def _run_cron(self):
         with self._no_commit():
-            Declaration._cron_urssaf_declarations()
-            Declaration._cron_urssaf_declarations()
-        declaration = Declaration.search([("partner_id", "=", self.trader.id)])
-        self.assertEqual(declaration.state, "draft")
-        self.assertEqual(len(declaration.activity_ids), 1)
-        self.assertEqual(declaration.activity_ids.date_deadline, declaration.due_date)
-        self.assertLessEqual(declaration.due_date - timedelta(days=400), self.today)
+            self.env["urssaf.declaration"]._cron_urssaf_declarations()
+
+    def _declarations(self):
+        Declaration = self.env["urssaf.declaration"]
+        trader = Declaration.search([("partner_id", "=", self.trader.id)])
+        craftsman = Declaration.search([("partner_id", "=", self.craftsman.id)])
+        return trader, craftsman
+
+    def _turnover(self, declaration):
+        return {line.category_id.code: (line.computed_amount, line.amount) for line in declaration.line_ids}
+
+    def _at_urssaf(self, partner, period):
+        return self._sandbox_declarations(partner, period[0])
+
+    def test_cron_declares_what_the_books_collected_then_pays(self):
+        self.company.write({"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400, "urssaf_reminder_days": 0})
+        runs_before = self.env["urssaf.run"].search([])
+        self._run_cron()
+        trader, craftsman = self._declarations()
+        self.assertEqual((trader.period_start, trader.period_end), self.october)
+        self.assertEqual((craftsman.period_start, craftsman.period_end), self.q3)
+        self.assertEqual((trader.state, craftsman.state), ("declared", "declared"))
+        self.assertEqual(self._turnover(trader), {"VENTE_MARCHANDISES": (1250.0, 1250.0)})
+        self.assertEqual(self._turnover(craftsman), {"PRESTATION_SERVICES_BIC": (3600.0, 3600.0)})
+        # DOMAIN.md: goods 12.3 % rounded to the euro (154), CFP 0.1 % of a
+        # trader (1.25), TFC 0.015 % (0.19, rounded to 0).
+        self.assertEqual(trader.amount_total, 155.25)
+        # Craft services 21.2 % (763), CFP 0.3 % of a craftsman (10.80), TFC
+        # of a Moselle craftsman 0.83 % of services (29.88, rounded to 30).
+        self.assertEqual(craftsman.amount_total, 803.8)
+        for declaration, partner, period, turnover in (
+            (trader, self.trader, self.october, "VENTE_MARCHANDISES"),
+            (craftsman, self.craftsman, self.q3, "PRESTATION_SERVICES_BIC"),
+        ):
+            (held,) = self._at_urssaf(partner, period)
+            self.assertEqual(held.number, declaration.urssaf_number)
+            self.assertEqual(held.reference_tiers, declaration.reference_tiers)
+            self.assertEqual(held.turnover, ((turnover, Decimal(str(declaration.turnover_total))),))
+            self.assertEqual(held.total, Decimal(str(declaration.amount_total)))
+            self.assertEqual(held.status, "DECLAREE")
+        self.assertFalse((trader | craftsman).activity_ids, "declared: no reminder")
+        (run,) = self.env["urssaf.run"].search([]) - runs_before
+        self.assertEqual(run.company_id, self.company)
+        self.assertEqual((run.done_count, run.failed_count, run.skipped_count), (2, 0, 0))
+
+        # Then the declarant pays, from the mandates Urssaf debits.
+        self.env["res.partner.bank"].create(
+            {"partner_id": self.trader.id, "acc_number": "FR76 3000 6000 0112 3456 7890 189"}
+        )
+        self.trader.action_urssaf_sync_sepa_mandates()
+        bank = self.env["res.partner.bank"].create(
+            {"partner_id": self.craftsman.id, "acc_number": "FR14 2004 1010 0505 0001 3M02 606"}
+        )
+        sepa = self.env["urssaf.sepa.mandate"].create(
+            {
+                "partner_id": self.craftsman.id,
+                "bank_account_id": bank.id,
+                "holder": self.craftsman.name,
+                "signature_date": date(2026, 11, 2),
+            }
+        )
+        sepa.action_register()
+        result = (trader | craftsman).with_user(self.declarant).action_pay()
+        self.assertEqual(result["params"]["message"], "Pay: 2 done.")
+        for declaration, partner, period in ((trader, self.trader, self.october), (craftsman, self.craftsman, self.q3)):
+            self.assertEqual(declaration.state, "paid")
+            self.assertEqual(declaration.payment_amount, declaration.amount_total)
+            (held,) = self._at_urssaf(partner, period)
+            self.assertEqual((held.status, held.remaining_due), ("PAYEE", Decimal(0)))
+
+        # A second run changes nothing: nothing prepared, declared nor paid twice.
+        self._run_cron()
+        self.assertEqual(self._declarations(), (trader, craftsman))
+        self.assertEqual(len(self._at_urssaf(self.trader, self.october)), 1)
+        self.assertEqual(len(self._at_urssaf(self.craftsman, self.q3)), 1)
+        self.assertEqual((trader.state, craftsman.state), ("paid", "paid"))
+
+    def test_cron_reads_the_books_again_before_declaring(self):
+        """Drafts prepared earlier are declared with what the books say on
+        the day of the run; an amount a declarant adjusted is kept."""
+        self.company.write({"urssaf_auto_declare": False, "urssaf_reminder_days": 0})
+        self._run_cron()
+        trader, craftsman = self._declarations()
+        self.assertEqual((trader.state, craftsman.state), ("draft", "draft"))
+        self.assertEqual(self._turnover(trader), {"VENTE_MARCHANDISES": (1250.0, 1250.0)})
+        # A payment of October entered late, and the craftsman's amount adjusted.
+        paid_vendor_bill(self.env, self.trader, date(2026, 10, 12), 80.0, date(2026, 10, 30))
+        craftsman.line_ids.with_user(self.declarant).amount = 3500.0
+        # An older draft, which no preparation refreshes any more, and its
+        # payment entered late too.
+        september = self._declaration(self.trader, date(2026, 9, 1), date(2026, 9, 30), {"VENTE_MARCHANDISES": 0.0})
+        paid_vendor_bill(self.env, self.trader, date(2026, 9, 1), 500.0, date(2026, 9, 4))
+
+        self.company.write({"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400})
+        self._run_cron()
+        self.assertEqual((trader.state, craftsman.state), ("declared", "declared"))
+        self.assertEqual(self._turnover(trader), {"VENTE_MARCHANDISES": (1330.0, 1330.0)})
+        self.assertEqual(self._turnover(craftsman), {"PRESTATION_SERVICES_BIC": (3600.0, 3500.0)})
+        self.assertEqual(september.state, "declared")
+        self.assertEqual(self._turnover(september), {"VENTE_MARCHANDISES": (500.0, 500.0)})
+        (held,) = self._at_urssaf(self.trader, self.october)
+        self.assertEqual(held.turnover, (("VENTE_MARCHANDISES", Decimal("1330.00")),))
+        (held,) = self._at_urssaf(self.craftsman, self.q3)
+        self.assertEqual(held.turnover, (("PRESTATION_SERVICES_BIC", Decimal("3500.00")),))
+
+    def test_cron_reminds_once_n_days_before_the_deadline(self):
+        """Declared 2 days before the deadline at most: the craftsman's
+        (overdue) is declared, the trader's (due in 3 days) is not; its
+        accountant is reminded from 3 days before the deadline, once."""
+        self.company.write({"urssaf_auto_declare": True, "urssaf_auto_declare_days": 2, "urssaf_reminder_days": 2})
+        self._run_cron()
+        trader, craftsman = self._declarations()
+        self.assertEqual((trader.state, craftsman.state), ("draft", "declared"))
+        self.assertEqual(trader.due_date, date(2026, 11, 30))
+        self.assertFalse(trader.activity_ids, "due in 3 days: not yet reminded 2 days before")
+
+        self.company.urssaf_reminder_days = 3
+        self._run_cron()
+        self._run_cron()
+        activity = trader.activity_ids
+        self.assertEqual(len(activity), 1, "one to-do, not one per run")
+        self.assertEqual(activity.activity_type_id, self.env.ref("mail.mail_activity_data_todo"))
+        self.assertEqual(activity.date_deadline, date(2026, 11, 30))
+        self.assertEqual(activity.user_id, self.declarant)
+        self.assertEqual(activity.summary, "Urssaf declaration due on 11/30/2026")
+        self.assertFalse(craftsman.activity_ids, "declared: no reminder")
+        self.assertEqual(trader.state, "draft", "still outside the days to declare automatically")
+        self.assertFalse(self._at_urssaf(self.trader, self.october))
+
+
+@tagged("post_install", "-at_install")
+class TestDeclarationButtons(UrssafDeclarationCase):
+    """Cancel, Reset to draft and Refresh turnover."""
+
+    def _estimated(self, partner, start, end, amounts, periodicity="monthly"):
+        declaration = self._declaration(partner, start, end, amounts, periodicity)
+        declaration.with_user(self.preparer).action_estimate()
+        self.assertEqual(declaration.state, "estimated")
+        return declaration
+
+    def _refused(self, call, message):
+        with self.assertRaises(UserError) as caught:
+            call()
+        self.assertEqual(str(caught.exception), message)
+
+    def test_cancel_frees_the_period(self):
+        declaration = self._estimated(self.trader, date(2026, 10, 1), date(2026, 10, 31), {"VENTE_MARCHANDISES": 9.0})
+        self.assertIs(declaration.with_user(self.preparer).action_cancel(), True)
+        self.assertEqual(declaration.state, "cancelled")
+        self.assertFalse(self._sandbox_declarations(self.trader, date(2026, 10, 1)), "nothing sent")
+        # Another declaration of the period may be made, in a later request
+        # (the end of this one saves the cancellation): the cancelled one
+        # does not count.
+        self.env.flush_all()
+        again = self._declaration(self.trader, date(2026, 10, 1), date(2026, 10, 31), {"VENTE_MARCHANDISES": 10.0})
+        self.assertEqual(again.state, "draft")
+
+    def test_cancel_is_refused_once_urssaf_holds_it_or_may_hold_it(self):
+        declared = self._estimated(self.trader, date(2026, 9, 1), date(2026, 9, 30), {"VENTE_MARCHANDISES": 9.0})
+        declared.with_user(self.declarant).action_declare()
+        self._refused(
+            declared.with_user(self.declarant).action_cancel,
+            "Camille MARTIN, 09/01/2026 – 09/30/2026 is declared to Urssaf: it cannot be cancelled.",
+        )
+        self.assertEqual(declared.state, "declared")
+        unknown = self._declaration(self.trader, date(2026, 8, 1), date(2026, 8, 31), {"VENTE_MARCHANDISES": 9.0})
+        unknown.sudo().write({"state": "error", "error_step": "declare", "outcome_unknown": True})
+        self._refused(
+            unknown.with_user(self.declarant).action_cancel,
+            "Camille MARTIN, 08/01/2026 – 08/31/2026 is declared to Urssaf: it cannot be cancelled.",
+        )
+        self.assertEqual((unknown.state, unknown.outcome_unknown), ("error", True))
+
+    def test_reset_to_draft(self):
+        failed = self._declaration(self.trader, date(2026, 10, 1), date(2026, 10, 31), {"VENTE_MARCHANDISES": 9.0})
+        failed.sudo().write({"state": "error", "error_step": "estimate", "error_message": "Urssaf said no"})
+        self.assertIs(failed.with_user(self.preparer).action_reset_to_draft(), True)
+        self.assertEqual(
+            (failed.state, failed.error_step, failed.error_message, failed.outcome_unknown),
+            ("draft", False, False, False),
+        )
+        failed.with_user(self.preparer).action_cancel()
+        failed.with_user(self.preparer).action_reset_to_draft()
+        self.assertEqual(failed.state, "draft", "a cancelled declaration comes back")
+
+        declared = self._estimated(self.trader, date(2026, 9, 1), date(2026, 9, 30), {"VENTE_MARCHANDISES": 9.0})
+        declared.with_user(self.declarant).action_declare()
+        self._refused(
+            declared.with_user(self.declarant).action_reset_to_draft,
+            "Camille MARTIN, 09/01/2026 – 09/30/2026 is declared to Urssaf: it cannot go back to draft.",
+        )
+        self.assertEqual(declared.state, "declared")
+        unknown = self._declaration(self.trader, date(2026, 8, 1), date(2026, 8, 31), {"VENTE_MARCHANDISES": 9.0})
+        unknown.sudo().write({"state": "error", "error_step": "declare", "outcome_unknown": True})
+        self._refused(
+            unknown.with_user(self.declarant).action_reset_to_draft,
+            "Camille MARTIN, 08/01/2026 – 08/31/2026 may have been recorded by Urssaf: declare it again to look it "
+            "up first.",
+        )
+        self.assertEqual((unknown.state, unknown.outcome_unknown), ("error", True))
+
+    def test_refresh_turnover_reads_the_books(self):
+        paid_vendor_bill(self.env, self.trader, date(2026, 10, 2), 1250.0, date(2026, 10, 20))
+        paid_vendor_bill(self.env, self.trader, date(2026, 9, 2), 300.0, date(2026, 9, 10))
+        paid_vendor_bill(self.env, self.craftsman, date(2026, 8, 3), 3600.0, date(2026, 8, 28))
+        draft = self._declaration(self.trader, date(2026, 10, 1), date(2026, 10, 31), {"VENTE_MARCHANDISES": 0.0})
+        adjusted = self._declaration(
+            self.craftsman, date(2026, 7, 1), date(2026, 9, 30), {"PRESTATION_SERVICES_BIC": 0.0}, "quarterly"
+        )
+        adjusted.line_ids.with_user(self.declarant).amount = 100.0
+        estimated = self._estimated(self.trader, date(2026, 9, 1), date(2026, 9, 30), {"VENTE_MARCHANDISES": 300.0})
+        unchanged = self._estimated(self.trader, date(2026, 6, 1), date(2026, 6, 30), {"VENTE_MARCHANDISES": 0.0})
+        declared = self._estimated(self.trader, date(2026, 5, 1), date(2026, 5, 31), {"VENTE_MARCHANDISES": 7.0})
+        declared.with_user(self.declarant).action_declare()
+        paid_vendor_bill(self.env, self.trader, date(2026, 5, 2), 500.0, date(2026, 5, 5))
+        paid_vendor_bill(self.env, self.trader, date(2026, 9, 3), 20.0, date(2026, 9, 15))
+
+        everything = draft | adjusted | estimated | unchanged | declared
+        self.assertIs(everything.with_user(self.preparer).action_refresh_turnover(), True)
+
+        def turnover(declaration):
+            return {line.category_id.code: (line.computed_amount, line.amount) for line in declaration.line_ids}
+
+        self.assertEqual(turnover(draft), {"VENTE_MARCHANDISES": (1250.0, 1250.0)})
+        self.assertEqual(turnover(adjusted), {"PRESTATION_SERVICES_BIC": (3600.0, 100.0)}, "the adjustment is kept")
+        self.assertEqual(turnover(estimated), {"VENTE_MARCHANDISES": (320.0, 320.0)})
+        self.assertEqual(estimated.state, "draft", "its amounts changed since its estimate: estimate again")
+        self.assertEqual((turnover(unchanged), unchanged.state), ({"VENTE_MARCHANDISES": (0.0, 0.0)}, "estimated"))
+        self.assertEqual(turnover(declared), {"VENTE_MARCHANDISES": (7.0, 7.0)}, "what was declared stays")
+        self.assertEqual(declared.state, "declared")

@@ -9,11 +9,11 @@ from unittest.mock import patch
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import freeze_time, new_test_user, tagged
 
 from ..urssaf_api.seed import seed_account
 from . import rpc_trust
-from .common import UrssafTransactionCase
+from .common import FROZEN_NOW, UrssafTransactionCase
 from .rpc_trust import DECLARANT as DECLARANT_GROUP
 from .rpc_trust import PREPARER as PREPARER_GROUP
 from .rpc_trust import Attempt
@@ -72,6 +72,7 @@ WRITTEN_ONLY_BY_THE_ADDON = "cannot be written"
 DECLARED = "can no longer be changed"
 
 
+@freeze_time(FROZEN_NOW)
 @tagged("post_install", "-at_install")
 class TestDeclarationTrustRpc(rpc_trust.RpcTrustCase):
     """Each attempt of the review, as the user who tried it, and the controls."""
@@ -388,6 +389,7 @@ class TestDeclarationTrustRpc(rpc_trust.RpcTrustCase):
         self.assertEqual(self.numbered_error.urssaf_number, "DEC-NUMBERED")
 
 
+@freeze_time(FROZEN_NOW)
 @tagged("post_install", "-at_install")
 class TestDeclarationTrust(UrssafTransactionCase):
     """The same rules from Python, and the scheduled run."""

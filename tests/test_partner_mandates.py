@@ -15,13 +15,13 @@ from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import freeze_time, new_test_user, tagged
 from odoo.tools import translate
 
 from ..urssaf_api.models import Identifier
 from ..urssaf_api.sandbox import Sandbox
 from ..urssaf_api.seed import seed_account, synthetic_nir, synthetic_siret
-from .common import UrssafTransactionCase, reset_embedded_sandbox
+from .common import FROZEN_NOW, UrssafTransactionCase, reset_embedded_sandbox
 
 ADDON = "l10n_fr_urssaf_tierce_declaration"
 PREPARER = f"{ADDON}.group_urssaf_preparer"
@@ -42,6 +42,7 @@ def _compact(text):
     return re.sub(r"\s", "", text)
 
 
+@freeze_time(FROZEN_NOW)
 class UrssafAeCase(UrssafTransactionCase):
     """Auto-entrepreneurs of the sandbox's seed, users and a spy on the sandbox."""
 

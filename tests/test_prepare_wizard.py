@@ -6,17 +6,18 @@ import base64
 from datetime import date
 
 from odoo import Command, fields
-from odoo.tests import tagged
+from odoo.tests import freeze_time, tagged
 
 from ..urssaf_api import periods
 from ..urssaf_api.ceilings import ceilings
 from ..urssaf_api.seed import seed_account
-from .common import UrssafAccountingCase
+from .common import FROZEN_NOW, UrssafAccountingCase
 
 MODULE = "l10n_fr_urssaf_tierce_declaration"
 VAT = 0.2
 
 
+@freeze_time(FROZEN_NOW)
 @tagged("post_install", "-at_install")
 class TestPrepareWizard(UrssafAccountingCase):
     @classmethod

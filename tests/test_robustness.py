@@ -8,7 +8,7 @@ from datetime import date
 from unittest.mock import patch
 
 from odoo import api, fields
-from odoo.tests import tagged
+from odoo.tests import freeze_time, tagged
 
 from odoo.addons.base.models.ir_cron import IrCron
 
@@ -17,7 +17,7 @@ from ..urssaf_api.sandbox import Sandbox
 from ..urssaf_api.seed import synthetic_siret
 from ..urssaf_api.storage import MemoryStorage
 from ..urssaf_api.testing import DECLARE, Delay, ExpireTokens, FaultServer, RateLimit, ServerError
-from .common import UrssafTransactionCase
+from .common import FROZEN_NOW, UrssafTransactionCase
 
 PERIOD = (date(2026, 10, 1), date(2026, 10, 31))
 BATCH = 50
@@ -102,6 +102,7 @@ def _no_commit():
     return patch.object(IrCron, "_commit_progress", lambda cron, processed=0, **kw: float("inf"))
 
 
+@freeze_time(FROZEN_NOW)
 @tagged("post_install", "-at_install")
 class TestUnattendedRuns(UrssafTransactionCase):
     def setUp(self):
@@ -201,6 +202,7 @@ class TestUnattendedRuns(UrssafTransactionCase):
         self.assertFalse(declarations.activity_ids)
 
 
+@freeze_time(FROZEN_NOW)
 @tagged("post_install", "-at_install")
 class TestConcurrentRuns(UrssafTransactionCase):
     """Two scheduled runs at once, each in its own transactions, committing
@@ -221,10 +223,23 @@ class TestConcurrentRuns(UrssafTransactionCase):
             declarations = _make_batch(env, remote, BATCH, first_index=5000)
             ids = declarations.ids
             partner_ids = declarations.partner_id.ids
+            cr.execute("SELECT COALESCE(MAX(id), 0) FROM urssaf_run")
+            (last_run_id,) = cr.fetchone()
             # The two runs see only committed data, as in production.
             cr.commit()  # pylint: disable=invalid-commit
         today = fields.Date.context_today(self.env["urssaf.declaration"])
         errors = []
+        # Both runs start declaring together, from the same list: they
+        # overlap for sure, instead of one finishing before the other starts.
+        start_together = threading.Barrier(2, timeout=60)
+        started = set()
+        declare_one = UrssafDeclaration._urssaf_auto_declare_one
+
+        def auto_declare_one(declaration):
+            if threading.get_ident() not in started:
+                started.add(threading.get_ident())
+                start_together.wait()
+            return declare_one(declaration)
 
         def run():
             try:
@@ -236,11 +251,14 @@ class TestConcurrentRuns(UrssafTransactionCase):
 
         try:
             threads = [threading.Thread(target=run) for _ in range(2)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=300)
+            with patch.object(UrssafDeclaration, "_urssaf_auto_declare_one", auto_declare_one):
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(timeout=300)
+            self.assertFalse(any(thread.is_alive() for thread in threads))
             self.assertFalse(errors)
+            self.assertEqual(len(started), 2, "both runs declared")
             with registry.cursor() as cr:
                 env = api.Environment(cr, api.SUPERUSER_ID, {})
                 declarations = env["urssaf.declaration"].browse(ids)
@@ -248,15 +266,26 @@ class TestConcurrentRuns(UrssafTransactionCase):
                 self.assertEqual(set(sent), set(declarations.mapped("reference_tiers")))
                 self.assertEqual(set(sent.values()), {1}, "each auto-entrepreneur declared once")
                 self.assertEqual(set(declarations.mapped("state")), {"declared"})
-                runs = env["urssaf.run"].search([("company_id", "=", company_id)], order="id desc", limit=2)
-                self.assertEqual(sum(runs.mapped("done_count")), BATCH)
+                runs = env["urssaf.run"].search([("id", ">", last_run_id)])
+                self.assertEqual(len(runs), 2)
+                self.assertEqual(runs.mapped("state"), ["done", "done"])
+                done = runs.line_ids.filtered(lambda line: line.result == "done")
+                self.assertEqual(sorted(done.declaration_id.ids), sorted(ids), "each declared by one run")
+                self.assertEqual(len(done), BATCH)
+                # They overlapped: at least one declaration was locked by
+                # the other run when this one came to it, and stepped aside.
+                refused = runs.line_ids.filtered(lambda line: line.result == "skipped")
+                self.assertGreaterEqual(len(refused), 1, "the runs overlapped")
+                self.assertEqual(set(refused.mapped("message")), {"being processed elsewhere, or nothing to do"})
+                self.assertLessEqual(set(refused.partner_id.ids), set(partner_ids))
+                self.assertEqual(runs.line_ids.mapped("result").count("failed"), 0, runs.line_ids.mapped("message"))
         finally:
             with registry.cursor() as cr:
                 env = api.Environment(cr, api.SUPERUSER_ID, {})
                 # Remove what this test committed; the uninstall flag lifts the
                 # protection of declared declarations and active mandates.
                 env = env(context={"_force_unlink": True})
-                env["urssaf.run"].search([("line_ids.declaration_id", "in", ids)]).unlink()
+                env["urssaf.run"].search([("id", ">", last_run_id)]).unlink()
                 env["urssaf.declaration"].browse(ids).exists().unlink()
                 env["urssaf.mandate"].search([("partner_id", "in", partner_ids)]).unlink()
                 env["res.partner"].browse(partner_ids).unlink()

@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
 from datetime import date
 from unittest.mock import patch
+from urllib.parse import parse_qs
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.modules.neutralize import get_neutralization_queries, neutralize_database
@@ -8,6 +10,9 @@ from odoo.tests import new_test_user, tagged
 
 from ..models.res_company import ALLOWED_HOSTS_PARAM, EMBEDDED_TOKEN_CACHES, URSSAF_SETTINGS_FIELDS
 from ..urssaf_api.client import TOKEN_CACHE, UrssafClient
+from ..urssaf_api.sandbox import EMBEDDED_BASE_URL, Sandbox
+from ..urssaf_api.storage import MemoryStorage
+from ..urssaf_api.testing import TOKEN, FaultServer
 from .common import UrssafTransactionCase
 
 ADDON = "l10n_fr_urssaf_tierce_declaration"
@@ -427,3 +432,95 @@ class TestUrssafSettings(UrssafTransactionCase):
             self.env["urssaf.environment.change"].with_user(self.access_rights).create(
                 {"company_id": self.company_b.id, "environment": "embedded"}
             )
+
+
+@tagged("post_install", "-at_install")
+class TestConnectionButton(UrssafTransactionCase):
+    """The settings' Test connection button: it saves what the page holds,
+    then asks Urssaf for a token with it, and says how it went."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_b = cls.env["res.company"].create({"name": "Cabinet B"})
+        cls.admin = new_test_user(
+            cls.env,
+            login="urssaf_connection_admin",
+            groups="base.group_system,account.group_account_manager,"
+            "l10n_fr_urssaf_tierce_declaration.group_urssaf_declarant",
+            company_id=cls.company_b.id,
+            company_ids=[(6, 0, cls.company_b.ids)],
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.remote = Sandbox(MemoryStorage())
+        self.server = FaultServer(self.remote.handle)
+        self.server.start()
+        self.addCleanup(self.server.stop)
+
+    def _click(self, **values):
+        settings = self.env["res.config.settings"].with_user(self.admin).with_company(self.company_b).create(values)
+        return settings.action_urssaf_test_connection()
+
+    def test_button_saves_then_gets_a_token(self):
+        result = self._click(
+            urssaf_environment="sandbox",
+            urssaf_client_id="demo-tiers",
+            urssaf_client_secret_input="demo-secret",
+            urssaf_base_url=self.server.base_url,
+            urssaf_timeout=3.0,
+        )
+        self.assertEqual(
+            result,
+            {
+                "type": "ir.actions.client",
+                "tag": "display_notification",
+                "params": {
+                    "title": "Urssaf connection",
+                    "message": f"Connected to Urssaf (Urssaf sandbox, {self.server.base_url}): "
+                    "an access token was granted.",
+                    "type": "success",
+                    "sticky": False,
+                },
+            },
+        )
+        (token_request,) = self.server.requests_for(TOKEN)
+        self.assertEqual(token_request.status, 200)
+        form = parse_qs(token_request.body.decode())
+        self.assertEqual(
+            (form["grant_type"], form["client_id"], form["client_secret"]),
+            (["client_credentials"], ["demo-tiers"], ["demo-secret"]),
+            "the settings entered on the page",
+        )
+        # Saved before the test: the company holds what the page held.
+        self.assertEqual(
+            (self.company_b.urssaf_environment, self.company_b.urssaf_base_url, self.company_b.urssaf_timeout),
+            ("sandbox", self.server.base_url, 3.0),
+        )
+        self.assertEqual(self.company_b.sudo().urssaf_client_secret, "demo-secret")
+
+    def test_button_says_why_the_connection_failed(self):
+        with self.assertRaises(UserError) as caught:
+            self._click(
+                urssaf_environment="sandbox",
+                urssaf_client_id="demo-tiers",
+                urssaf_client_secret_input="wrong-secret-value",
+                urssaf_base_url=self.server.base_url,
+            )
+        message = str(caught.exception)
+        self.assertRegex(
+            message,
+            rf"^The connection to Urssaf \(Urssaf sandbox, {re.escape(self.server.base_url)}\) failed: .+",
+        )
+        self.assertNotIn("wrong-secret-value", message)
+        (token_request,) = self.server.requests_for(TOKEN)
+        self.assertEqual(token_request.status, 401)
+
+    def test_button_on_the_embedded_sandbox(self):
+        result = self._click(urssaf_environment="embedded")
+        self.assertEqual(
+            result["params"]["message"],
+            f"Connected to Urssaf (Embedded sandbox, {EMBEDDED_BASE_URL}): an access token was granted.",
+        )
+        self.assertEqual(self.server.requests, [], "the embedded sandbox answers in the process")

@@ -281,3 +281,115 @@ class TestMultiCompany(UrssafAeCase):
             mandate_b.with_user(self.user_a).read(["state"])
         env_both = self.env(user=self.both, context={"allowed_company_ids": (self.company_a | self.company_b).ids})
         self.assertEqual(env_both["urssaf.mandate"].search([]), self.mandate_a | mandate_b)
+
+
+@tagged("post_install", "-at_install")
+class TestMultiCompanyDeclarationRecords(UrssafAeCase):
+    """A declaration's lines, its contributions and the reports of the
+    scheduled runs stay in their company, like the declaration."""
+
+    MODELS = ("urssaf.declaration", "urssaf.declaration.line", "urssaf.declaration.contribution")
+    RUN_MODELS = ("urssaf.run", "urssaf.run.line")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_a = cls.env.company
+        cls.company_b = cls.env["res.company"].create({"name": "Cabinet B"})
+        cls.users = {
+            login: new_test_user(
+                cls.env,
+                login=f"i4_records_{login}",
+                groups=groups,
+                company_id=company.id,
+                company_ids=[(6, 0, companies.ids)],
+            )
+            for login, groups, company, companies in (
+                ("declarant_a", DECLARANT, cls.company_a, cls.company_a),
+                ("declarant_b", DECLARANT, cls.company_b, cls.company_b),
+                ("preparer_b", PREPARER, cls.company_b, cls.company_b),
+                ("declarant_ab", DECLARANT, cls.company_b, cls.company_a | cls.company_b),
+            )
+        }
+        partner = cls._ae_of_seed("monthly_trader")
+        declaration = cls.env["urssaf.declaration"].create(
+            {
+                "partner_id": partner.id,
+                "company_id": cls.company_a.id,
+                "period_start": "2026-10-01",
+                "period_end": "2026-10-31",
+                "line_ids": [(0, 0, {"category_id": cls.category_goods.id, "computed_amount": 10, "amount": 10})],
+            }
+        )
+        cls.env["urssaf.declaration.contribution"].create(
+            {
+                "declaration_id": declaration.id,
+                "kind": "estimate",
+                "category_id": cls.category_goods.id,
+                "label": "Cotisations sociales",
+                "base": 10,
+                "rate": 12.3,
+                "amount": 1,
+            }
+        )
+        run = cls.env["urssaf.run"].create({"company_id": cls.company_a.id})
+        run._add_lines(declaration, "done")
+        cls.records = {
+            "urssaf.declaration": declaration,
+            "urssaf.declaration.line": declaration.line_ids,
+            "urssaf.declaration.contribution": declaration.contribution_ids,
+            "urssaf.run": run,
+            "urssaf.run.line": run.line_ids,
+        }
+
+    @classmethod
+    def _ae_of_seed(cls, alias):
+        partner = cls.env["res.partner"].create(
+            {
+                "name": "Camille Martin",
+                "urssaf_is_auto_entrepreneur": True,
+                "urssaf_identifier_type": "nir",
+                "urssaf_nir": NIR,
+                "urssaf_category_id": cls.category_goods.id,
+            }
+        )
+        partner.action_urssaf_check_account()
+        return partner
+
+    def _readable(self, user, models, companies=None):
+        context = {"allowed_company_ids": companies.ids} if companies else {}
+        env = self.env(user=user, context=context)
+        return {model: env[model].search([("id", "in", self.records[model].ids)]) for model in models}
+
+    def test_company_a_reads_its_records(self):
+        self.assertEqual(
+            {model: len(records) for model, records in self.records.items()}, dict.fromkeys(self.records, 1)
+        )
+        readable = self._readable(self.users["declarant_a"], self.MODELS + self.RUN_MODELS)
+        self.assertEqual(
+            {model: records.ids for model, records in readable.items()},
+            {model: records.ids for model, records in self.records.items()},
+        )
+
+    def test_another_company_reads_nothing(self):
+        for login, models in (
+            ("declarant_b", self.MODELS + self.RUN_MODELS),
+            ("preparer_b", self.MODELS),
+        ):
+            user = self.users[login]
+            with self.subTest(user=login):
+                readable = self._readable(user, models)
+                self.assertEqual({model: records.ids for model, records in readable.items()}, dict.fromkeys(models, []))
+                for model in models:
+                    with self.assertRaises(AccessError, msg=model):
+                        self.records[model].with_user(user).read(["id", "display_name"])
+        # A user of both companies, working in B only, does not read A's either.
+        models = self.MODELS + self.RUN_MODELS
+        both = self.users["declarant_ab"]
+        readable = self._readable(both, models, companies=self.company_b)
+        self.assertEqual({model: records.ids for model, records in readable.items()}, dict.fromkeys(models, []))
+        readable = self._readable(both, models, companies=self.company_a | self.company_b)
+        self.assertEqual(
+            {model: records.ids for model, records in readable.items()},
+            {model: self.records[model].ids for model in models},
+        )

@@ -10,7 +10,15 @@ one thread. Prints calls per second, per-call latency and the client's
 overhead per call (time through the client minus the time spent in
 ``Sandbox.handle`` for that same request), once with ``MemoryStorage`` and
 once with ``SqliteStorage`` in a temporary file. Issue 3 targets at least
-500 calls/s; this script reports, it does not judge.
+500 calls/s; this script reports, it does not judge the speed.
+
+It does judge the work: before printing any speed it checks that every
+round was done (one estimate and one declaration per auto-entrepreneur),
+that each estimate and each declaration amounts to the contributions worked
+out here, independently of the sandbox's code, from the rates of
+``DOMAIN.md``, that Urssaf declared what was sent, and that the storage
+holds each declaration exactly once. A failed check is printed and the
+script exits 1 without reporting a speed.
 """
 
 # A command-line tool talks on stdout.
@@ -22,8 +30,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from pathlib import Path
 
@@ -43,6 +52,18 @@ PROFILES = (
     ("artisan", ["PRESTATION_SERVICES_BIC"]),
     ("liberal", ["PRESTATION_SERVICES_BNC"]),
 )
+# The rates in force in October 2026, percent, from DOMAIN.md: social
+# contributions (rounded to the euro), CFP (to the cent) and TFC of the
+# general chamber (to the euro), by trade and category. No versement
+# libératoire, no ACRE (activity started in 2020).
+SOCIAL = {"VENTE_MARCHANDISES": "12.3", "PRESTATION_SERVICES_BIC": "21.2", "PRESTATION_SERVICES_BNC": "25.6"}
+CFP = {"commercant": "0.1", "artisan": "0.3", "liberal": "0.2"}  # BNC: 0.2 whatever the trade
+TFC = {
+    ("commercant", "VENTE_MARCHANDISES"): "0.015",
+    ("commercant", "PRESTATION_SERVICES_BIC"): "0.044",
+    ("artisan", "VENTE_MARCHANDISES"): "0.22",
+    ("artisan", "PRESTATION_SERVICES_BIC"): "0.48",
+}
 
 
 class HandleTimer:
@@ -86,15 +107,63 @@ def turnover_of(index, categories):
     }
 
 
+def expected_total(index, turnover):
+    """What the contributions on ``turnover`` amount to, worked out from the
+    rates above (half up, per line), not with the sandbox's code."""
+    trade, _categories = PROFILES[index % len(PROFILES)]
+
+    def percent(base, rate, step):
+        return (base * Decimal(rate) / 100).quantize(Decimal(step), rounding=ROUND_HALF_UP)
+
+    owed = Decimal("0.00")
+    for category, base in turnover.items():
+        cfp = "0.2" if category == "PRESTATION_SERVICES_BNC" else CFP[trade]
+        owed += percent(base, SOCIAL[category], "1") + percent(base, cfp, "0.01")
+        if (trade, category) in TFC:
+            owed += percent(base, TFC[trade, category], "1")
+    return owed
+
+
+def check(storage, accounts, results):
+    """The failures of the work done: ``[message]``, empty when all is right."""
+    failures = []
+    rounds = len(accounts)
+    for name in ("estimate", "declare"):
+        if len(results[name]) != rounds:
+            failures.append(f"{len(results[name])} {name} answers for {rounds} rounds")
+    numbers = Counter()
+    for index, ((_identifier, turnover), estimate, declaration) in enumerate(
+        zip(accounts, results["estimate"], results["declare"], strict=False)
+    ):
+        expected = expected_total(index, turnover)
+        if estimate.total != expected:
+            failures.append(f"round {index}: estimate {estimate.total}, expected {expected}")
+        if declaration.total != expected:
+            failures.append(f"round {index}: declaration {declaration.total}, expected {expected}")
+        if dict(declaration.turnover) != turnover:
+            failures.append(f"round {index}: declared turnover {dict(declaration.turnover)}, sent {turnover}")
+        if (declaration.reference_tiers, declaration.status) != (f"bench-{index}", "DECLAREE"):
+            failures.append(f"round {index}: {declaration.reference_tiers} {declaration.status}")
+        numbers[declaration.number] += 1
+    with storage.transaction() as transaction:
+        stored = transaction.find("declaration")
+    references = Counter(declaration["referenceTiers"] for declaration in stored)
+    if sorted(references) != sorted(f"bench-{index}" for index in range(rounds)) or set(references.values()) != {1}:
+        failures.append(f"the storage holds {len(stored)} declarations for {rounds} rounds, or some twice")
+    if set(numbers.values()) != {1} or set(numbers) != {declaration["numeroDeclaration"] for declaration in stored}:
+        failures.append("declaration numbers are not one per round, or not those the storage holds")
+    return failures
+
+
 def timed(timer, call):
-    """Run ``call()``; return (total seconds, seconds inside Sandbox.handle)."""
+    """Run ``call()``; return (its result, total seconds, seconds inside Sandbox.handle)."""
     handle_before, calls_before = timer.seconds, timer.calls
     started = time.perf_counter()
-    call()
+    result = call()
     total = time.perf_counter() - started
     if timer.calls != calls_before + 1:
         raise RuntimeError(f"expected one sandbox exchange per call, got {timer.calls - calls_before}")
-    return total, timer.seconds - handle_before
+    return result, total, timer.seconds - handle_before
 
 
 def run(storage, rounds):
@@ -122,19 +191,22 @@ def run(storage, rounds):
 
     totals = {"estimate": [], "declare": []}
     handles = {"estimate": [], "declare": []}
+    results = {"estimate": [], "declare": []}
     started, cpu_started = time.perf_counter(), time.process_time()
     for index, (identifier, turnover) in enumerate(accounts):
         for name, call in (
             ("estimate", partial(client.estimate, identifier, *PERIOD, turnover)),
             ("declare", partial(client.declare, identifier, *PERIOD, turnover, f"bench-{index}")),
         ):
-            total, in_handle = timed(timer, call)
+            result, total, in_handle = timed(timer, call)
+            results[name].append(result)
             totals[name].append(total)
             handles[name].append(in_handle)
     wall_seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
     client.close()
     return {
+        "failures": check(storage, accounts, results),
         "setup": setup_seconds,
         "token": token_seconds,
         "wall": wall_seconds,
@@ -158,6 +230,13 @@ def describe(values):
 
 
 def report(title, result, rounds):
+    """Print the figures of a run whose work checked right; False (and no
+    figure) when a check failed."""
+    if result["failures"]:
+        print(f"\n== {title}: the work is wrong, no speed reported ==", file=sys.stderr)
+        for failure in result["failures"][:20]:
+            print(f"  {failure}", file=sys.stderr)
+        return False
     totals, handles = result["totals"], result["handles"]
     all_totals = totals["estimate"] + totals["declare"]
     all_handles = handles["estimate"] + handles["declare"]
@@ -179,6 +258,8 @@ def report(title, result, rounds):
     print(f"in Sandbox.handle: {describe(all_handles)}")
     print(f"client overhead:  {describe(overheads)}")
     print(f"overhead share:   {sum(overheads) / sum(all_totals):8.1%} of the time per call")
+    print(f"checked:          {rounds} estimates and declarations, amounts and storage right")
+    return True
 
 
 def main(argv=None):
@@ -191,11 +272,11 @@ def main(argv=None):
         f"Python {platform.python_version()} ({platform.python_implementation()}) on {platform.machine()}, "
         "one thread, in-process (no socket)"
     )
-    report("MemoryStorage", run(MemoryStorage(), args.rounds), args.rounds)
+    ok = report("MemoryStorage", run(MemoryStorage(), args.rounds), args.rounds)
     with tempfile.TemporaryDirectory(prefix="urssaf-bench-") as directory:
         storage = SqliteStorage(Path(directory) / "sandbox.sqlite3")
-        report("SqliteStorage (temporary file)", run(storage, args.rounds), args.rounds)
-    return 0
+        ok = report("SqliteStorage (temporary file)", run(storage, args.rounds), args.rounds) and ok
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

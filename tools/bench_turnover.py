@@ -11,7 +11,14 @@ Usage: python3 tools/bench_turnover.py [--db NAME] [--keep] [--partners 500] [--
    them and counts its queries;
 4. times a naive per-invoice ORM loop over the same data, checks that both
    find the same amounts, and prints the ratio;
-5. drops the database it created, unless ``--keep``.
+5. prepares, estimates and declares the quarter of every auto-entrepreneur
+   through the embedded sandbox;
+6. drops the database it created, unless ``--keep``.
+
+No speed is printed for work that is wrong: the amounts must equal the naive
+loop's for every auto-entrepreneur, and every quarter must be declared
+exactly once at Urssaf with the amounts of the books; otherwise the failures
+are printed and the script exits 1.
 
 Targets (reported, not asserted): under 10 s, a constant number of queries,
 at least 20 times faster than the naive loop.
@@ -27,7 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -480,6 +487,8 @@ def compare(fast, slow):
 
 
 def measure(env, partners, company, figures):
+    """Time the collected turnover of the quarter; return its amounts, or
+    None when they differ from the naive loop's (no speed is printed then)."""
     print(f"Collected turnover from {QUARTER[0]} to {QUARTER[1]} of {len(partners)} auto-entrepreneurs:")
     runs = [compute(env, partners, company) for _ in range(3)]
     figures["compute"] = min(run[0] for run in runs)
@@ -487,28 +496,44 @@ def measure(env, partners, company, figures):
     fast = runs[0][2]
     one = compute(env, partners[:1], company)
     figures["naive"], slow = naive(env, partners, company)
+    # The work first: the same amounts as the naive loop, every time, for
+    # every auto-entrepreneur, and something collected at all.
+    failures = [f"partner {pid}: {fast[pid]} != naive {slow.get(pid)}" for pid in compare(fast, slow)]
+    failures += [f"run {i + 1} found other amounts than the first" for i, run in enumerate(runs) if run[2] != fast]
+    if set(fast) != set(partners.ids):
+        failures.append(f"amounts for {len(fast)} auto-entrepreneurs, {len(partners)} asked")
     total = sum(sum(amounts.values()) for amounts in fast.values())
-    print(f"  total collected: {total:,.2f} over {sum(1 for a in fast.values() if a)} auto-entrepreneurs")
+    if not total:
+        failures.append("nothing collected: the generated bills are not paid in the quarter")
+    if failures:
+        print("  the amounts are wrong, no speed reported:", file=sys.stderr)
+        for failure in failures[:10]:
+            print(f"    {failure}", file=sys.stderr)
+        return None
+    print(
+        f"  checked: the same amounts as the naive loop for each of the {len(partners)}; "
+        f"total collected {total:,.2f} over {sum(1 for a in fast.values() if a)} auto-entrepreneurs"
+    )
     print(
         f"  _compute_collected: {figures['compute']:.3f} s (best of 3; first {runs[0][0]:.3f} s), "
         f"{'/'.join(map(str, sorted(queries)))} queries for all of them, {one[1]} for one"
     )
     print(f"  naive ORM loop: {figures['naive']:.1f} s")
     print(f"  ratio: {figures['naive'] / figures['compute']:.0f}x faster")
-    mismatches = compare(fast, slow)
-    print(f"  same amounts as the naive loop: {'yes' if not mismatches else f'NO, for partners {mismatches[:10]}'}")
     verdict = [
         ("under 10 s", figures["compute"] < 10),
         ("constant queries", queries == {one[1]}),
         ("20x faster", figures["naive"] >= 20 * figures["compute"]),
     ]
     print("  targets: " + ", ".join(f"{label} {'OK' if ok else 'MISSED'}" for label, ok in verdict))
-    return not mismatches
+    return fast
 
 
-def declare_all(env, partners, company, figures):
+def declare_all(env, partners, company, collected, figures):
     """Prepare, estimate and declare the quarter of every auto-entrepreneur
-    through the embedded sandbox, as the screens and the scheduled action do."""
+    through the embedded sandbox, as the screens and the scheduled action do;
+    check each is declared once, with the amounts of the books, before
+    printing how fast."""
     from odoo.addons.l10n_fr_urssaf_tierce_declaration.models.urssaf_sandbox_storage import (  # noqa: PLC0415
         PostgresSandboxStorage,
     )
@@ -517,7 +542,8 @@ def declare_all(env, partners, company, figures):
 
     print(f"Declaring the quarter of {len(partners)} auto-entrepreneurs through the embedded sandbox:", flush=True)
     company.urssaf_environment = "embedded"
-    sandbox = Sandbox(PostgresSandboxStorage(env.cr.dbname))
+    storage = PostgresSandboxStorage(env.cr.dbname)
+    sandbox = Sandbox(storage)
     with timed("auto-entrepreneurs registered at the sandbox, accounts and mandates", figures):
         for index, partner in enumerate(partners):
             siret = synthetic_siret(900000 + index)
@@ -541,27 +567,62 @@ def declare_all(env, partners, company, figures):
                 "urssaf_checked_at": "2026-01-01 00:00:00",
             }
         )
+        active = env["urssaf.mandate"].search([("partner_id", "in", partners.ids), ("state", "=", "active")])
         mandates = env["urssaf.mandate"].create(
-            [{"partner_id": p.id, "company_id": company.id, "signature_date": date(2025, 1, 2)} for p in partners]
+            [
+                {"partner_id": p.id, "company_id": company.id, "signature_date": date(2025, 1, 2)}
+                for p in partners - active.partner_id
+            ]
         )
         mandates.write({"state": "active", "urssaf_mandate_ref": "bench"})
     preparation = env["urssaf.declaration.preparation"].with_company(company)
     start = time.perf_counter()
     result = preparation._prepare(partners, company, date.today(), period=QUARTER)
-    figures["prepare"] = time.perf_counter() - start
+    steps = {"prepare": (len(result["created"] | result["refreshed"]), [], time.perf_counter() - start)}
     declarations = result["created"] | result["refreshed"]
-    print(f"  prepared {len(declarations)} declarations in {figures['prepare']:.2f} s")
     for step in ("estimate", "declare"):
         start = time.perf_counter()
         outcome = declarations._urssaf_process(step)
-        elapsed = time.perf_counter() - start
-        print(
-            f"  {step}: {len(outcome['done'])} done, {len(outcome['failed'])} failed in {elapsed:.2f} s "
-            f"= {len(outcome['done']) / elapsed:.0f} declarations/s"
-        )
-        if outcome["failed"]:
-            print(f"    first failure: {outcome['failed'][0][1]}")
-    return not outcome["failed"]
+        steps[step] = (len(outcome["done"]), outcome["failed"], time.perf_counter() - start)
+    figures["prepare"] = steps["prepare"][2]
+
+    # The work first: every auto-entrepreneur's quarter declared, once, with
+    # the amounts the books collected.
+    failures = [
+        f"{step}: {declaration.display_name}: {message}" for step in steps for declaration, message in steps[step][1]
+    ]
+    quarter = env["urssaf.declaration"].search(
+        [("partner_id", "in", partners.ids), ("company_id", "=", company.id), ("period_start", "=", QUARTER[0])]
+    )
+    if sorted(quarter.partner_id.ids) != sorted(partners.ids) or len(quarter) != len(partners):
+        failures.append(f"{len(quarter)} declarations of the quarter for {len(partners)} auto-entrepreneurs")
+    with storage.transaction() as transaction:
+        held = [d for d in transaction.find("declaration") if d["periode"]["dateDebut"] == QUARTER[0].isoformat()]
+    sent = Counter(d["referenceTiers"] for d in held)
+    held_turnover = {
+        d["referenceTiers"]: {line["categorie"]: float(line["montant"]) for line in d["chiffresAffaires"]} for d in held
+    }
+    for declaration in quarter:
+        books = collected[declaration.partner_id.id]
+        lines = {line.category_id.code: line.amount for line in declaration.line_ids if line.amount}
+        if declaration.state not in ("declared", "paid") or not declaration.urssaf_number:
+            failures.append(f"{declaration.display_name}: {declaration.state}, not declared")
+        if lines != books:
+            failures.append(f"{declaration.display_name}: declares {lines}, the books collected {books}")
+        if sent[declaration.reference_tiers] != 1:
+            failures.append(f"{declaration.display_name}: {sent[declaration.reference_tiers]} times at Urssaf")
+        elif {c: a for c, a in held_turnover[declaration.reference_tiers].items() if a} != books:
+            failures.append(f"{declaration.display_name}: Urssaf holds {held_turnover[declaration.reference_tiers]}")
+    if failures:
+        print("  the declarations are wrong, no speed reported:", file=sys.stderr)
+        for failure in failures[:10]:
+            print(f"    {failure}", file=sys.stderr)
+        return False
+    print(f"  checked: {len(quarter)} declarations, each declared once at Urssaf with the amounts of the books")
+    for step, (done, _failed, elapsed) in steps.items():
+        rate = f" = {done / elapsed:.0f} declarations/s" if done and elapsed else ""
+        print(f"  {step}: {done} done in {elapsed:.2f} s{rate}")
+    return True
 
 
 # ----------------------------------------------------------------------
@@ -612,8 +673,8 @@ def main():
         with registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             company, partners = generate(env, args.partners, args.invoices, args.seed, figures)
-            ok = measure(env, partners, company, figures)
-            ok = declare_all(env, partners, company, figures) and ok
+            collected = measure(env, partners, company, figures)
+            ok = collected is not None and declare_all(env, partners, company, collected, figures)
         return 0 if ok else 1
     finally:
         if not args.db and not args.keep:

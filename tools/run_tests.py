@@ -10,7 +10,10 @@ Usage: python3 tools/run_tests.py [pytest arguments...]
    technical name;
 3. creates a throwaway database and installs the addon and its dependencies;
 4. runs the tests through pytest-odoo and prints pytest's summary line;
-5. drops the database, and exits non-zero on any failure.
+5. drops the database, and exits non-zero on any failure, and on any
+   skipped test: a test that did not run proves nothing (the browser tours
+   skip themselves when Chromium, websocket-client or the browser's devtools
+   are missing), so it fails the run, naming each skipped test and why.
 
 Environment: ``ODOO_ADDONS_PATH`` (extra addons folders, comma-separated),
 ``PGHOST``/``PGPORT``/``PGUSER``/``PGPASSWORD`` (libpq's usual variables),
@@ -28,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from odoo_env import ADDON, REPO, addons_path, check_postgres, find_odoo, install_addon, link_addon
@@ -50,6 +54,36 @@ def free_port():
         return probe.getsockname()[1]
 
 
+# The exit code of a run where every test passed but some were skipped.
+SKIPPED_EXIT_CODE = 3
+
+
+def skipped_tests(junit_xml):
+    """``[(test, reason)]`` of the tests pytest reports skipped in its JUnit
+    XML report."""
+    if not Path(junit_xml).is_file():
+        return []
+    skipped = []
+    for case in ET.parse(junit_xml).getroot().iter("testcase"):
+        for skip in case.findall("skipped"):
+            name = f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
+            skipped.append((name, (skip.get("message") or skip.text or "").strip()))
+    return skipped
+
+
+def report_skipped(skipped, code):
+    """Say which tests were skipped and why; the exit code of the run."""
+    if not skipped:
+        return code
+    print(
+        f"run_tests: {len(skipped)} test(s) skipped; a skipped test proves nothing, so the run fails:",
+        file=sys.stderr,
+    )
+    for name, reason in skipped:
+        print(f"  SKIPPED {name}: {reason or 'no reason given'}", file=sys.stderr)
+    return code or SKIPPED_EXIT_CODE
+
+
 def run(cmd, **kwargs):
     print("+", " ".join(cmd), flush=True)
     return subprocess.run(cmd, check=False, **kwargs).returncode
@@ -63,6 +97,7 @@ def main(pytest_args):
     path = addons_path(odoo_dir, link_dir)
     db = f"urssaf_test_{uuid.uuid4().hex[:8]}"
     data_dir = work / "data"
+    junit_xml = work / "junit.xml"
     modules = ",".join([ADDON] + [m for m in os.environ.get("URSSAF_TEST_MODULES", "").split(",") if m])
     targets = [_in_link(arg, link_dir) for arg in pytest_args]
     if not any(target.startswith(str(link_dir)) for target in targets):
@@ -93,13 +128,14 @@ def main(pytest_args):
                 "python_files=test_*.py",
                 "-q",
                 "-rs",
+                f"--junitxml={junit_xml}",
                 *targets,
             ],
             cwd=work,
         )
         if code == 5:
             print("run_tests: pytest collected no test.", file=sys.stderr)
-        return code
+        return report_skipped(skipped_tests(junit_xml), code)
     finally:
         if os.environ.get("URSSAF_TEST_KEEP_DB"):
             print(f"run_tests: database {db} kept (data dir {data_dir}).")
