@@ -13,7 +13,9 @@ from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 from ..models.res_company import EMBEDDED_TOKEN_CACHES
 from ..models.urssaf_sandbox_storage import clear_sandbox
-from ..urssaf_api.sandbox import EMBEDDED_BASE_URL
+from ..urssaf_api.sandbox import EMBEDDED_BASE_URL, Sandbox
+from ..urssaf_api.storage import MemoryStorage
+from ..urssaf_api.testing import FaultServer
 
 EMBEDDED_HOST = urlsplit(EMBEDDED_BASE_URL).hostname
 
@@ -36,6 +38,16 @@ def reset_embedded_sandbox(dbname):
     # The tokens it granted are gone with it.
     if dbname in EMBEDDED_TOKEN_CACHES:
         EMBEDDED_TOKEN_CACHES[dbname].clear()
+
+
+def start_remote_urssaf(test):
+    """Give ``test`` a remote Urssaf: a sandbox in memory (``test.remote``)
+    behind a fault-injecting server on the loopback (``test.server``),
+    stopped after the test."""
+    test.remote = Sandbox(MemoryStorage())
+    test.server = FaultServer(test.remote.handle)
+    test.server.start()
+    test.addCleanup(test.server.stop)
 
 
 class UrssafSandboxMixin:

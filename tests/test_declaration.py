@@ -24,9 +24,8 @@ from ..urssaf_api import periods
 from ..urssaf_api.client import UrssafClient
 from ..urssaf_api.sandbox import Sandbox
 from ..urssaf_api.seed import seed_account
-from ..urssaf_api.storage import MemoryStorage
-from ..urssaf_api.testing import DECLARE, ESTIMATE, PAY, Delay, Fault, FaultServer, ServerError
-from .common import FROZEN_NOW, UrssafTransactionCase, paid_vendor_bill, reset_embedded_sandbox
+from ..urssaf_api.testing import DECLARE, ESTIMATE, PAY, Delay, Fault, ServerError
+from .common import FROZEN_NOW, UrssafTransactionCase, paid_vendor_bill, reset_embedded_sandbox, start_remote_urssaf
 
 DOCUMENT = base64.b64encode(b"%PDF-1.4 mandat signe")
 
@@ -386,10 +385,7 @@ class TestDeclarationOutcomeUnknown(UrssafDeclarationCase):
 
     def setUp(self):
         super().setUp()
-        self.remote = Sandbox(MemoryStorage())
-        self.server = FaultServer(self.remote.handle)
-        self.server.start()
-        self.addCleanup(self.server.stop)
+        start_remote_urssaf(self)
         self.company.write(
             {
                 "urssaf_environment": "sandbox",

@@ -17,7 +17,7 @@ from ..urssaf_api.sandbox import Sandbox
 from ..urssaf_api.seed import synthetic_siret
 from ..urssaf_api.storage import MemoryStorage
 from ..urssaf_api.testing import DECLARE, Delay, ExpireTokens, FaultServer, RateLimit, ServerError
-from .common import FROZEN_NOW, UrssafTransactionCase
+from .common import FROZEN_NOW, UrssafTransactionCase, start_remote_urssaf
 
 PERIOD = (date(2026, 10, 1), date(2026, 10, 31))
 BATCH = 50
@@ -107,10 +107,7 @@ def _no_commit():
 class TestUnattendedRuns(UrssafTransactionCase):
     def setUp(self):
         super().setUp()
-        self.remote = Sandbox(MemoryStorage())
-        self.server = FaultServer(self.remote.handle)
-        self.server.start()
-        self.addCleanup(self.server.stop)
+        start_remote_urssaf(self)
         self.company = self.env.company
         self.company.sudo().write(_company_settings(self.server.base_url))
         self.today = fields.Date.context_today(self.env["urssaf.declaration"])

@@ -10,10 +10,9 @@ from odoo.tests import new_test_user, tagged
 
 from ..models.res_company import ALLOWED_HOSTS_PARAM, EMBEDDED_TOKEN_CACHES, URSSAF_SETTINGS_FIELDS
 from ..urssaf_api.client import TOKEN_CACHE, UrssafClient
-from ..urssaf_api.sandbox import EMBEDDED_BASE_URL, Sandbox
-from ..urssaf_api.storage import MemoryStorage
-from ..urssaf_api.testing import TOKEN, FaultServer
-from .common import UrssafTransactionCase
+from ..urssaf_api.sandbox import EMBEDDED_BASE_URL
+from ..urssaf_api.testing import TOKEN
+from .common import UrssafTransactionCase, start_remote_urssaf
 
 ADDON = "l10n_fr_urssaf_tierce_declaration"
 # Every Urssaf setting of a company: for system administrators only.
@@ -454,10 +453,7 @@ class TestConnectionButton(UrssafTransactionCase):
 
     def setUp(self):
         super().setUp()
-        self.remote = Sandbox(MemoryStorage())
-        self.server = FaultServer(self.remote.handle)
-        self.server.start()
-        self.addCleanup(self.server.stop)
+        start_remote_urssaf(self)
 
     def _click(self, **values):
         settings = self.env["res.config.settings"].with_user(self.admin).with_company(self.company_b).create(values)
