@@ -34,6 +34,7 @@ REFUSED = "refused"
 # What must not change, read straight from the tables.
 TABLES = (
     "res_partner",
+    "urssaf_account",
     "res_partner_bank",
     "urssaf_mandate",
     "urssaf_sepa_mandate",
@@ -274,7 +275,7 @@ class TestBadInput(UrssafTransactionCase):
                 "Numéro de sécurité sociale (NIR) de Camille Martin : sa clé ne correspond pas au numéro."
                 if french else "Social security number (NIR) of Camille Martin: its key does not match the number.",
                 # Odoo checks a constraint once the value is written in the transaction.
-                {"res_partner": {self.ae.id: {"urssaf_nir": "288047511102372"}}},
+                {"urssaf_account": {self.ae._urssaf_account(self.env.company).id: {"nir": "288047511102372"}}},
             ),
             (
                 "NIR too short",
@@ -285,7 +286,7 @@ class TestBadInput(UrssafTransactionCase):
                 "numéro et 2 pour la clé."
                 if french else "Social security number (NIR) of Camille Martin: it must have 15 characters: 13 for the "
                 "number and 2 for the key.",
-                {"res_partner": {self.ae.id: {"urssaf_nir": "28804751110"}}},
+                {"urssaf_account": {self.ae._urssaf_account(self.env.company).id: {"nir": "28804751110"}}},
             ),
             (
                 "invalid SIRET",

@@ -36,9 +36,11 @@ class TestDailyJob(UrssafDeclarationCase):
         cls.company_b = cls.env["res.company"].create({"name": "Cabinet B"})
         cls.company_b.write({"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400, "urssaf_reminder_days": 0})
         seed = seed_account("liberal_bnc_liberatoire")
-        cls.liberal = cls.env["res.partner"].create(
+        cls.liberal = cls.env["res.partner"].create({"name": f"{seed['prenoms']} {seed['nom']}"})
+        # Company B declares for it: its Urssaf account is company B's.
+        liberal_b = cls.liberal.with_company(cls.company_b)
+        liberal_b.write(
             {
-                "name": f"{seed['prenoms']} {seed['nom']}",
                 "urssaf_is_auto_entrepreneur": True,
                 "urssaf_identifier_type": "nir",
                 "urssaf_nir": seed["nir"],
@@ -46,7 +48,6 @@ class TestDailyJob(UrssafDeclarationCase):
                 "urssaf_trade": "liberal",
             }
         )
-        liberal_b = cls.liberal.with_company(cls.company_b)
         liberal_b.action_urssaf_check_account()
         cls.mandate_b = (
             cls.env["urssaf.mandate"]
@@ -84,7 +85,7 @@ class TestDailyJob(UrssafDeclarationCase):
         )
         # Company C has an auto-entrepreneur, but no mandate: nothing to do.
         cls.company_c = cls.env["res.company"].create({"name": "Cabinet C"})
-        cls.env["res.partner"].create(
+        cls.env["res.partner"].with_company(cls.company_c).create(
             {"name": "AE of C", "urssaf_is_auto_entrepreneur": True, "company_id": cls.company_c.id}
         )
 
@@ -92,7 +93,7 @@ class TestDailyJob(UrssafDeclarationCase):
         super().setUp()
         # The sandbox starts from its seed for each test: company B's mandate too.
         client = self.company_b._urssaf_client()
-        client.register_mandate(self.liberal._urssaf_identifier(), date(2026, 1, 5))
+        client.register_mandate(self.liberal._urssaf_identifier(self.company_b), date(2026, 1, 5))
 
     def _run_job(self):
         """The job, as the scheduler runs it, in a transaction of its own
@@ -125,7 +126,9 @@ class TestDailyJob(UrssafDeclarationCase):
         )
         for declaration in declarations:
             client = declaration.company_id._urssaf_client()
-            held = client.find_declarations(declaration.partner_id._urssaf_identifier(), declaration.period_start)
+            held = client.find_declarations(
+                declaration.partner_id._urssaf_identifier(declaration.company_id), declaration.period_start
+            )
             self.assertEqual([d.number for d in held], [declaration.urssaf_number], "declared once at Urssaf")
             self.assertEqual(
                 dict(held[0].turnover),

@@ -462,7 +462,7 @@ class TestDeclarationOutcomeUnknown(UrssafDeclarationCase):
         waited = real_time() - started
         self.assertEqual((declaration.state, declaration.error_step), ("error", "pay"))
         self.assertTrue(declaration.outcome_unknown)
-        self.assertIn("délai de réponse dépassé", declaration.error_message)
+        self.assertIn("did not answer the payment in time", declaration.error_message)
         self.assertGreaterEqual(waited, self.TIMEOUT, "the client waited for its read time-out")
         self.assertLess(waited, self.TIMEOUT + 1.0, "and gave up before Urssaf answered")
         (paid,) = self._remote_payments(declaration)
