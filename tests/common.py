@@ -2,7 +2,6 @@
 """What the addon's Odoo tests share."""
 
 import ipaddress
-from datetime import date
 from urllib.parse import urlsplit
 
 from odoo import Command, sql_db
@@ -92,7 +91,6 @@ class UrssafAccountingCase(UrssafSandboxMixin, AccountTestInvoicingCommon):
 # Odoo and the embedded sandbox alike, so that they pass on any day.
 # 10:00 UTC is the same day in every European time zone.
 FROZEN_NOW = "2026-11-27 10:00:00"
-FROZEN_TODAY = date(2026, 11, 27)
 
 
 def paid_vendor_bill(env, partner, bill_date, amount, payment_date=None):

@@ -5,6 +5,7 @@ workers write at once, and what it accepted stays accepted whatever becomes
 of the Odoo transaction that called it."""
 
 import threading
+import time
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -32,6 +33,15 @@ class TestSandboxStorageConcurrency(UrssafTransactionCase):
     def _forget(self):
         with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
             cr.execute("DELETE FROM urssaf_sandbox_document WHERE kind = %s OR key = %s", [self.kind, self.kind])
+
+    def _waiting_for_the_lock(self):
+        """How many connections of this database wait for an advisory lock."""
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            cr.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+            )
+            return cr.fetchone()[0]
 
     def _in_threads(self, *targets):
         """Run ``targets`` each in a thread; the exceptions they raised."""
@@ -73,7 +83,14 @@ class TestSandboxStorageConcurrency(UrssafTransactionCase):
         runner.start()
         try:
             self.assertTrue(first_inside.wait(WAIT))
-            self.assertFalse(second_inside.wait(1.0), "the second transaction waits for the advisory lock")
+            # Seen by PostgreSQL, not guessed from a delay: the second
+            # transaction waits for the advisory lock the first one holds.
+            for _ in range(WAIT * 20):
+                if second_inside.is_set() or self._waiting_for_the_lock():
+                    break
+                time.sleep(0.05)
+            self.assertEqual(self._waiting_for_the_lock(), 1, "the second transaction waits for the advisory lock")
+            self.assertFalse(second_inside.is_set())
         finally:
             release.set()
             runner.join(WAIT * 3)
