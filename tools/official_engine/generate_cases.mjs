@@ -413,9 +413,37 @@ for (const [acreStart, periodStart] of [['2025-05-01', '2026-01-01'], ['2026-07-
 }
 const acreCases = specs.length - specsBeforeAcre
 
+// D. the declarations the sandbox and contract tests send, by name: those
+// tests compare the sandbox's lines with these figures, written out in them.
+const SCENARIOS = [
+  ['trader_october_2500_50', { periodStart: '2026-10-01', trade: 'commercant', turnover: { VENTE_MARCHANDISES: '2500.50' } }],
+  ['trader_october_1000', { periodStart: '2026-10-01', trade: 'commercant', turnover: { VENTE_MARCHANDISES: '1000.00' } }],
+  ['trader_october_zero', { periodStart: '2026-10-01', trade: 'commercant', turnover: { VENTE_MARCHANDISES: '0.00' } }],
+  ['trader_first_period_3100', { periodStart: '2026-07-20', trade: 'commercant', turnover: { PRESTATION_SERVICES_BIC: '3100.00' } }],
+  [
+    'craftsman_moselle_q3_mixed',
+    {
+      periodStart: '2026-07-01', trade: 'artisan', chamber: 'moselle',
+      turnover: { VENTE_MARCHANDISES: '12345.67', PRESTATION_SERVICES_BIC: '8000.05' },
+    },
+  ],
+  [
+    'craftsman_moselle_q3_small',
+    {
+      periodStart: '2026-07-01', trade: 'artisan', chamber: 'moselle',
+      turnover: { VENTE_MARCHANDISES: '1500.25', PRESTATION_SERVICES_BIC: '4000.00' },
+    },
+  ],
+  ['liberal_vl_october_4321_99', { periodStart: '2026-10-01', trade: 'liberal', versementLiberatoire: true, turnover: { PRESTATION_SERVICES_BNC: '4321.99' } }],
+  ['liberal_vl_october_3000', { periodStart: '2026-10-01', trade: 'liberal', versementLiberatoire: true, turnover: { PRESTATION_SERVICES_BNC: '3000.00' } }],
+]
+const scenarioStart = specs.length
+for (const [, spec] of SCENARIOS) add(spec)
+
 const cases = specs.map((spec, index) => {
   checkPatchIsNeutral(spec)
-  return buildCase(index + 1, spec)
+  const built = buildCase(index + 1, spec)
+  return index >= scenarioStart ? { scenario: SCENARIOS[index - scenarioStart][0], ...built } : built
 })
 const totalsDifferingFromRoundedEngineTotal = cases.filter((c) => c.total !== c.engine_total_cents).length
 
@@ -451,8 +479,12 @@ const table = {
       'DOMAIN.md\'s coverage (to the end of the third calendar quarter after the start quarter) ' +
       'includes the period, so that the engine was given ACRE; acre_share, the engine\'s share of ' +
       'the normal rate (taux Acre, percent) when it applies.',
+    scenario_fields:
+      'Named cases only: scenario, the name the sandbox and contract tests give the declaration whose ' +
+      'figures they write out.',
     social_tie_cases: socialTieCases,
     acre_cases: acreCases,
+    scenario_cases: SCENARIOS.length,
     totals_differing_from_rounded_engine_total: totalsDifferingFromRoundedEngineTotal,
     case_count: cases.length,
   },

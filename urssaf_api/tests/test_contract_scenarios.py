@@ -13,7 +13,6 @@ import pytest
 import requests
 
 from ..client import TokenCache, UrssafClient
-from ..contributions import compute_contributions
 from ..exceptions import (
     DeclarationAlreadyExists,
     PaymentAlreadyExists,
@@ -28,6 +27,7 @@ from ..seed import seed_account
 from ..server import serve
 from ..storage import MemoryStorage
 from ..testing import Clock
+from .official_figures import OFFICIAL_LINES
 
 # Paris time in November is UTC+1.
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=timezone(timedelta(hours=1)))
@@ -139,14 +139,6 @@ def line_values(lines):
     return [(line.category, line.label, line.base, line.rate, line.amount) for line in lines]
 
 
-def expected_lines(alias, period_start, turnover):
-    account = seed_account(alias)
-    lines = compute_contributions(
-        turnover, period_start, account["trade"], account["versementLiberatoire"], account["chamber"]
-    )
-    return line_values(lines)
-
-
 # --- accounts ------------------------------------------------------------------
 
 
@@ -224,22 +216,21 @@ def test_end_mandate_frees_the_account_for_another_platform(connect, mandated):
 
 
 @pytest.mark.parametrize(
-    "identifier, alias, period, turnover",
+    "identifier, period, turnover, official",
     [
-        (TRADER, "monthly_trader", OCTOBER, SALES),
+        (TRADER, OCTOBER, SALES, "trader_october_2500_50"),
         (
             CRAFTSMAN,
-            "quarterly_craftsman_moselle",
             THIRD_QUARTER,
             {"VENTE_MARCHANDISES": Decimal("12345.67"), "PRESTATION_SERVICES_BIC": Decimal("8000.05")},
+            "craftsman_moselle_q3_mixed",
         ),
-        (LIBERAL, "liberal_bnc_liberatoire", OCTOBER, {"PRESTATION_SERVICES_BNC": Decimal("4321.99")}),
+        (LIBERAL, OCTOBER, {"PRESTATION_SERVICES_BNC": Decimal("4321.99")}, "liberal_vl_october_4321_99"),
     ],
 )
-def test_estimate_equals_the_contribution_engine(mandated, identifier, alias, period, turnover):
+def test_estimate_equals_the_official_engine(mandated, identifier, period, turnover, official):
     estimate = mandated.estimate(identifier, *period, turnover)
-    expected = expected_lines(alias, period[0], turnover)
-    assert expected
+    expected = OFFICIAL_LINES[official]
     assert line_values(estimate.lines) == expected
     assert estimate.total == sum(line[4] for line in expected)
     assert estimate.period == Period(*period)
@@ -309,15 +300,18 @@ def test_first_long_period_is_accepted(client):
     declaration = client.declare(NEW_BUSINESS, date(2026, 7, 20), date(2026, 10, 31), turnover, "ref-first")
     assert declaration.period == Period(date(2026, 7, 20), date(2026, 10, 31))
     assert declaration.due_date == date(2026, 11, 30)
-    assert line_values(declaration.lines) == expected_lines("new_business_monthly", date(2026, 7, 20), turnover)
+    assert line_values(declaration.lines) == OFFICIAL_LINES["trader_first_period_3100"]
 
 
-@pytest.mark.parametrize("turnover", [{}, {"VENTE_MARCHANDISES": Decimal("0")}])
-def test_zero_turnover_is_declared_with_zero_amounts(mandated, turnover):
+@pytest.mark.parametrize(
+    "turnover, official",
+    [({}, []), ({"VENTE_MARCHANDISES": Decimal("0")}, OFFICIAL_LINES["trader_october_zero"])],
+)
+def test_zero_turnover_is_declared_with_zero_amounts(mandated, turnover, official):
     declaration = mandated.declare(TRADER, *OCTOBER, turnover, "ref-zero")
     assert declaration.total == declaration.remaining_due == Decimal("0")
     assert declaration.status == "DECLAREE"
-    assert line_values(declaration.lines) == expected_lines("monthly_trader", OCTOBER[0], turnover)
+    assert line_values(declaration.lines) == official
     assert all(line.amount == 0 for line in declaration.lines)
     assert mandated.find_declaration_by_reference(TRADER, "ref-zero") == declaration
 

@@ -16,7 +16,6 @@ from stdnum import iban as stdnum_iban
 from stdnum.fr import nir as stdnum_nir
 from stdnum.fr import siret as stdnum_siret
 
-from ..contributions import compute_contributions
 from ..sandbox import (
     DEFAULT_BASE_PATH,
     EMBEDDED_BASE_URL,
@@ -36,6 +35,7 @@ from ..seed import (
 )
 from ..storage import MemoryStorage
 from ..testing import Clock
+from .official_figures import OFFICIAL_LINES
 
 PARIS_WINTER = timezone(timedelta(hours=1))
 CENT = Decimal("0.01")
@@ -184,24 +184,11 @@ def declared(api):
     return result.json
 
 
-def expected_lines(turnover, period_start, alias):
-    account = seed_account(alias)
-    lines = compute_contributions(
-        {category: Decimal(str(amount)) for category, amount in turnover.items()},
-        period_start,
-        account["trade"],
-        account["versementLiberatoire"],
-        account["chamber"],
-    )
+def api_lines(official):
+    """The official figures as the API's JSON lines."""
     return [
-        {
-            "categorie": line.category,
-            "libelle": line.label,
-            "base": line.base.quantize(CENT),
-            "taux": line.rate,
-            "montant": line.amount.quantize(CENT),
-        }
-        for line in lines
+        {"categorie": category, "libelle": label, "base": base, "taux": rate, "montant": amount}
+        for category, label, base, rate, amount in OFFICIAL_LINES[official]
     ]
 
 
@@ -493,7 +480,7 @@ def test_estimate_computes_without_side_effect(api):
     assert result.status == 200
     estimate = result.json
     assert estimate["periode"] == OCTOBER
-    assert estimate["cotisations"] == expected_lines({"VENTE_MARCHANDISES": 1000}, date(2026, 10, 1), "monthly_trader")
+    assert estimate["cotisations"] == api_lines("trader_october_1000")
     assert estimate["montantTotal"] == sum(line["montant"] for line in estimate["cotisations"])
     social = [line for line in estimate["cotisations"] if line["taux"] == Decimal("12.3")]
     assert [line["montant"] for line in social] == [Decimal("123.00")]
@@ -506,12 +493,12 @@ def test_estimate_passes_trade_chamber_and_versement_liberatoire(api):
     api.mandate(lea)
     turnover = {"PRESTATION_SERVICES_BNC": 3000}
     estimate = api.estimate(lea, turnover=turnover).json
-    assert estimate["cotisations"] == expected_lines(turnover, date(2026, 10, 1), "liberal_bnc_liberatoire")
+    assert estimate["cotisations"] == api_lines("liberal_vl_october_3000")
     api.mandate(QUARTERLY)
     quarter = {"dateDebut": "2026-07-01", "dateFin": "2026-09-30"}
     turnover = {"PRESTATION_SERVICES_BIC": 4000, "VENTE_MARCHANDISES": 1500.25}
     estimate = api.estimate(QUARTERLY, period=quarter, turnover=turnover).json
-    assert estimate["cotisations"] == expected_lines(turnover, date(2026, 7, 1), "quarterly_craftsman_moselle")
+    assert estimate["cotisations"] == api_lines("craftsman_moselle_q3_small")
 
 
 ACRE_AE = seed_identifier("acre_new_business")
@@ -726,9 +713,7 @@ def test_declaration_answer(api, declared):
     assert declared["dateDeclaration"] == "2026-11-27T10:00:00+01:00"
     assert declared["dateExigibilite"] == "2026-11-30"
     assert declared["chiffresAffaires"] == [{"categorie": "VENTE_MARCHANDISES", "montant": Decimal("2500.50")}]
-    assert declared["cotisations"] == expected_lines(
-        {"VENTE_MARCHANDISES": "2500.50"}, date(2026, 10, 1), "monthly_trader"
-    )
+    assert declared["cotisations"] == api_lines("trader_october_2500_50")
     assert declared["montantTotal"] == sum(line["montant"] for line in declared["cotisations"])
     assert declared["montantRestantDu"] == declared["montantTotal"]
     assert declared["statut"] == "DECLAREE"
