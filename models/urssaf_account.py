@@ -233,32 +233,33 @@ class UrssafAccount(models.Model):
         for vals in vals_list:
             self._check_result_guard(vals)
             self._compact_nir(vals)
-        accounts = super().create(vals_list)
-        accounts.filtered("acre")._check_acre_start_known()
-        return accounts
+            if vals.get("acre"):
+                self._check_acre_start_known(vals.get("partner_id"), vals.get("activity_start"))
+        return super().create(vals_list)
 
     def write(self, vals):
         self._check_result_guard(vals)
         self._compact_nir(vals)
-        result = super().write(vals)
         if vals.get("acre"):
-            self._check_acre_start_known()
-        return result
-
-    def _check_acre_start_known(self):
-        """ACRE runs from the activity start Urssaf knows: setting it needs
-        the account checked first. (Not a constraint: a later check that
-        finds no account must still be recorded.)"""
-        for account in self:
-            if not account.activity_start:
-                raise ValidationError(
-                    self.env._(
-                        "%(field)s of %(partner)s: its activity start is not known yet; check its Urssaf account "
-                        "first.",
-                        field=self._field_label("acre"),
-                        partner=account.partner_id.display_name,
-                    )
+            for account in self:
+                account._check_acre_start_known(
+                    account.partner_id.id, vals.get("activity_start", account.activity_start)
                 )
+        return super().write(vals)
+
+    def _check_acre_start_known(self, partner_id, activity_start):
+        """ACRE runs from the activity start Urssaf knows: setting it needs
+        the account checked first. Checked before writing, not as a
+        constraint: a later check that finds no account must still be
+        recorded."""
+        if not activity_start:
+            raise ValidationError(
+                self.env._(
+                    "%(field)s of %(partner)s: its activity start is not known yet; check its Urssaf account first.",
+                    field=self._field_label("acre"),
+                    partner=self.env["res.partner"].browse(partner_id).display_name,
+                )
+            )
 
     @staticmethod
     def _compact_nir(vals):

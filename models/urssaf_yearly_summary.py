@@ -30,7 +30,7 @@ class UrssafYearlySummary(models.Model):
     currency_id = fields.Many2one("res.currency", readonly=True)
     year = fields.Char(readonly=True)
     year_date = fields.Date(string="Year start", readonly=True)
-    category_id = fields.Many2one("urssaf.activity.category", string="Category", readonly=True)
+    category_id = fields.Many2one("urssaf.activity.category", readonly=True)
     computed_amount = fields.Monetary(string="Collected (computed)", readonly=True)
     declared_amount = fields.Monetary(string="Declared", readonly=True)
     difference = fields.Monetary(readonly=True, help="Declared minus computed: the adjustments made.")

@@ -41,9 +41,14 @@ class TestAcre(UrssafTransactionCase):
     def test_acre_needs_the_activity_start(self):
         with self.assertRaisesRegex(ValidationError, r"^ACRE of .*: its activity start is not known yet"):
             self.partner.with_user(self.declarant).urssaf_acre = True
+        self.partner.invalidate_recordset()
         self.assertFalse(self.partner.urssaf_acre)
 
     def test_declarant_sets_acre_and_sees_until_when(self):
+        # The account was created in this test's transaction, which keeps
+        # a new record's changes out of its chatter; in real use it was
+        # created in an earlier one.
+        self.env.cr.precommit.data.pop("mail.tracking.urssaf.account", None)
         self.partner.with_user(self.declarant).action_urssaf_check_account()
         self.assertEqual(self.partner.urssaf_activity_start, self.seed_start)
         self.assertEqual(self.seed_start, date(2026, 7, 6))
@@ -57,6 +62,7 @@ class TestAcre(UrssafTransactionCase):
         account = self.partner._urssaf_account()
         self.assertTrue(account.acre)
         self.assertEqual(account.acre_end, date(2027, 6, 30))
+        self.env.cr.precommit.run()  # tracking is written when the transaction commits
         # Tracked in the account's chatter.
         tracked = account.message_ids.tracking_value_ids.filtered(lambda value: value.field_id.name == "acre")
         self.assertEqual(len(tracked), 1)

@@ -25,6 +25,11 @@ TRADER_IBAN = "FR76 3000 6000 0112 3456 7890 189"
 @tagged("post_install", "-at_install")
 class TestContributionBooks(UrssafAccountingCase):
     @classmethod
+    def get_default_groups(cls):
+        # The accounting test user declares too.
+        return super().get_default_groups() | cls.quick_ref(f"{MODULE}.group_urssaf_declarant")
+
+    @classmethod
     @AccountTestInvoicingCommon.setup_country("fr")
     def setUpClass(cls):
         super().setUpClass()
@@ -43,9 +48,9 @@ class TestContributionBooks(UrssafAccountingCase):
         cls.ae = cls.company.partner_id
         cls.ae.write(
             {
-                "company_registry": seed["siret"],
                 "urssaf_is_auto_entrepreneur": True,
-                "urssaf_identifier_type": "siret",
+                "urssaf_identifier_type": "nir",
+                "urssaf_nir": seed["nir"],
                 "urssaf_category_id": cls.env.ref(f"{MODULE}.category_vente_marchandises").id,
                 "urssaf_trade": "commercant",
                 "urssaf_turnover_source": "customer_invoices",
@@ -66,19 +71,28 @@ class TestContributionBooks(UrssafAccountingCase):
     def _paid_declaration(self, partner=None, amount=1000.0):
         partner = partner or self.ae
         category = self.env.ref(f"{MODULE}.category_vente_marchandises")
-        declaration = self.env["urssaf.declaration"].create(
-            {
-                "partner_id": partner.id,
-                "period_start": date(2026, 10, 1),
-                "period_end": date(2026, 10, 31),
-                "line_ids": [Command.create({"category_id": category.id, "computed_amount": amount, "amount": amount})],
-            }
+        # As the preparation does from the books (the computed amount is the
+        # addon's own to write).
+        declaration = (
+            self.env["urssaf.declaration"]
+            .sudo()
+            .create(
+                {
+                    "partner_id": partner.id,
+                    "period_start": date(2026, 10, 1),
+                    "period_end": date(2026, 10, 31),
+                    "line_ids": [
+                        Command.create({"category_id": category.id, "computed_amount": amount, "amount": amount})
+                    ],
+                }
+            )
         )
-        declaration.with_user(self.declarant).action_estimate()
-        declaration.with_user(self.declarant).action_declare()
-        declaration.with_user(self.declarant).action_pay()
+        declaration = declaration.with_user(self.declarant)
+        declaration.action_estimate()
+        declaration.action_declare()
+        declaration.action_pay()
         self.assertEqual(declaration.state, "paid")
-        return declaration
+        return declaration.with_user(self.env.user)
 
     def _statement_line(self, amount, label, day):
         return self.env["account.bank.statement.line"].create(
@@ -179,7 +193,8 @@ class TestContributionBooks(UrssafAccountingCase):
 
     def test_posting_failure_keeps_the_payment(self):
         self._enable()
-        self.company.sudo().fiscalyear_lock_date = date(2026, 12, 31)
+        # An account archived after the settings were saved.
+        self.company.sudo().urssaf_contribution_account_id.active = False
         declaration = self._paid_declaration()
         self.assertEqual(declaration.state, "paid")
         self.assertTrue(declaration.payment_reference)

@@ -154,8 +154,8 @@ class TestYearlySummary(UrssafDeclarationCase):
     def test_send_by_email_from_the_partner(self):
         declarations = self._declare_2025()
         expected = self._expected(declarations)
-        action = self.liberal.with_user(self.preparer).action_urssaf_yearly_summary()
-        wizard = Form(self.env[action["res_model"]].with_user(self.preparer).with_context(**action["context"]))
+        action = self.liberal.with_user(self.declarant).action_urssaf_yearly_summary()
+        wizard = Form(self.env[action["res_model"]].with_user(self.declarant).with_context(**action["context"]))
         # The last complete year by default (today is in 2026).
         self.assertEqual(wizard.year, 2025)
         self.assertAlmostEqual(wizard.declared_amount, expected["declared_amount"], places=2)
@@ -163,7 +163,7 @@ class TestYearlySummary(UrssafDeclarationCase):
         composer_action = wizard.action_send()
         self.assertEqual(composer_action["res_model"], "mail.compose.message")
         composer = Form(
-            self.env["mail.compose.message"].with_user(self.preparer).with_context(**composer_action["context"])
+            self.env["mail.compose.message"].with_user(self.declarant).with_context(**composer_action["context"])
         )
         self.assertEqual(composer.subject, "Your Urssaf declarations of 2025")
         attachment = composer.attachment_ids[0]
