@@ -29,7 +29,16 @@ class AccountBankStatementLine(models.Model):
             self.env["urssaf.declaration"]
             .sudo()
             .search(
-                [("contribution_move_id.company_id", "in", debits.company_id.ids), ("state", "=", "paid")],
+                [
+                    ("state", "=", "paid"),
+                    ("contribution_move_id.company_id", "in", debits.company_id.ids),
+                    # Still owed to Urssaf in the books.
+                    (
+                        "contribution_move_id.line_ids",
+                        "any",
+                        [("account_id.reconcile", "=", True), ("reconciled", "=", False)],
+                    ),
+                ],
                 order="debit_date, id",
             )
         )

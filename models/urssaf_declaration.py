@@ -1261,16 +1261,17 @@ class UrssafDeclaration(models.Model):
             return self.env["account.bank.statement.line"]
         company = payable_line.company_id
         StatementLine = self.env["account.bank.statement.line"].sudo()
+        amount = -payable_line.amount_residual
         if statement_lines is None:
             statement_lines = StatementLine.search(
                 [
                     ("company_id", "=", company.id),
                     ("is_reconciled", "=", False),
-                    ("amount", "<", 0),
+                    ("amount", "=", -amount),
                 ]
             )
         st_line = StatementLine._urssaf_debit_line(
-            statement_lines, -payable_line.amount_residual, self.payment_reference, self.debit_date or self.due_date
+            statement_lines, amount, self.payment_reference, self.debit_date or self.due_date
         )
         if st_line:
             st_line._urssaf_reconcile_with(payable_line)
