@@ -7,7 +7,7 @@ import base64
 from datetime import date
 
 from odoo import Command
-from odoo.tests import freeze_time, new_test_user, tagged
+from odoo.tests import Form, freeze_time, new_test_user, tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -200,3 +200,26 @@ class TestContributionBooks(UrssafAccountingCase):
         self.assertTrue(declaration.payment_reference)
         self.assertFalse(declaration.contribution_move_id)
         self.assertTrue(any("could not be posted" in body for body in declaration.message_ids.mapped("body")))
+
+    def test_settings_propose_the_chart_and_save_it(self):
+        admin = new_test_user(
+            self.env,
+            login="urssaf_books_admin",
+            groups="base.group_system,account.group_account_manager",
+            company_id=self.company.id,
+            company_ids=[Command.set(self.company.ids)],
+        )
+        settings = Form(self.env["res.config.settings"].with_user(admin).with_company(self.company))
+        self.assertFalse(settings.urssaf_contribution_account_id)
+        settings.urssaf_post_contributions = True
+        self.assertEqual(settings.urssaf_contribution_account_id.code, "646000")
+        self.assertEqual(settings.urssaf_payable_account_id.code, "431000")
+        expense = self.env["account.account"].search(
+            [*self.env["account.account"]._check_company_domain(self.company), ("code", "=like", "6458%")], limit=1
+        )
+        self.assertTrue(expense)
+        settings.urssaf_contribution_account_id = expense
+        settings.save().execute()
+        self.assertTrue(self.company.urssaf_post_contributions)
+        self.assertEqual(self.company.urssaf_contribution_account_id, expense)
+        self.assertEqual(self.company.urssaf_income_tax_account_id.code, "108000")
