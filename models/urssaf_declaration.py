@@ -1173,7 +1173,7 @@ class UrssafDeclaration(models.Model):
         statement line is already there.
 
         Urssaf holds the payment whatever happens here: a posting that fails
-        (a lock date, an archived account) is told in the chatter, and the
+        (an archived account, an archived journal) is told in the chatter, and the
         payment stays recorded.
         """
         self.ensure_one()
