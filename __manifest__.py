@@ -32,6 +32,10 @@
         "views/urssaf_run_views.xml",
         "views/res_config_settings_views.xml",
         "wizards/urssaf_environment_change_views.xml",
+        "report/urssaf_yearly_summary_report.xml",
+        "data/urssaf_yearly_summary_mail_template.xml",
+        "wizards/urssaf_yearly_summary_send_views.xml",
+        "views/urssaf_yearly_summary_views.xml",
     ],
     "demo": [
         "demo/urssaf_demo.xml",

@@ -13,3 +13,5 @@ from . import urssaf_declaration_contribution
 from . import urssaf_declaration_preparation
 from . import urssaf_turnover
 from . import urssaf_run
+from . import urssaf_yearly_summary
+from . import account_bank_statement_line

@@ -29,6 +29,11 @@ URSSAF_SETTINGS_FIELDS = (
     "urssaf_api_base_path",
     "urssaf_connect_timeout",
     "urssaf_timeout",
+    "urssaf_post_contributions",
+    "urssaf_contribution_journal_id",
+    "urssaf_contribution_account_id",
+    "urssaf_income_tax_account_id",
+    "urssaf_payable_account_id",
 )
 # Who reads and writes the Urssaf settings of a company: where the
 # declarations and payments go (and with which credentials) is the system
@@ -166,6 +171,17 @@ class ResCompany(models.Model):
             # Who may change it at all first: the refusal below names declarations.
             self._check_field_access(self._fields["urssaf_environment"], "write")
             self._urssaf_check_environment_change(vals["urssaf_environment"])
+        if vals.get("urssaf_post_contributions"):
+            # Turned on: what is left empty gets the chart's defaults (each
+            # company its own) before the settings are checked.
+            self._check_field_access(self._fields["urssaf_post_contributions"], "write")
+            if len(self) > 1:
+                return all(company.write(vals) for company in self)
+            defaults = self._urssaf_books_defaults() if self else {}
+            vals = {
+                **{fname: record.id for fname, record in defaults.items() if record and not self.sudo()[fname]},
+                **vals,
+            }
         return super().write(vals)
 
     # ------------------------------------------------------------------
@@ -438,3 +454,99 @@ class ResCompany(models.Model):
             environment=environment,
             url=self._urssaf_api_url(),
         )
+
+    # ------------------------------------------------------------------
+    # Contributions in the books of an auto-entrepreneur's own company
+    # ------------------------------------------------------------------
+
+    urssaf_post_contributions = fields.Boolean(
+        string="Post the Urssaf contributions",
+        help="For an auto-entrepreneur keeping its books in this company: when one of its declarations is paid, "
+        "an entry dated the debit date books the contributions against Urssaf, and the bank statement line of "
+        "the SEPA debit is reconciled with it.",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_contribution_journal_id = fields.Many2one(
+        "account.journal",
+        string="Urssaf contributions journal",
+        check_company=True,
+        domain="[('type', '=', 'general')]",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_contribution_account_id = fields.Many2one(
+        "account.account",
+        string="Urssaf contributions expense account",
+        check_company=True,
+        help="Social contributions, training contribution and chamber fees (646000 in the French chart).",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_income_tax_account_id = fields.Many2one(
+        "account.account",
+        string="Versement libératoire account",
+        check_company=True,
+        help="The income tax paid with the contributions is the owner's, not an expense of the business "
+        "(108000, drawings account, in the French chart).",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_payable_account_id = fields.Many2one(
+        "account.account",
+        string="Urssaf payable account",
+        check_company=True,
+        help="What is owed to Urssaf until its SEPA debit (431000 in the French chart); reconcilable.",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+
+    def _urssaf_books_defaults(self):
+        """Journal and accounts for the contributions: the company's
+        miscellaneous journal, and the French chart's 646000, 108000 and
+        431000 when the company uses it."""
+        self.ensure_one()
+        chart = self.env["account.chart.template"].with_company(self)
+        Journal = self.env["account.journal"].sudo()
+
+        def account(xmlid):
+            return chart.ref(xmlid, raise_if_not_found=False) or self.env["account.account"]
+
+        return {
+            "urssaf_contribution_journal_id": Journal.search(
+                [*Journal._check_company_domain(self), ("type", "=", "general")], limit=1
+            ),
+            "urssaf_contribution_account_id": account("pcg_646"),
+            "urssaf_income_tax_account_id": account("pcg_108"),
+            "urssaf_payable_account_id": account("pcg_431"),
+        }
+
+    @api.constrains(
+        "urssaf_post_contributions",
+        "urssaf_contribution_journal_id",
+        "urssaf_contribution_account_id",
+        "urssaf_income_tax_account_id",
+        "urssaf_payable_account_id",
+    )
+    def _check_urssaf_books(self):
+        for company in self.sudo():
+            if not company.urssaf_post_contributions:
+                continue
+            for fname in (
+                "urssaf_contribution_journal_id",
+                "urssaf_contribution_account_id",
+                "urssaf_income_tax_account_id",
+                "urssaf_payable_account_id",
+            ):
+                if not company[fname]:
+                    raise ValidationError(
+                        self.env._(
+                            "%(company)s posts the Urssaf contributions: set the field “%(field)s”.",
+                            company=company.name,
+                            field=company._urssaf_field_label(fname),
+                        )
+                    )
+            if not company.urssaf_payable_account_id.reconcile:
+                raise ValidationError(
+                    self.env._(
+                        "%(field)s: the account %(account)s must allow reconciliation, so that the bank's SEPA "
+                        "debit settles it.",
+                        field=company._urssaf_field_label("urssaf_payable_account_id"),
+                        account=company.urssaf_payable_account_id.display_name,
+                    )
+                )

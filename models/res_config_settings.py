@@ -30,6 +30,31 @@ class ResConfigSettings(models.TransientModel):
     urssaf_api_base_path = fields.Char(string="Urssaf API base path", groups=URSSAF_SETTINGS_GROUP)
     urssaf_connect_timeout = fields.Float(string="Urssaf connection time-out (s)", groups=URSSAF_SETTINGS_GROUP)
     urssaf_timeout = fields.Float(string="Urssaf time-out (s)", groups=URSSAF_SETTINGS_GROUP)
+    urssaf_post_contributions = fields.Boolean(string="Post the Urssaf contributions", groups=URSSAF_SETTINGS_GROUP)
+    urssaf_contribution_journal_id = fields.Many2one(
+        "account.journal",
+        string="Urssaf contributions journal",
+        domain="[('type', '=', 'general'), ('company_id', '=', company_id)]",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_contribution_account_id = fields.Many2one(
+        "account.account",
+        string="Urssaf contributions expense account",
+        domain="[('company_ids', 'in', company_id)]",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_income_tax_account_id = fields.Many2one(
+        "account.account",
+        string="Versement libératoire account",
+        domain="[('company_ids', 'in', company_id)]",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_payable_account_id = fields.Many2one(
+        "account.account",
+        string="Urssaf payable account",
+        domain="[('company_ids', 'in', company_id), ('reconcile', '=', True)]",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
     # The saved secret is never sent back to the browser: this field is
     # write-only (always empty when the page loads), never stored in the
     # settings table, and only an administrator's non-empty input replaces
@@ -57,6 +82,14 @@ class ResConfigSettings(models.TransientModel):
             }
         )
         return values
+
+    @api.onchange("urssaf_post_contributions")
+    def _onchange_urssaf_post_contributions(self):
+        """Turned on: propose the company's chart defaults for what is empty."""
+        if self.urssaf_post_contributions:
+            for fname, record in self.company_id._urssaf_books_defaults().items():
+                if not self[fname]:
+                    self[fname] = record
 
     def _compute_urssaf_client_secret_input(self):
         self.urssaf_client_secret_input = False

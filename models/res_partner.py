@@ -5,6 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 
+from ..report.urssaf_yearly_summary_report import SUMMARY_YEAR_KEY
 from ..urssaf_api.ceilings import WARNING_RATIO, ceiling_usage
 from .urssaf_account import (
     ACCOUNT_STATE_SELECTION,
@@ -37,6 +38,7 @@ ACCOUNT_FIELDS = {
     "urssaf_category_ids": "category_ids",
     "urssaf_versement_liberatoire": "versement_liberatoire",
     "urssaf_checked_at": "checked_at",
+    "urssaf_acre": "acre",
 }
 PARTNER_FIELDS = {account_fname: fname for fname, account_fname in ACCOUNT_FIELDS.items()}
 # What a partner shows when the current company has no Urssaf account for
@@ -175,6 +177,26 @@ class ResPartner(models.Model):
     urssaf_checked_at = _account_field(
         fields.Datetime, "checked_at", string="Urssaf account checked on", readonly=True, groups=PREPARER
     )
+    urssaf_acre = _account_field(
+        fields.Boolean,
+        "acre",
+        string="ACRE",
+        groups=PREPARER,
+        help="The auto-entrepreneur benefits from the ACRE (aid to business creators), as its certificate says. "
+        "Set by a declarant once the activity start is known.",
+    )
+    # Computed on the account from the date: shown, not searched.
+    urssaf_acre_end = fields.Date(
+        string="ACRE until",
+        compute="_compute_urssaf_acre",
+        groups=PREPARER,
+        help="The last day the ACRE covers: the end of the third calendar quarter after the activity start's.",
+    )
+    urssaf_acre_current = fields.Boolean(
+        string="ACRE covers the current period",
+        compute="_compute_urssaf_acre",
+        groups=PREPARER,
+    )
     urssaf_mandate_ids = fields.One2many("urssaf.mandate", "partner_id", string="Urssaf mandates", groups=PREPARER)
     urssaf_mandate_count = fields.Integer(compute="_compute_urssaf_mandate_count", groups=PREPARER)
     urssaf_sepa_mandate_ids = fields.One2many(
@@ -205,6 +227,15 @@ class ResPartner(models.Model):
         for partner in self:
             account = accounts.get(partner._origin.id)
             partner[fname] = account[account_fname] if account else NO_ACCOUNT_VALUES.get(fname, False)
+
+    @api.depends("urssaf_account_ids.acre", "urssaf_account_ids.activity_start", "urssaf_account_ids.company_id")
+    @api.depends_context("company", "date")
+    def _compute_urssaf_acre(self):
+        accounts = self._urssaf_current_accounts()
+        for partner in self:
+            account = accounts.get(partner._origin.id)
+            partner.urssaf_acre_end = account.acre_end if account else False
+            partner.urssaf_acre_current = account.acre_current if account else False
 
     def _urssaf_inverse_account_field(self, account_fname):
         """Write the partner's value on its account in the current company,
@@ -444,6 +475,33 @@ class ResPartner(models.Model):
             partner.urssaf_ceiling_state = (
                 "exceeded" if usage >= 1 else "approaching" if usage >= WARNING_RATIO else "ok"
             )
+
+    # ------------------------------------------------------------------
+    # The yearly summary for the income tax return
+    # ------------------------------------------------------------------
+
+    urssaf_summary_year = fields.Char(
+        string="Year of the Urssaf summary",
+        compute="_compute_urssaf_summary_year",
+        groups=PREPARER,
+        help="The year the yearly summary being printed or sent is about (its e-mail and file name show it).",
+    )
+
+    @api.depends_context(SUMMARY_YEAR_KEY)
+    def _compute_urssaf_summary_year(self):
+        year = self.env["report.l10n_fr_urssaf_tierce_declaration.report_yearly_summary"]._summary_year()
+        for partner in self:
+            partner.urssaf_summary_year = str(year)
+
+    def action_urssaf_yearly_summary(self):
+        """Choose the year, then print or e-mail the yearly summary."""
+        self.ensure_one()
+        self.env["urssaf.declaration"].check_access("read")
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "l10n_fr_urssaf_tierce_declaration.action_urssaf_yearly_summary_send"
+        )
+        action["context"] = {"default_partner_id": self.id}
+        return action
 
     def action_urssaf_view_declarations(self):
         self.ensure_one()

@@ -10,6 +10,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.misc import format_date
 
+from ..urssaf_api.contributions import acre_applies, acre_end
 from ..urssaf_api.exceptions import UrssafError, UrssafNotFoundError, UrssafValidationError
 from ..urssaf_api.models import Identifier
 from ..urssaf_api.validation import validate_nir
@@ -166,6 +167,27 @@ class UrssafAccount(models.Model):
         help="The auto-entrepreneur pays its income tax with its contributions.",
     )
     checked_at = fields.Datetime(string="Urssaf account checked on", readonly=True, copy=False)
+    # The API's account answer (Comptes) does not say whether the
+    # auto-entrepreneur benefits from ACRE: a declarant records it from the
+    # ACRE certificate the auto-entrepreneur gave the accountant.
+    acre = fields.Boolean(
+        string="ACRE",
+        tracking=True,
+        copy=False,
+        help="The auto-entrepreneur benefits from the ACRE (aid to business creators), as its certificate says: "
+        "reduced social contributions from the activity start to the end of the third calendar quarter after "
+        "the start quarter. Urssaf applies it; the account check does not tell it.",
+    )
+    acre_end = fields.Date(
+        string="ACRE until",
+        compute="_compute_acre",
+        help="The last day the ACRE covers: the end of the third calendar quarter after the activity start's.",
+    )
+    acre_current = fields.Boolean(
+        string="ACRE covers the current period",
+        compute="_compute_acre",
+        help="The declaration of the current period still gets the reduced ACRE rate.",
+    )
 
     _partner_company_unique = models.Constraint(
         "UNIQUE(partner_id, company_id)",
@@ -180,6 +202,18 @@ class UrssafAccount(models.Model):
                 partner=account.partner_id.display_name or "",
                 company=account.company_id.name or "",
             )
+
+    @api.depends("acre", "activity_start")
+    @api.depends_context("date")
+    def _compute_acre(self):
+        today = fields.Date.context_today(self)
+        for account in self:
+            if account.acre and account.activity_start:
+                account.acre_end = acre_end(account.activity_start)
+                account.acre_current = acre_applies(account.activity_start, today)
+            else:
+                account.acre_end = False
+                account.acre_current = False
 
     @api.depends("nir")
     def _compute_nir_formatted(self):
@@ -199,12 +233,33 @@ class UrssafAccount(models.Model):
         for vals in vals_list:
             self._check_result_guard(vals)
             self._compact_nir(vals)
+            if vals.get("acre"):
+                self._check_acre_start_known(vals.get("partner_id"), vals.get("activity_start"))
         return super().create(vals_list)
 
     def write(self, vals):
         self._check_result_guard(vals)
         self._compact_nir(vals)
+        if vals.get("acre"):
+            for account in self:
+                account._check_acre_start_known(
+                    account.partner_id.id, vals.get("activity_start", account.activity_start)
+                )
         return super().write(vals)
+
+    def _check_acre_start_known(self, partner_id, activity_start):
+        """ACRE runs from the activity start Urssaf knows: setting it needs
+        the account checked first. Checked before writing, not as a
+        constraint: a later check that finds no account must still be
+        recorded."""
+        if not activity_start:
+            raise ValidationError(
+                self.env._(
+                    "%(field)s of %(partner)s: its activity start is not known yet; check its Urssaf account first.",
+                    field=self._field_label("acre"),
+                    partner=self.env["res.partner"].browse(partner_id).display_name,
+                )
+            )
 
     @staticmethod
     def _compact_nir(vals):

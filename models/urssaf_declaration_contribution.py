@@ -1,6 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
+from ..urssaf_api.contributions import LABELS, VERSEMENT_LIBERATOIRE
+
+# Urssaf's label of the versement libératoire line: the contract's
+# LigneCotisation has no type, the label tells it apart.
+VERSEMENT_LIBERATOIRE_LABEL = LABELS[VERSEMENT_LIBERATOIRE]
+
 
 class UrssafDeclarationContribution(models.Model):
     """A contribution line of an estimate or of a declaration, as Urssaf computed it."""

@@ -17,3 +17,7 @@ from . import test_urssaf_account
 from . import test_install_uninstall
 from . import test_cron_runner
 from . import test_sandbox_storage
+from . import test_yearly_summary
+from . import test_contribution_books
+from . import test_acre
+from . import test_books_rpc_trust

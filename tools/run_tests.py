@@ -18,7 +18,8 @@ Usage: python3 tools/run_tests.py [pytest arguments...]
 Environment: ``ODOO_ADDONS_PATH`` (extra addons folders, comma-separated),
 ``PGHOST``/``PGPORT``/``PGUSER``/``PGPASSWORD`` (libpq's usual variables),
 ``URSSAF_TEST_KEEP_DB=1`` to keep the database for inspection,
-``URSSAF_TEST_MODULES`` (extra modules to install beside the addon).
+``URSSAF_TEST_MODULES`` (extra modules to install beside the addon and
+``TEST_MODULES``).
 """
 
 # A command-line tool talks on stdout and stderr.
@@ -35,6 +36,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from odoo_env import ADDON, REPO, addons_path, check_postgres, find_odoo, install_addon, link_addon
+
+# Installed beside the addon for its tests: the French chart of accounts
+# (the contributions posted in an auto-entrepreneur's own books).
+TEST_MODULES = ("l10n_fr_account",)
 
 
 def _in_link(arg, link_dir):
@@ -98,7 +103,8 @@ def main(pytest_args):
     db = f"urssaf_test_{uuid.uuid4().hex[:8]}"
     data_dir = work / "data"
     junit_xml = work / "junit.xml"
-    modules = ",".join([ADDON] + [m for m in os.environ.get("URSSAF_TEST_MODULES", "").split(",") if m])
+    extra = [m for m in os.environ.get("URSSAF_TEST_MODULES", "").split(",") if m]
+    modules = ",".join([ADDON, *TEST_MODULES, *extra])
     targets = [_in_link(arg, link_dir) for arg in pytest_args]
     if not any(target.startswith(str(link_dir)) for target in targets):
         targets.insert(0, str(link_dir / ADDON))

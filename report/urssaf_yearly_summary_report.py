@@ -1,0 +1,47 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+# The context key carrying the year of the summary: the mail composer renders
+# the template's report in the context it was opened with.
+SUMMARY_YEAR_KEY = "urssaf_summary_year"
+
+
+def last_complete_year(today):
+    """The last calendar year that has ended on ``today``."""
+    return today.year - 1
+
+
+class ReportUrssafYearlySummary(models.AbstractModel):
+    """The yearly summary of an auto-entrepreneur, for its income tax return."""
+
+    _name = "report.l10n_fr_urssaf_tierce_declaration.report_yearly_summary"
+    _description = "Urssaf yearly summary report"
+
+    @api.model
+    def _summary_year(self, data=None):
+        """The year asked for (report data, then context), else the last
+        complete one."""
+        year = (data or {}).get("year") or self.env.context.get(SUMMARY_YEAR_KEY)
+        if not year:
+            return last_complete_year(fields.Date.context_today(self))
+        try:
+            return int(year)
+        except (TypeError, ValueError):
+            raise UserError(self.env._("Yearly summary: “%s” is not a year.", year)) from None
+
+    @api.model
+    def _get_report_values(self, docids, data=None):
+        partners = self.env["res.partner"].browse(docids)
+        # Who may print it may read the declarations it sums up.
+        self.env["urssaf.declaration"].check_access("read")
+        year = self._summary_year(data)
+        company = self.env.company
+        Summary = self.env["urssaf.yearly.summary"]
+        return {
+            "doc_ids": docids,
+            "doc_model": "res.partner",
+            "docs": partners,
+            "year": year,
+            "summaries": {partner.id: Summary._summary_values(partner, year, company) for partner in partners},
+        }

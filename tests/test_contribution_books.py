@@ -1,0 +1,225 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Contributions in the books: an auto-entrepreneur keeping its books in a
+company of its own (French chart) gets its paid contributions posted there,
+and the bank's SEPA debit reconciles with them."""
+
+import base64
+from datetime import date
+
+from odoo import Command
+from odoo.tests import Form, freeze_time, new_test_user, tagged
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+from ..urssaf_api.contributions import LABELS, VERSEMENT_LIBERATOIRE
+from ..urssaf_api.seed import seed_account
+from .common import FROZEN_NOW, UrssafAccountingCase, reset_embedded_sandbox
+
+MODULE = "l10n_fr_urssaf_tierce_declaration"
+DOCUMENT = base64.b64encode(b"%PDF-1.4 mandat signe")
+# The SEPA mandate the embedded sandbox holds for the seeded trader.
+TRADER_IBAN = "FR76 3000 6000 0112 3456 7890 189"
+
+
+@freeze_time(FROZEN_NOW)
+@tagged("post_install", "-at_install")
+class TestContributionBooks(UrssafAccountingCase):
+    @classmethod
+    def get_default_groups(cls):
+        # The accounting test user declares too.
+        return super().get_default_groups() | cls.quick_ref(f"{MODULE}.group_urssaf_declarant")
+
+    @classmethod
+    @AccountTestInvoicingCommon.setup_country("fr")
+    def setUpClass(cls):
+        super().setUpClass()
+        # The auto-entrepreneur keeps its books in this company, which
+        # declares for it (its own tiers-déclarant).
+        cls.company = cls.company_data["company"]
+        cls.bank_journal = cls.company_data["default_journal_bank"]
+        cls.declarant = new_test_user(
+            cls.env,
+            login="urssaf_books_declarant",
+            groups=f"account.group_account_manager,{MODULE}.group_urssaf_declarant",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
+        seed = seed_account("monthly_trader")
+        cls.ae = cls.company.partner_id
+        cls.ae.write(
+            {
+                "urssaf_is_auto_entrepreneur": True,
+                "urssaf_identifier_type": "nir",
+                "urssaf_nir": seed["nir"],
+                "urssaf_category_id": cls.env.ref(f"{MODULE}.category_vente_marchandises").id,
+                "urssaf_trade": "commercant",
+                "urssaf_turnover_source": "customer_invoices",
+            }
+        )
+        cls.env["res.partner.bank"].create({"partner_id": cls.ae.id, "acc_number": TRADER_IBAN})
+
+    def setUp(self):
+        super().setUp()
+        reset_embedded_sandbox(self.env.cr.dbname)
+        self.ae.action_urssaf_check_account()
+        mandate = self.env["urssaf.mandate"].create(
+            {"partner_id": self.ae.id, "signature_date": date(2026, 1, 5), "document": DOCUMENT}
+        )
+        mandate.action_register()
+        self.ae.action_urssaf_sync_sepa_mandates()
+
+    def _paid_declaration(self, partner=None, amount=1000.0):
+        partner = partner or self.ae
+        category = self.env.ref(f"{MODULE}.category_vente_marchandises")
+        # As the preparation does from the books (the computed amount is the
+        # addon's own to write).
+        declaration = (
+            self.env["urssaf.declaration"]
+            .sudo()
+            .create(
+                {
+                    "partner_id": partner.id,
+                    "period_start": date(2026, 10, 1),
+                    "period_end": date(2026, 10, 31),
+                    "line_ids": [
+                        Command.create({"category_id": category.id, "computed_amount": amount, "amount": amount})
+                    ],
+                }
+            )
+        )
+        declaration = declaration.with_user(self.declarant)
+        declaration.action_estimate()
+        declaration.action_declare()
+        declaration.action_pay()
+        self.assertEqual(declaration.state, "paid")
+        return declaration.with_user(self.env.user)
+
+    def _statement_line(self, amount, label, day):
+        return self.env["account.bank.statement.line"].create(
+            {"journal_id": self.bank_journal.id, "date": day, "amount": amount, "payment_ref": label}
+        )
+
+    def _enable(self):
+        self.company.urssaf_post_contributions = True
+
+    def test_off_by_default_nothing_posted(self):
+        self.assertFalse(self.company.urssaf_post_contributions)
+        declaration = self._paid_declaration()
+        self.assertFalse(declaration.contribution_move_id)
+
+    def test_defaults_are_the_french_chart(self):
+        self._enable()
+        self.assertEqual(self.company.urssaf_contribution_account_id.code, "646000")
+        self.assertEqual(self.company.urssaf_income_tax_account_id.code, "108000")
+        self.assertEqual(self.company.urssaf_payable_account_id.code, "431000")
+        self.assertEqual(self.company.urssaf_contribution_journal_id.type, "general")
+        self.assertEqual(self.company.urssaf_contribution_journal_id.company_id, self.company)
+
+    def test_payment_posts_the_contributions_and_the_debit_reconciles_by_reference(self):
+        self._enable()
+        declaration = self._paid_declaration()
+        move = declaration.contribution_move_id
+        self.assertEqual(move.state, "posted")
+        self.assertEqual(move.company_id, self.company)
+        self.assertEqual(move.journal_id, self.company.urssaf_contribution_journal_id)
+        self.assertEqual(move.date, declaration.debit_date)
+        self.assertEqual(move.ref, declaration.payment_reference)
+        contributions = sum(declaration.declared_contribution_ids.mapped("amount"))
+        self.assertTrue(contributions)
+        self.assertAlmostEqual(declaration.amount_total, contributions)
+        by_code = {line.account_id.code: line.balance for line in move.line_ids}
+        # A trader without versement libératoire: everything is an expense.
+        self.assertEqual(set(by_code), {"646000", "431000"})
+        self.assertAlmostEqual(by_code["646000"], contributions)
+        self.assertAlmostEqual(by_code["431000"], -contributions)
+
+        # The bank statement arrives, its label holds the payment reference.
+        st_line = self._statement_line(
+            -declaration.payment_amount, f"PRLV SEPA URSSAF {declaration.payment_reference}", date(2026, 12, 1)
+        )
+        self.assertTrue(st_line.is_reconciled)
+        payable = move.line_ids.filtered(lambda line: line.account_id.code == "431000")
+        self.assertTrue(payable.reconciled)
+        self.assertEqual(
+            (payable.matched_debit_ids.debit_move_id | payable.matched_credit_ids.credit_move_id).move_id,
+            st_line.move_id,
+        )
+        # Once posted, the entry stays: paying again does not post another.
+        declaration._urssaf_post_contributions()
+        self.assertEqual(declaration.contribution_move_id, move)
+
+    def test_debit_already_in_the_bank_reconciles_by_amount_and_date(self):
+        self._enable()
+        # Same amount, too far from the debit date: not Urssaf's.
+        far = self._statement_line(-124.0, "PRLV SEPA", date(2026, 11, 2))
+        # Urssaf's debit, without the reference, booked on the debit day.
+        st_line = self._statement_line(-124.0, "PRLV SEPA DGFIP URSSAF", date(2026, 11, 30))
+        other = self._statement_line(-99.0, "PRLV SEPA URSSAF", date(2026, 11, 30))
+        declaration = self._paid_declaration(amount=1000.0)
+        self.assertAlmostEqual(declaration.amount_total, 124.0, msg="12.3 % + 0.1 % CFP of 1,000 (DOMAIN.md)")
+        self.assertEqual(declaration.debit_date, date(2026, 11, 30))
+        self.assertTrue(st_line.is_reconciled)
+        self.assertFalse(far.is_reconciled)
+        self.assertFalse(other.is_reconciled)
+        self.assertTrue(
+            any("reconciled with the bank statement line" in body for body in declaration.message_ids.mapped("body"))
+        )
+
+    def test_versement_liberatoire_goes_to_the_owner_account(self):
+        self._enable()
+        declaration = self._paid_declaration()
+        label = LABELS[VERSEMENT_LIBERATOIRE]
+        # The trader has no versement libératoire: pretend Urssaf declared one
+        # to see it split (as Urssaf does for an auto-entrepreneur who opted).
+        move_values = declaration._urssaf_contribution_move_values(self.company)
+        self.assertEqual(len(move_values["line_ids"]), 2)
+        declaration.declared_contribution_ids[:1].sudo().label = label
+        vl = declaration.declared_contribution_ids[:1].amount
+        lines = {
+            self.env["account.account"].browse(values["account_id"]).code: values["amount_currency"]
+            for _command, _id, values in declaration._urssaf_contribution_move_values(self.company)["line_ids"]
+        }
+        self.assertAlmostEqual(lines["108000"], vl)
+        self.assertAlmostEqual(lines["646000"], declaration.amount_total - vl)
+        self.assertAlmostEqual(lines["431000"], -declaration.amount_total)
+
+    def test_nothing_posted_for_a_platform_auto_entrepreneur(self):
+        self._enable()
+        # The same auto-entrepreneur, declared from vendor bills (a platform
+        # paying it): the debit is not in these books.
+        self.ae.urssaf_turnover_source = "vendor_bills"
+        declaration = self._paid_declaration()
+        self.assertFalse(declaration.contribution_move_id)
+
+    def test_posting_failure_keeps_the_payment(self):
+        self._enable()
+        # An account archived after the settings were saved.
+        self.company.sudo().urssaf_contribution_account_id.active = False
+        declaration = self._paid_declaration()
+        self.assertEqual(declaration.state, "paid")
+        self.assertTrue(declaration.payment_reference)
+        self.assertFalse(declaration.contribution_move_id)
+        self.assertTrue(any("could not be posted" in body for body in declaration.message_ids.mapped("body")))
+
+    def test_settings_propose_the_chart_and_save_it(self):
+        admin = new_test_user(
+            self.env,
+            login="urssaf_books_admin",
+            groups="base.group_system,account.group_account_manager",
+            company_id=self.company.id,
+            company_ids=[Command.set(self.company.ids)],
+        )
+        settings = Form(self.env["res.config.settings"].with_user(admin).with_company(self.company))
+        self.assertFalse(settings.urssaf_contribution_account_id)
+        settings.urssaf_post_contributions = True
+        self.assertEqual(settings.urssaf_contribution_account_id.code, "646000")
+        self.assertEqual(settings.urssaf_payable_account_id.code, "431000")
+        expense = self.env["account.account"].search(
+            [*self.env["account.account"]._check_company_domain(self.company), ("code", "=like", "6458%")], limit=1
+        )
+        self.assertTrue(expense)
+        settings.urssaf_contribution_account_id = expense
+        settings.save().execute()
+        self.assertTrue(self.company.urssaf_post_contributions)
+        self.assertEqual(self.company.urssaf_contribution_account_id, expense)
+        self.assertEqual(self.company.urssaf_income_tax_account_id.code, "108000")
