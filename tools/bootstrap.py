@@ -290,12 +290,20 @@ def ensure_odoo_venv(tests):
         env,
     )
     _pip(python, ["-e", str(src)], f"Odoo from {src}", stamps / "odoo", str(src), env)
+    # The addon itself, the OCA way (pyproject.toml, whool): into
+    # odoo.addons, with its manifest's Python dependencies. whool names the
+    # package after the checkout's folder: another name gets only the
+    # requirements, and the tools find the addon through a link.
+    if REPO.name == ADDON:
+        addon = ["-e", str(REPO)]
+    else:
+        addon = ["-r", str(REPO / "requirements.txt")]
     # phonenumbers: the French localisation brings account_peppol, which needs it.
-    addon_inputs = [REPO / "pyproject.toml", REPO / "requirements.txt", REPO / "__manifest__.py"]
+    addon_inputs = [REPO / "pyproject.toml", REPO / "requirements.txt", REPO / "__manifest__.py", *addon]
     _pip(
         python,
-        ["-r", str(REPO / "requirements.txt"), "phonenumbers"],
-        "the addon's requirements",
+        [*addon, "phonenumbers"],
+        "the addon and its requirements",
         stamps / "addon-requirements",
         _digest(*addon_inputs),
         env,
