@@ -83,16 +83,18 @@ def follow(process, lines, prefix):
 
 def wait_for_login(url, process, timeout):
     deadline = time.monotonic() + timeout
+    last_error = None
     while time.monotonic() < deadline:
         check(process.poll() is None, f"tools/demo.py stopped (exit {process.returncode}) before serving {url}")
         try:
             with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (our own loopback server)
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+            # Not serving yet (set-up, install): try again.
+            last_error = error
         time.sleep(3)
-    check(False, f"{url} did not answer 200 within {timeout} s")
+    check(False, f"{url} did not answer 200 within {timeout} s (last error: {last_error})")
 
 
 def prepare_as_preparer(base_url, db):
