@@ -82,6 +82,20 @@ def skipped_tests(junit_xml):
     return skipped
 
 
+def counts(junit_xml):
+    """``(passed, failed, skipped)`` in pytest's JUnit XML report."""
+    if not Path(junit_xml).is_file():
+        return 0, 0, 0
+    passed = failed = skipped = 0
+    for suite in ET.parse(junit_xml).getroot().iter("testsuite"):
+        tests, skips = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
+        failures = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        passed += tests - skips - failures
+        failed += failures
+        skipped += skips
+    return passed, failed, skipped
+
+
 def report_skipped(skipped, code):
     """Say which tests were skipped and why; the exit code of the run."""
     if not skipped:
@@ -180,6 +194,10 @@ def main(pytest_args):
             code = run_suite("demo", steps, options + demo_paths, path, work) or code
         return code
     finally:
+        totals = [sum(column) for column in zip(*(counts(xml) for xml in work.glob("junit-*.xml")), strict=True)]
+        if len(totals) == 3 and sum(totals):
+            # The runs' totals, after pytest's summary of each run.
+            print(f"run_tests: {totals[0]} passed, {totals[1]} failed, {totals[2]} skipped", flush=True)
         if not os.environ.get("URSSAF_TEST_KEEP_DB"):
             shutil.rmtree(work, ignore_errors=True)
 
