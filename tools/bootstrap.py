@@ -83,9 +83,9 @@ def _run(cmd, failure, **kwargs):
 # ----------------------------------------------------------------------
 
 
-def _is_debian():
+def _is_debian(os_release="/etc/os-release"):
     try:
-        release = Path("/etc/os-release").read_text(encoding="utf-8")
+        release = Path(os_release).read_text(encoding="utf-8")
     except OSError:
         return False
     values = dict(line.split("=", 1) for line in release.splitlines() if "=" in line)

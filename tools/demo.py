@@ -36,6 +36,16 @@ def database_exists(name):
         return bool(cr.fetchone())
 
 
+def addon_installed(name):
+    """Whether the addon is installed on database ``name`` (an earlier run
+    may have stopped between creating it and installing the addon)."""
+    import psycopg2  # noqa: PLC0415 (installed with Odoo, after the set-up)
+
+    with psycopg2.connect(dbname=name) as connection, connection.cursor() as cr:
+        cr.execute("SELECT 1 FROM ir_module_module WHERE name = %s AND state = 'installed'", [ADDON])
+        return bool(cr.fetchone())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="urssaf_demo")
@@ -46,7 +56,7 @@ def main():
 
     odoo_dir = find_odoo()
     check_postgres()
-    state_dir = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / ADDON
+    state_dir = bootstrap.data_dir()
     path = addons_path(odoo_dir, link_addon(state_dir / "addons"))
     exists = database_exists(args.db)
     if not exists:
@@ -56,6 +66,7 @@ def main():
         code = install_addon(args.db, path, data_dir, LOCALISATION, "--with-demo")
         if code:
             sys.exit(f"demo: installing {LOCALISATION} on {args.db} failed (exit {code}).")
+    installed = exists and addon_installed(args.db)
     command = [
         sys.executable,
         "-m",
@@ -65,14 +76,14 @@ def main():
         f"--database={args.db}",
         f"--db-filter=^{args.db}$",
         f"--http-port={args.port}",
-        "-u" if exists else "-i",
+        "-u" if installed else "-i",
         ADDON,
     ]
-    if not exists:
+    if not installed:
         command.append("--with-demo")
     command += odoo_options
     print(
-        f"{'Updating' if exists else 'Installing the addon on'} {args.db}; Odoo on http://localhost:{args.port}"
+        f"{'Updating' if installed else 'Installing the addon on'} {args.db}; Odoo on http://localhost:{args.port}"
         " (admin / admin, preparer / preparer, declarant / declarant). Ctrl+C stops it.",
         flush=True,
     )
