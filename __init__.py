@@ -21,6 +21,7 @@ _restore_stdnum_resource_reader()
 from . import models  # noqa: E402
 from . import wizards  # noqa: E402
 from . import report  # noqa: E402
+from . import demo  # noqa: E402
 
 
 def uninstall_hook(env):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ADDON = "l10n_fr_urssaf_tierce_declaration"
 REPO = Path(__file__).resolve().parent.parent
-README_HINT = "See README.rst, section “Prerequisites”."
+README_HINT = "See README.rst, section “Installing by hand”."
 
 
 def fail(message, code=2):

@@ -3,6 +3,9 @@
 
 Usage: python3 tools/run_tests.py [pytest arguments...]
 
+0. on a fresh Debian or Ubuntu machine, installs what is missing
+   (PostgreSQL, Chromium, Odoo 19 and the test requirements in a virtual
+   environment: see tools/bootstrap.py), then runs itself there;
 1. finds Odoo 19 in the Python that runs this script (``odoo.release``);
 2. builds the addons path: Odoo's own addons, the community ``addons/``
    folder next to an editable (source) install, ``$ODOO_ADDONS_PATH`` when
@@ -10,6 +13,8 @@ Usage: python3 tools/run_tests.py [pytest arguments...]
    technical name;
 3. creates a throwaway database and installs the addon and its dependencies;
 4. runs the tests through pytest-odoo and prints pytest's summary line;
+   ``tests/test_demo.py`` runs apart, on a second database built as
+   ``tools/demo.py`` builds it (French localisation and demo data);
 5. drops the database, and exits non-zero on any failure, and on any
    skipped test: a test that did not run proves nothing (the browser tours
    skip themselves when Chromium, websocket-client or the browser's devtools
@@ -35,11 +40,16 @@ import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import bootstrap
 from odoo_env import ADDON, REPO, addons_path, check_postgres, find_odoo, install_addon, link_addon
 
 # Installed beside the addon for its tests: the French chart of accounts
 # (the contributions posted in an auto-entrepreneur's own books).
 TEST_MODULES = ("l10n_fr_account",)
+# The test of the demo data runs on a database built as tools/demo.py
+# builds it: the French localisation, then the addon, with demo data.
+DEMO_TESTS = "tests/test_demo.py"
+DEMO_LOCALISATION = "l10n_fr_account"
 
 
 def _in_link(arg, link_dir):
@@ -76,6 +86,20 @@ def skipped_tests(junit_xml):
     return skipped
 
 
+def counts(junit_xml):
+    """``(passed, failed, skipped)`` in pytest's JUnit XML report."""
+    if not Path(junit_xml).is_file():
+        return 0, 0, 0
+    passed = failed = skipped = 0
+    for suite in ET.parse(junit_xml).getroot().iter("testsuite"):
+        tests, skips = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
+        failures = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        passed += tests - skips - failures
+        failed += failures
+        skipped += skips
+    return passed, failed, skipped
+
+
 def report_skipped(skipped, code):
     """Say which tests were skipped and why; the exit code of the run."""
     if not skipped:
@@ -94,26 +118,19 @@ def run(cmd, **kwargs):
     return subprocess.run(cmd, check=False, **kwargs).returncode
 
 
-def main(pytest_args):
-    odoo_dir = find_odoo()
-    check_postgres()
-    work = Path(tempfile.mkdtemp(prefix="urssaf-tests-"))
-    link_dir = link_addon(work / "addons")
-    path = addons_path(odoo_dir, link_dir)
+def run_suite(name, install_steps, targets, path, work):
+    """Install on a throwaway database, run pytest on ``targets``, drop the
+    database; the exit code (skipped tests counting as failures)."""
     db = f"urssaf_test_{uuid.uuid4().hex[:8]}"
-    data_dir = work / "data"
-    junit_xml = work / "junit.xml"
-    extra = [m for m in os.environ.get("URSSAF_TEST_MODULES", "").split(",") if m]
-    modules = ",".join([ADDON, *TEST_MODULES, *extra])
-    targets = [_in_link(arg, link_dir) for arg in pytest_args]
-    if not any(target.startswith(str(link_dir)) for target in targets):
-        targets.insert(0, str(link_dir / ADDON))
+    data_dir = work / f"data-{name}"
+    junit_xml = work / f"junit-{name}.xml"
     code = 1
     try:
-        code = install_addon(db, path, data_dir, modules)
-        if code:
-            print(f"run_tests: installing {modules} failed (exit {code}).", file=sys.stderr)
-            return code
+        for modules, *extra in install_steps:
+            code = install_addon(db, path, data_dir, modules, *extra)
+            if code:
+                print(f"run_tests: installing {modules} failed (exit {code}).", file=sys.stderr)
+                return code
         code = run(
             [
                 sys.executable,
@@ -147,6 +164,46 @@ def main(pytest_args):
             print(f"run_tests: database {db} kept (data dir {data_dir}).")
         else:
             run(["dropdb", "--if-exists", db])
+
+
+def _is_demo_target(target, link_dir):
+    return Path(target.split("::", 1)[0]) == link_dir / ADDON / DEMO_TESTS
+
+
+def main(pytest_args):
+    bootstrap.ensure(tests=True)
+    odoo_dir = find_odoo()
+    check_postgres()
+    work = Path(tempfile.mkdtemp(prefix="urssaf-tests-"))
+    link_dir = link_addon(work / "addons")
+    path = addons_path(odoo_dir, link_dir)
+    extra = [m for m in os.environ.get("URSSAF_TEST_MODULES", "").split(",") if m]
+    modules = ",".join([ADDON, *TEST_MODULES, *extra])
+    targets = [_in_link(arg, link_dir) for arg in pytest_args]
+    options = [t for t in targets if not t.startswith(str(link_dir))]
+    paths = [t for t in targets if t.startswith(str(link_dir))]
+    demo_paths = [t for t in paths if _is_demo_target(t, link_dir)]
+    other_paths = [t for t in paths if not _is_demo_target(t, link_dir)]
+    if not paths:
+        # The whole suite: the demo's test on the demo database, the others
+        # on a database without demo data.
+        other_paths = [str(link_dir / ADDON), f"--ignore={link_dir / ADDON / DEMO_TESTS}"]
+        demo_paths = [str(link_dir / ADDON / DEMO_TESTS)]
+    code = 0
+    try:
+        if other_paths:
+            code = run_suite("addon", [(modules,)], options + other_paths, path, work)
+        if demo_paths:
+            # The demo database, as tools/demo.py builds it.
+            steps = [(DEMO_LOCALISATION, "--with-demo"), (modules, "--with-demo")]
+            code = run_suite("demo", steps, options + demo_paths, path, work) or code
+        return code
+    finally:
+        totals = [sum(column) for column in zip(*(counts(xml) for xml in work.glob("junit-*.xml")), strict=True)]
+        if len(totals) == 3 and sum(totals):
+            # The runs' totals, after pytest's summary of each run.
+            print(f"run_tests: {totals[0]} passed, {totals[1]} failed, {totals[2]} skipped", flush=True)
+        if not os.environ.get("URSSAF_TEST_KEEP_DB"):
             shutil.rmtree(work, ignore_errors=True)
 
 
