@@ -424,6 +424,7 @@ class ResPartner(models.Model):
     def _compute_urssaf_ceiling(self):
         """One SQL batch for all the partners shown, in the current company."""
         company = self.env.company
+        euro = self.env.ref("base.EUR")
         today = fields.Date.context_today(self)
         auto_entrepreneurs = self.filtered(lambda p: p.urssaf_is_auto_entrepreneur and p.id)
         collected = {}
@@ -432,7 +433,8 @@ class ResPartner(models.Model):
                 auto_entrepreneurs, today.replace(month=1, day=1), today, company
             )
         for partner in self:
-            partner.urssaf_currency_id = company.currency_id
+            # The turnover is in euros, whatever the company's currency.
+            partner.urssaf_currency_id = euro
             amounts = collected.get(partner.id, {})
             partner.urssaf_year_turnover = sum(amounts.values())
             if partner not in auto_entrepreneurs:
