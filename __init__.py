@@ -19,6 +19,7 @@ def _restore_stdnum_resource_reader():
 _restore_stdnum_resource_reader()
 
 from . import models  # noqa: E402
+from . import report  # noqa: E402
 from . import wizards  # noqa: E402
 
 

@@ -13,3 +13,4 @@ from . import urssaf_declaration_contribution
 from . import urssaf_declaration_preparation
 from . import urssaf_turnover
 from . import urssaf_run
+from . import urssaf_register_line

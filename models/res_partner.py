@@ -447,6 +447,19 @@ class ResPartner(models.Model):
                 "exceeded" if usage >= 1 else "approaching" if usage >= WARNING_RATIO else "ok"
             )
 
+    def action_urssaf_view_register(self):
+        """The auto-entrepreneur's registers of receipts and purchases, month by month."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "l10n_fr_urssaf_tierce_declaration.action_urssaf_receipt_register"
+        )
+        action.update(
+            name=self.env._("Registers of %(partner)s", partner=self.display_name),
+            domain=[("partner_id", "=", self.id)],
+            context={"search_default_receipts": 1, "search_default_group_by_month": 1},
+        )
+        return action
+
     def action_urssaf_view_declarations(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

@@ -523,6 +523,19 @@ class UrssafDeclaration(models.Model):
             self.partner_id, self.period_start, self.period_end, self.company_id
         )
 
+    def action_print_register(self):
+        """The auto-entrepreneur's register of receipts over the period: the
+        amounts behind the turnover computed."""
+        self.ensure_one()
+        return self.env.ref("l10n_fr_urssaf_tierce_declaration.action_report_urssaf_register").report_action(
+            self.partner_id,
+            data={
+                "date_from": fields.Date.to_string(self.period_start),
+                "date_to": fields.Date.to_string(self.period_end),
+                "company_id": self.company_id.id,
+            },
+        )
+
     # ------------------------------------------------------------------
     # Checks before talking to Urssaf
     # ------------------------------------------------------------------

@@ -17,3 +17,4 @@ from . import test_urssaf_account
 from . import test_install_uninstall
 from . import test_cron_runner
 from . import test_sandbox_storage
+from . import test_register

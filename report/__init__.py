@@ -1,0 +1,1 @@
+from . import urssaf_register_report
