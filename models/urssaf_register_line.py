@@ -37,8 +37,8 @@ class UrssafRegisterLine(models.Model):
     )
     move_id = fields.Many2one("account.move", string="Document settled", readonly=True)
     payment_move_id = fields.Many2one("account.move", string="Payment entry", readonly=True)
-    payment_id = fields.Many2one("account.payment", string="Payment", readonly=True)
-    journal_id = fields.Many2one("account.journal", string="Journal", readonly=True)
+    payment_id = fields.Many2one("account.payment", readonly=True)
+    journal_id = fields.Many2one("account.journal", readonly=True)
     payment_method_line_id = fields.Many2one("account.payment.method.line", string="Payment method", readonly=True)
     payment_means = fields.Char(
         string="Paid by",
@@ -46,7 +46,7 @@ class UrssafRegisterLine(models.Model):
         help="The payment method, else the journal of the bank line.",
     )
     partial_id = fields.Many2one("account.partial.reconcile", string="Reconciliation", readonly=True)
-    category_id = fields.Many2one("urssaf.activity.category", string="Category", readonly=True)
+    category_id = fields.Many2one("urssaf.activity.category", readonly=True)
     books_currency_id = fields.Many2one("res.currency", string="Currency of the books", readonly=True)
     amount_currency = fields.Monetary(
         string="Amount in the currency of the books",
