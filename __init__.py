@@ -19,8 +19,8 @@ def _restore_stdnum_resource_reader():
 _restore_stdnum_resource_reader()
 
 from . import models  # noqa: E402
-from . import wizards  # noqa: E402
 from . import report  # noqa: E402
+from . import wizards  # noqa: E402
 from . import demo  # noqa: E402
 
 

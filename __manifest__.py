@@ -28,6 +28,8 @@
         "views/urssaf_declaration_environment_views.xml",
         "wizards/urssaf_declaration_prepare_views.xml",
         "data/urssaf_declaration_actions.xml",
+        "views/urssaf_register_line_views.xml",
+        "report/urssaf_register_report.xml",
         "views/urssaf_menus.xml",
         "views/urssaf_run_views.xml",
         "views/res_config_settings_views.xml",

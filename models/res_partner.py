@@ -455,6 +455,7 @@ class ResPartner(models.Model):
     def _compute_urssaf_ceiling(self):
         """One SQL batch for all the partners shown, in the current company."""
         company = self.env.company
+        euro = self.env.ref("base.EUR")
         today = fields.Date.context_today(self)
         auto_entrepreneurs = self.filtered(lambda p: p.urssaf_is_auto_entrepreneur and p.id)
         collected = {}
@@ -463,7 +464,8 @@ class ResPartner(models.Model):
                 auto_entrepreneurs, today.replace(month=1, day=1), today, company
             )
         for partner in self:
-            partner.urssaf_currency_id = company.currency_id
+            # The turnover is in euros, whatever the company's currency.
+            partner.urssaf_currency_id = euro
             amounts = collected.get(partner.id, {})
             partner.urssaf_year_turnover = sum(amounts.values())
             if partner not in auto_entrepreneurs:
@@ -501,6 +503,19 @@ class ResPartner(models.Model):
             "l10n_fr_urssaf_tierce_declaration.action_urssaf_yearly_summary_send"
         )
         action["context"] = {"default_partner_id": self.id}
+        return action
+
+    def action_urssaf_view_register(self):
+        """The auto-entrepreneur's registers of receipts and purchases, month by month."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "l10n_fr_urssaf_tierce_declaration.action_urssaf_receipt_register"
+        )
+        action.update(
+            name=self.env._("Registers of %(partner)s", partner=self.display_name),
+            domain=[("partner_id", "=", self.id)],
+            context={"search_default_receipts": 1, "search_default_group_by_month": 1},
+        )
         return action
 
     def action_urssaf_view_declarations(self):

@@ -74,6 +74,8 @@ SYSTEM_FIELDS = frozenset(
         "declared_contribution_ids",
         "urssaf_environment",
         "contribution_move_id",
+        "collected_currency_id",
+        "collected_amount_currency",
     }
 )
 # What was declared: frozen once Urssaf holds the declaration (its number
@@ -122,7 +124,23 @@ class UrssafDeclaration(models.Model):
         tracking=True,
     )
     company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
-    currency_id = fields.Many2one(related="company_id.currency_id")
+    # Urssaf declares and debits euros, whatever the declaring company's
+    # currency: the turnover is converted at the rate of each day collected.
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+    collected_currency_id = fields.Many2one(
+        "res.currency",
+        string="Currency of the books",
+        readonly=True,
+        copy=False,
+        help="The turnover was collected in this currency, and converted into euros at the rate of each payment date.",
+    )
+    collected_amount_currency = fields.Monetary(
+        string="Collected in the currency of the books",
+        currency_field="collected_currency_id",
+        readonly=True,
+        copy=False,
+        help="The turnover collected in the period, excluding VAT, before its conversion into euros.",
+    )
     user_id = fields.Many2one(
         "res.users",
         string="Responsible",
@@ -208,6 +226,9 @@ class UrssafDeclaration(models.Model):
         "(partner_id, company_id, period_start) WHERE state != 'cancelled'",
         "An auto-entrepreneur has only one declaration per period.",
     )
+
+    def _compute_currency_id(self):
+        self.currency_id = self.env.ref("base.EUR")
 
     @api.depends("partner_id", "period_start", "period_end")
     def _compute_name(self):
@@ -438,11 +459,18 @@ class UrssafDeclaration(models.Model):
             groups.setdefault(key, self.browse())
             groups[key] |= declaration
         for (company, start, end), declarations in groups.items():
-            collected = turnover_model._compute_collected(declarations.partner_id, start, end, company)
+            collected, converted = turnover_model._collected_totals(declarations.partner_id, start, end, company)
             for declaration in declarations:
-                declaration._set_computed_turnover(collected.get(declaration.partner_id.id, {}), categories)
+                declaration._set_computed_turnover(
+                    collected.get(declaration.partner_id.id, {}),
+                    categories,
+                    converted.get(declaration.partner_id.id, {}),
+                )
 
-    def _set_computed_turnover(self, amounts, categories):
+    def _set_computed_turnover(self, amounts, categories, converted=None):
+        """Write the computed amounts (euros) of the categories; ``converted``:
+        ``{currency_id: amount}`` collected in another currency than the euro,
+        shown beside them."""
         self.ensure_one()
         if UNCATEGORISED in amounts:
             # Declaring it under a guessed category would be wrong.
@@ -474,8 +502,16 @@ class UrssafDeclaration(models.Model):
                         {"category_id": categories[code].id, "computed_amount": computed, "amount": computed}
                     )
                 )
-        if commands:
-            self._urssaf_write({"line_ids": commands})
+        values = {"line_ids": commands} if commands else {}
+        # One currency of the books is shown; books in several (an
+        # auto-entrepreneur's company and a platform's) have no single total.
+        currency_id, amount_currency = (
+            next(iter(converted.items())) if converted and len(converted) == 1 else (False, 0)
+        )
+        if (currency_id, amount_currency) != (self.collected_currency_id.id, self.collected_amount_currency):
+            values.update(collected_currency_id=currency_id, collected_amount_currency=amount_currency)
+        if values:
+            self._urssaf_write(values)
         if self.state == "estimated" and self._amounts_snapshot() != self.estimate_snapshot:
             self._urssaf_write({"state": "draft"})
 
@@ -487,6 +523,19 @@ class UrssafDeclaration(models.Model):
         self.ensure_one()
         return self.env["urssaf.turnover"].action_open_collected(
             self.partner_id, self.period_start, self.period_end, self.company_id
+        )
+
+    def action_print_register(self):
+        """The auto-entrepreneur's register of receipts over the period: the
+        amounts behind the turnover computed."""
+        self.ensure_one()
+        return self.env.ref("l10n_fr_urssaf_tierce_declaration.action_report_urssaf_register").report_action(
+            self.partner_id,
+            data={
+                "date_from": fields.Date.to_string(self.period_start),
+                "date_to": fields.Date.to_string(self.period_end),
+                "company_id": self.company_id.id,
+            },
         )
 
     # ------------------------------------------------------------------

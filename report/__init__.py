@@ -1,1 +1,2 @@
 from . import urssaf_yearly_summary_report
+from . import urssaf_register_report

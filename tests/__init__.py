@@ -21,3 +21,4 @@ from . import test_yearly_summary
 from . import test_contribution_books
 from . import test_acre
 from . import test_books_rpc_trust
+from . import test_register

@@ -22,6 +22,11 @@ bank statement line                     dated by the bank line
 customer invoices of the AE's company   counted whatever the declaring company
 vendor bills from the AE                only those of the declaring company
 vendor refund paid back by the AE       negative
+early-payment discount, write-off       only the cash paid (980 + 495 = 1,475)
+write-off entry without cash            nothing
+sales receipt, platform's receipt       counted like invoices
+bill posted in a branch                 counted for the declaring company
+non-euro declaring company              euros at the rate of each payment day
 what is behind an amount                its reconciliations, invoice and payment lines
 query count                             the same for 1 invoice as for 5 AEs x 10
 =====================================  ==============================================
@@ -44,8 +49,10 @@ USD_RATE_JANUARY = 1.25
 USD_RATE_FEBRUARY = 1.5
 
 
-@tagged("post_install", "-at_install")
-class TestCollectedTurnover(UrssafAccountingCase):
+class CollectedTurnoverCase(UrssafAccountingCase):
+    """An auto-entrepreneur keeping its books here, one billing the declaring
+    company, their products and VAT; the helpers to invoice and pay."""
+
     @classmethod
     def get_default_groups(cls):
         # The auto-entrepreneurs' Urssaf accounts are set up by declarants
@@ -177,6 +184,9 @@ class TestCollectedTurnover(UrssafAccountingCase):
             {category.code: round(amount, 2) for category, amount in expected.items() if round(amount, 2)},
         )
 
+
+@tagged("post_install", "-at_install")
+class TestCollectedTurnover(CollectedTurnoverCase):
     # ------------------------------------------------------------------
     # The cases
     # ------------------------------------------------------------------
@@ -382,6 +392,190 @@ class TestCollectedTurnover(UrssafAccountingCase):
             self._collected(both, Q1, self.ae_company),
             {self.ae_own.id: {self.bic.code: sold}, self.ae_supplier.id: {self.bic.code: billed_there}},
         )
+
+    # ------------------------------------------------------------------
+    # What was really received
+    # ------------------------------------------------------------------
+
+    def test_early_payment_discount_and_write_off(self):
+        """The issue's figures: an auto-entrepreneur keeping its own books,
+        without VAT, is paid 980 of a 1,000 invoice within the early-payment
+        discount and 495 of a 500 one, 5 written off: 1,475 collected."""
+        terms = (
+            self.env["account.payment.term"]
+            .with_company(self.ae_company)
+            .create(
+                {
+                    "name": "2 % within 10 days, net 30",
+                    "company_id": self.ae_company.id,
+                    "early_discount": True,
+                    "discount_percentage": 2.0,
+                    "discount_days": 10,
+                    "line_ids": [Command.create({"value": "percent", "value_amount": 100.0, "nb_days": 30})],
+                }
+            )
+        )
+        discounted = self._sale("2025-02-03", [(self.service, 1000.0)], vat=False, post=False)
+        discounted.invoice_payment_term_id = terms
+        discounted.action_post()
+        payment = self._register_payment(discounted, payment_date="2025-02-10")
+        self.assertEqual(payment.amount, 980.0)
+        written_off = self._sale("2025-02-03", [(self.service, 500.0)], vat=False)
+        self._register_payment(
+            written_off,
+            amount=495.0,
+            payment_date="2025-02-12",
+            payment_difference_handling="reconcile",
+            writeoff_account_id=self.ae_company_data["default_account_expense"].id,
+            writeoff_label="Bank fees",
+        )
+        self.assertEqual((discounted | written_off).mapped("payment_state"), ["paid", "paid"])
+        self.assertCollected(self.ae_own, Q1, {self.bic: 980.0 + 495.0})
+
+        # With VAT, the cash paid is taken excluding VAT in proportion.
+        with_vat = self._sale("2025-03-03", [(self.service, 1000.0)], post=False)
+        with_vat.invoice_payment_term_id = terms
+        with_vat.action_post()
+        paid = self._register_payment(with_vat, payment_date="2025-03-05").amount
+        self.assertEqual(paid, 1000.0 * (1 + VAT) * 0.98)
+        self.assertCollected(
+            self.ae_own, (date(2025, 3, 1), date(2025, 3, 31)), {self.bic: paid * 1000.0 / (1000.0 * (1 + VAT))}
+        )
+
+    def test_write_off_entry_without_cash(self):
+        """An invoice settled by a journal entry moving no money (a loss
+        written off) collected nothing."""
+        invoice = self._sale("2025-02-01", [(self.service, 600.0)], vat=False)
+        receivable = self._term_lines(invoice).account_id
+        entry = (
+            self.env["account.move"]
+            .with_company(self.ae_company)
+            .create(
+                {
+                    "move_type": "entry",
+                    "date": "2025-03-01",
+                    "journal_id": self.ae_company_data["default_journal_misc"].id,
+                    "line_ids": [
+                        Command.create({"account_id": receivable.id, "partner_id": self.customer.id, "credit": 600.0}),
+                        Command.create(
+                            {"account_id": self.ae_company_data["default_account_expense"].id, "debit": 600.0}
+                        ),
+                    ],
+                }
+            )
+        )
+        entry.action_post()
+        (self._term_lines(invoice) + entry.line_ids.filtered(lambda line: line.account_id == receivable)).reconcile()
+        self.assertEqual(invoice.payment_state, "paid")
+        self.assertCollected(self.ae_own, Q1, {})
+
+    def test_receipts(self):
+        """A paid sales receipt of the auto-entrepreneur's company, and a
+        platform's purchase receipt, count like invoices."""
+        receipt = self._invoice(
+            "out_receipt", self.customer, "2025-01-10", [(self.service, 120.0)], self.ae_company, vat=False
+        )
+        self._pay(receipt, 120.0, "2025-01-10")
+        self.assertCollected(self.ae_own, Q1, {self.bic: 120.0})
+        platform_receipt = self._invoice("in_receipt", self.ae_supplier, "2025-01-12", [(self.service, 300.0)])
+        self._pay(platform_receipt, 300.0 * (1 + VAT), "2025-01-14")
+        self.assertCollected(self.ae_supplier, Q1, {self.bic: 300.0})
+
+    def test_bill_in_branch(self):
+        """A bill posted in a branch of the declaring company counts for it."""
+        branch = (
+            self.env["res.company"]
+            .sudo()
+            .create({"name": "Branch", "parent_id": self.company.id, "country_id": self.company.country_id.id})
+        )
+        self.env.user.sudo().company_ids = [Command.link(branch.id)]
+        self.cr.precommit.run()  # the branch's journals
+        bill = (
+            self.env["account.move"]
+            .with_company(branch)
+            .create(
+                {
+                    "move_type": "in_invoice",
+                    "partner_id": self.ae_supplier.id,
+                    "invoice_date": "2025-02-01",
+                    "date": "2025-02-01",
+                    "invoice_line_ids": [
+                        Command.create(
+                            {"product_id": self.service.id, "price_unit": 700.0, "tax_ids": [Command.clear()]}
+                        )
+                    ],
+                }
+            )
+        )
+        bill.action_post()
+        self.assertEqual(bill.company_id, branch)
+        self._pay(bill, 700.0, "2025-02-05")
+        self.assertCollected(self.ae_supplier, Q1, {self.bic: 700.0})
+
+    def test_non_euro_declaring_company(self):
+        """A platform keeping its books in dollars: each amount is converted
+        into euros at the rate of the day it was paid, and the declaration
+        says so."""
+        eur = self.env.ref("base.EUR")
+        platform_data = self.setup_other_company(name="Platform USD", currency_id=self.usd.id)
+        platform = platform_data["company"]
+        self.assertEqual(platform.currency_id, self.usd)
+        # The platform's own rates: euros for one dollar.
+        self.env["res.currency.rate"].sudo().create(
+            [
+                {"currency_id": self.usd.id, "company_id": platform.id, "name": "2025-01-01", "rate": 1.0},
+                {"currency_id": eur.id, "company_id": platform.id, "name": "2025-01-01", "rate": 0.8},
+                {"currency_id": eur.id, "company_id": platform.id, "name": "2025-02-01", "rate": 0.9},
+            ]
+        )
+        self.ae_supplier.sudo().with_company(platform).write(self._ae_values("vendor_bills", self.bic))
+        paid = {}
+        for amount, bill_day, payment_day in (
+            (500.0, "2025-01-05", "2025-01-20"),
+            (1000.0, "2025-01-15", "2025-02-15"),
+        ):
+            bill = (
+                self.env["account.move"]
+                .with_company(platform)
+                .create(
+                    {
+                        "move_type": "in_invoice",
+                        "partner_id": self.ae_supplier.id,
+                        "invoice_date": bill_day,
+                        "date": bill_day,
+                        "journal_id": platform_data["default_journal_purchase"].id,
+                        "invoice_line_ids": [
+                            Command.create({"name": "Work", "price_unit": amount, "tax_ids": [Command.clear()]})
+                        ],
+                    }
+                )
+            )
+            bill.action_post()
+            self._pay(bill, amount, payment_day)
+            paid[amount] = self.usd._convert(amount, eur, platform, date.fromisoformat(payment_day), round=False)
+        # Odoo's own conversion, and the rates above.
+        self.assertAlmostEqual(paid[500.0], 400.0)
+        self.assertAlmostEqual(paid[1000.0], 900.0)
+        self.assertCollected(self.ae_supplier, Q1, {self.bic: paid[500.0] + paid[1000.0]}, company=platform)
+
+        declaration = (
+            self.env["urssaf.declaration"]
+            .sudo()
+            .create(
+                {
+                    "partner_id": self.ae_supplier.id,
+                    "company_id": platform.id,
+                    "period_start": Q1[0],
+                    "period_end": Q1[1],
+                    "periodicity": "quarterly",
+                }
+            )
+        )
+        declaration._refresh_turnover()
+        self.assertEqual(declaration.currency_id, eur)
+        self.assertEqual(declaration.turnover_total, 1300.0)
+        self.assertEqual(declaration.collected_currency_id, self.usd)
+        self.assertEqual(declaration.collected_amount_currency, 1500.0)
 
     # ------------------------------------------------------------------
     # What is behind an amount

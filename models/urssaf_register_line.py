@@ -1,0 +1,120 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The registers a micro-entrepreneur must keep, read from the books.
+
+The livre des recettes (register of receipts) lists every amount collected:
+its rows are those of the collected-turnover query itself
+(``urssaf.turnover._register_sql``), so that their total over a period is the
+turnover declared for it, to the cent. The registre des achats (register of
+purchases) lists, in the same form, what an auto-entrepreneur keeping its
+own books paid its suppliers.
+"""
+
+from odoo import api, fields, models, tools
+from odoo.tools import SQL
+
+from .urssaf_turnover import PURCHASES, RECEIPTS, REGISTER_TYPES
+
+
+class UrssafRegisterLine(models.Model):
+    _name = "urssaf.register.line"
+    _description = "Urssaf register line (receipts and purchases)"
+    _auto = False
+    _order = "date, move_id, id"
+    _rec_name = "move_id"
+
+    register_type = fields.Selection(
+        [(RECEIPTS, "Receipts"), (PURCHASES, "Purchases")], string="Register", readonly=True
+    )
+    date = fields.Date(readonly=True, help="The day the payment or bank line collected (or paid) the amount.")
+    partner_id = fields.Many2one("res.partner", string="Auto-entrepreneur", readonly=True)
+    company_id = fields.Many2one("res.company", string="Declaring company", readonly=True)
+    counterpart_partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer or supplier",
+        readonly=True,
+        help="Who paid: the customer, or the platform paying the auto-entrepreneur's bills; "
+        "the supplier paid, in the register of purchases.",
+    )
+    move_id = fields.Many2one("account.move", string="Document settled", readonly=True)
+    payment_move_id = fields.Many2one("account.move", string="Payment entry", readonly=True)
+    payment_id = fields.Many2one("account.payment", readonly=True)
+    journal_id = fields.Many2one("account.journal", readonly=True)
+    payment_method_line_id = fields.Many2one("account.payment.method.line", string="Payment method", readonly=True)
+    payment_means = fields.Char(
+        string="Paid by",
+        compute="_compute_payment_means",
+        help="The payment method, else the journal of the bank line.",
+    )
+    partial_id = fields.Many2one("account.partial.reconcile", string="Reconciliation", readonly=True)
+    category_id = fields.Many2one("urssaf.activity.category", readonly=True)
+    books_currency_id = fields.Many2one("res.currency", string="Currency of the books", readonly=True)
+    amount_currency = fields.Monetary(
+        string="Amount in the currency of the books",
+        currency_field="books_currency_id",
+        readonly=True,
+        help="Excluding VAT, before its conversion into euros.",
+    )
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    amount = fields.Monetary(
+        string="Amount excluding VAT",
+        readonly=True,
+        help="In euros, at the rate of the day collected when the books are in another currency.",
+    )
+    amount_total = fields.Monetary(string="Amount including VAT", readonly=True)
+
+    # What the view reads: pending writes of these fields are flushed before
+    # it is searched.
+    _depends = {
+        "account.move": [
+            "state",
+            "move_type",
+            "company_id",
+            "commercial_partner_id",
+            "amount_total",
+            "amount_untaxed",
+            "journal_id",
+            "origin_payment_id",
+        ],
+        "account.move.line": [
+            "move_id",
+            "partner_id",
+            "company_id",
+            "display_type",
+            "account_id",
+            "balance",
+            "amount_currency",
+            "date",
+            "product_id",
+        ],
+        "account.partial.reconcile": [
+            "debit_move_id",
+            "credit_move_id",
+            "amount",
+            "debit_amount_currency",
+            "credit_amount_currency",
+            "max_date",
+            "exchange_move_id",
+        ],
+        "account.payment": ["outstanding_account_id", "payment_method_line_id"],
+        "account.account": ["account_type"],
+        "account.journal": ["suspense_account_id"],
+        "res.company": ["partner_id", "parent_path", "currency_id"],
+        "res.currency.rate": ["rate", "name", "currency_id", "company_id"],
+        "product.template": ["urssaf_category_id", "type"],
+        "urssaf.account": ["partner_id", "company_id", "is_auto_entrepreneur", "turnover_source", "category_id"],
+    }
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            SQL(
+                "CREATE VIEW %s AS (%s)",
+                SQL.identifier(self._table),
+                self.env["urssaf.turnover"]._register_sql(register_types=REGISTER_TYPES),
+            )
+        )
+
+    @api.depends("payment_method_line_id", "journal_id")
+    def _compute_payment_means(self):
+        for line in self:
+            line.payment_means = (line.payment_method_line_id or line.journal_id).sudo().display_name or False
