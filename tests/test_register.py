@@ -2,12 +2,14 @@
 """The registers of receipts and purchases: the collected-turnover query's
 own rows, browsable, exported and printed."""
 
+import io
 from collections import defaultdict
 from datetime import date
 
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
+from odoo.tools.pdf import PdfFileReader
 
 from ..models.urssaf_turnover import UNCATEGORISED
 from .test_turnover import Q1, VAT, CollectedTurnoverCase
@@ -221,3 +223,24 @@ class TestRegisters(CollectedTurnoverCase):
         # From the auto-entrepreneur's form: its registers.
         action = self.ae_own.action_urssaf_view_register()
         self.assertEqual(self.env["urssaf.register.line"].search(action["domain"]).mapped("partner_id"), self.ae_own)
+
+    def test_register_pdf_rendered_by_wkhtmltopdf(self):
+        """The PDF register itself, as a user prints it (wkhtmltopdf): the
+        auto-entrepreneur, its SIRET, the document settled and the total."""
+        self.ae_own.sudo().write({"company_registry": "73282932000074"})
+        invoice = self._sale("2025-03-10", [(self.service, 1234.0)], vat=False)
+        self._pay(invoice, 1234.0, "2025-03-12")
+        report = self.env.ref(f"{MODULE}.action_report_urssaf_register")
+        self.company.sudo().external_report_layout_id = self.env.ref("web.external_layout_standard")
+        with self.allow_pdf_render():
+            pdf, kind = report.with_context(force_report_rendering=True)._render_qweb_pdf(
+                report.report_name,
+                self.ae_own.ids,
+                data={"date_from": "2025-01-01", "date_to": "2025-12-31", "company_id": self.company.id},
+            )
+        self.assertEqual(kind, "pdf")
+        self.assertTrue(pdf.startswith(b"%PDF"))
+        text = " ".join(page.extract_text() for page in PdfFileReader(io.BytesIO(pdf)).pages)
+        compact = "".join(text.split())
+        for expected in (self.ae_own.name, "73282932000074", invoice.name, "1,234.00"):
+            self.assertIn("".join(expected.split()), compact)

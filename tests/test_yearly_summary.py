@@ -2,6 +2,7 @@
 """The yearly summary for the income tax return: its figures are the
 declarations', and it reaches the auto-entrepreneur by e-mail as a PDF."""
 
+import io
 import re
 from datetime import date
 
@@ -9,6 +10,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import html2plaintext
 from odoo.tools.misc import formatLang
+from odoo.tools.pdf import PdfFileReader
 
 from ..urssaf_api.contributions import LABELS, VERSEMENT_LIBERATOIRE
 from .test_declaration import UrssafDeclarationCase
@@ -204,3 +206,24 @@ class TestYearlySummary(UrssafDeclarationCase):
             self.env["urssaf.yearly.summary"].with_user(user).search([])
         with self.assertRaises(AccessError):
             self.liberal.with_user(user).action_urssaf_yearly_summary()
+
+    def test_pdf_rendered_by_wkhtmltopdf(self):
+        """The PDF itself, as a user prints it (wkhtmltopdf), holds the
+        auto-entrepreneur, the year and the declared turnover."""
+        declarations = self._declare_2025()
+        expected = self._expected(declarations)
+        report = self.env.ref("l10n_fr_urssaf_tierce_declaration.action_report_urssaf_yearly_summary")
+        with self.allow_pdf_render():
+            pdf, kind = (
+                self.env["ir.actions.report"]
+                .with_user(self.preparer)
+                .with_context(force_report_rendering=True)
+                ._render_qweb_pdf(report, self.liberal.ids, data={"year": 2025})
+            )
+        self.assertEqual(kind, "pdf")
+        self.assertTrue(pdf.startswith(b"%PDF"))
+        text = _compact(" ".join(page.extract_text() for page in PdfFileReader(io.BytesIO(pdf)).pages))
+        self.assertIn(_compact(self.liberal.name), text)
+        self.assertIn("2025", text)
+        currency = self.company.currency_id
+        self.assertIn(_compact(formatLang(self.env, expected["declared_amount"], currency_obj=currency)), text)

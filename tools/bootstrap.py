@@ -10,6 +10,7 @@ anything else. It installs what is missing and reuses what is there:
   pinned requirements into a virtual environment kept in the user's data
   folder, with this addon (``pip install -e``, see ``pyproject.toml``); then
   the script runs itself again inside that environment;
+- wkhtmltopdf, with which Odoo prints its PDF reports;
 - Chromium, for the tests' browser tours.
 
 Each step says what it does; a second run finds everything done and says
@@ -328,6 +329,13 @@ def ensure_chromium():
     apt_install(["chromium"], "Chromium, for the browser tours")
 
 
+def ensure_wkhtmltopdf():
+    # Odoo prints its PDF reports (the registers, the yearly summary) with it.
+    if shutil.which("wkhtmltopdf"):
+        return
+    apt_install(["wkhtmltopdf"], "wkhtmltopdf, for the PDF reports")
+
+
 def ensure(tests=False):
     """Install what is missing for the demo (``tests=False``) or the tests;
     re-run the calling script in the virtual environment when Odoo is not
@@ -335,6 +343,7 @@ def ensure(tests=False):
     if os.environ.get("URSSAF_NO_BOOTSTRAP"):
         return
     ensure_postgres()
+    ensure_wkhtmltopdf()
     if tests:
         ensure_chromium()
     if odoo_importable(sys.executable):
