@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
-from odoo_env import ADDON, addons_path, check_postgres, find_odoo, install_addon, link_addon
+from odoo_env import ADDON, addon_folder, addons_path, check_postgres, find_odoo, install_addon
 
 from odoo import api
 from odoo.modules.registry import Registry
@@ -712,7 +712,7 @@ def main():
     odoo_dir = find_odoo()
     check_postgres()
     work = Path(tempfile.mkdtemp(prefix="urssaf-bench-"))
-    path = addons_path(odoo_dir, link_addon(work / "addons"))
+    path = addons_path(odoo_dir, addon_folder(work / "addons"))
     db = args.db or f"urssaf_bench_{uuid.uuid4().hex[:8]}"
     figures = {}
     ok = False

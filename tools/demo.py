@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 import bootstrap
-from odoo_env import ADDON, addons_path, check_postgres, find_odoo, install_addon, link_addon
+from odoo_env import ADDON, addon_folder, addons_path, check_postgres, find_odoo, install_addon
 
 # The French chart of accounts the demo companies keep their books in.
 LOCALISATION = "l10n_fr_account"
@@ -57,7 +57,9 @@ def main():
     odoo_dir = find_odoo()
     check_postgres()
     state_dir = bootstrap.data_dir()
-    path = addons_path(odoo_dir, link_addon(state_dir / "addons"))
+    # The addon as installed by pip (the set-up's virtual environment), else
+    # this checkout linked under its technical name.
+    path = addons_path(odoo_dir, addon_folder(state_dir / "addons"))
     exists = database_exists(args.db)
     if not exists:
         print(f"Creating {args.db} with Odoo's French localisation and demo data (a few minutes)", flush=True)

@@ -29,6 +29,28 @@ def find_odoo():
     return Path(odoo.release.__file__).resolve().parent
 
 
+def installed_package():
+    """Whether this checkout is the addon Python imports as
+    ``odoo.addons.<technical name>``: installed as a package (``pip install
+    -e .``, see pyproject.toml), Odoo finds it through the ``odoo.addons``
+    namespace, with no folder of links on its addons path."""
+    import importlib.util  # noqa: PLC0415 (only when asked)
+
+    try:
+        spec = importlib.util.find_spec(f"odoo.addons.{ADDON}")
+    except ImportError:
+        return False
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return any(Path(location).resolve() == REPO for location in locations)
+
+
+def addon_folder(folder):
+    """``None`` when the addon is installed as a package of this checkout,
+    otherwise ``folder``, holding a link named after the addon to this
+    checkout (see :func:`link_addon`): what :func:`addons_path` adds."""
+    return None if installed_package() else link_addon(folder)
+
+
 def link_addon(folder):
     """Make ``folder/<technical name>`` point at this repository; return ``folder``.
 
@@ -48,14 +70,16 @@ def link_addon(folder):
 
 def addons_path(odoo_dir, link_dir):
     """Odoo's own addons, the community addons of a source install,
-    ``$ODOO_ADDONS_PATH``, then the folder that holds this addon."""
+    ``$ODOO_ADDONS_PATH``, then the folder that holds this addon (none when
+    ``link_dir`` is None: the addon is an installed package)."""
     paths = [str(odoo_dir / "addons")]
     community = odoo_dir.parent / "addons"  # an editable install of Odoo's sources
     if (community / "account" / "__manifest__.py").is_file():
         paths.append(str(community))
     extra = os.environ.get("ODOO_ADDONS_PATH", "")
     paths += [p.strip() for p in extra.split(",") if p.strip()]
-    paths.append(str(link_dir))
+    if link_dir is not None:
+        paths.append(str(link_dir))
     missing = [
         module
         for module in ("account", "mail")

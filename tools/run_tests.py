@@ -175,6 +175,9 @@ def main(pytest_args):
     odoo_dir = find_odoo()
     check_postgres()
     work = Path(tempfile.mkdtemp(prefix="urssaf-tests-"))
+    # Always a link here, even when the addon is installed as a package:
+    # pytest-odoo names a test module after the folder it is collected from,
+    # and the link is named after the addon whatever the checkout's name.
     link_dir = link_addon(work / "addons")
     path = addons_path(odoo_dir, link_dir)
     extra = [m for m in os.environ.get("URSSAF_TEST_MODULES", "").split(",") if m]

@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 import polib
-from odoo_env import ADDON, REPO, addons_path, check_postgres, find_odoo, install_addon, link_addon
+from odoo_env import ADDON, REPO, addon_folder, addons_path, check_postgres, find_odoo, install_addon
 
 POT = REPO / "i18n" / f"{ADDON}.pot"
 PO_FR = REPO / "i18n" / "fr.po"
@@ -57,7 +57,7 @@ def main():
     odoo_dir = find_odoo()
     check_postgres()
     work = Path(tempfile.mkdtemp(prefix="urssaf-i18n-"))
-    path = addons_path(odoo_dir, link_addon(work / "addons"))
+    path = addons_path(odoo_dir, addon_folder(work / "addons"))
     db = args.db or f"urssaf_i18n_{uuid.uuid4().hex[:8]}"
     try:
         if not args.db:
