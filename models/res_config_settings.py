@@ -30,6 +30,11 @@ class ResConfigSettings(models.TransientModel):
     urssaf_api_base_path = fields.Char(string="Urssaf API base path", groups=URSSAF_SETTINGS_GROUP)
     urssaf_connect_timeout = fields.Float(string="Urssaf connection time-out (s)", groups=URSSAF_SETTINGS_GROUP)
     urssaf_timeout = fields.Float(string="Urssaf time-out (s)", groups=URSSAF_SETTINGS_GROUP)
+    urssaf_parallel_calls = fields.Integer(string="Urssaf calls in parallel", groups=URSSAF_SETTINGS_GROUP)
+    urssaf_job_queue = fields.Boolean(
+        string="Share the scheduled run through the job queue", groups=URSSAF_SETTINGS_GROUP
+    )
+    urssaf_queue_job_installed = fields.Boolean(compute="_compute_urssaf_queue_job_installed")
     # The saved secret is never sent back to the browser: this field is
     # write-only (always empty when the page loads), never stored in the
     # settings table, and only an administrator's non-empty input replaces
@@ -57,6 +62,9 @@ class ResConfigSettings(models.TransientModel):
             }
         )
         return values
+
+    def _compute_urssaf_queue_job_installed(self):
+        self.urssaf_queue_job_installed = "queue.job" in self.env
 
     def _compute_urssaf_client_secret_input(self):
         self.urssaf_client_secret_input = False

@@ -24,6 +24,7 @@ Environment: ``ODOO_ADDONS_PATH`` (extra addons folders, comma-separated),
 # A command-line tool talks on stdout and stderr.
 # pylint: disable=print-used
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -84,6 +85,12 @@ def report_skipped(skipped, code):
     return code or SKIPPED_EXIT_CODE
 
 
+def optional_modules():
+    """OCA's queue_job when this Python has it (test-requirements.txt): the
+    addon does not depend on it, but its jobs are tested with it installed."""
+    return ["queue_job"] if importlib.util.find_spec("odoo.addons.queue_job") else []
+
+
 def run(cmd, **kwargs):
     print("+", " ".join(cmd), flush=True)
     return subprocess.run(cmd, check=False, **kwargs).returncode
@@ -98,7 +105,9 @@ def main(pytest_args):
     db = f"urssaf_test_{uuid.uuid4().hex[:8]}"
     data_dir = work / "data"
     junit_xml = work / "junit.xml"
-    modules = ",".join([ADDON] + [m for m in os.environ.get("URSSAF_TEST_MODULES", "").split(",") if m])
+    modules = ",".join(
+        [ADDON, *optional_modules()] + [m for m in os.environ.get("URSSAF_TEST_MODULES", "").split(",") if m]
+    )
     targets = [_in_link(arg, link_dir) for arg in pytest_args]
     if not any(target.startswith(str(link_dir)) for target in targets):
         targets.insert(0, str(link_dir / ADDON))
