@@ -112,8 +112,14 @@ def chunk_key(model_name, method_name, ids):
 
 
 def chunk_identity(job):
-    """queue_job identity key: one job per chunk of declarations."""
+    """queue_job identity key: one job per chunk of declarations (whatever
+    run it reports to)."""
     return chunk_key(job.model_name, job.method_name, job.recordset.ids)
+
+
+def step_identity(job):
+    """queue_job identity key: one job per step and chunk of declarations."""
+    return chunk_key(job.model_name, f"{job.method_name}({job.args[0]})", job.recordset.ids)
 
 
 class UrssafUnreachableError(UserError):
@@ -1232,16 +1238,26 @@ class UrssafDeclaration(models.Model):
         an error, or a worker killed) is safe: each declaration is locked,
         and looked up at Urssaf by its reference before anything is sent.
         """
+        return self.search(self._auto_declare_domain(company, today))._urssaf_enqueue_run(company)
+
+    def _urssaf_enqueue_run(self, company):
+        """Queue these declarations of ``company`` as a scheduled run's jobs
+        (see :meth:`_auto_declare_enqueue`); returns the run's report, or no
+        record when the same chunks still wait in the queue."""
         from odoo.addons.queue_job.delay import group  # noqa: PLC0415 (queue_job is optional)
 
         Run = self.env["urssaf.run"].sudo()
         Run._urssaf_queue_job_setup()
-        todo = self.search(self._auto_declare_domain(company, today))
+        todo = self
         size = company._urssaf_chunk_size()
         parts = [todo[start : start + size].sudo() for start in range(0, len(todo), size)]
         keys = {chunk_key(self._name, "_urssaf_job_auto_declare", part.ids) for part in parts}
-        waiting = self.env["queue.job"].sudo().search_count(
-            [("identity_key", "in", list(keys)), ("state", "in", ("wait_dependencies", "pending", "enqueued"))]
+        waiting = (
+            self.env["queue.job"]
+            .sudo()
+            .search_count(
+                [("identity_key", "in", list(keys)), ("state", "in", ("wait_dependencies", "pending", "enqueued"))]
+            )
         )
         if keys and waiting == len(keys):
             # The same chunks still wait in the queue (the workers are busy,
@@ -1264,6 +1280,51 @@ class UrssafDeclaration(models.Model):
         )._urssaf_job_finish()
         group(*chunks).on_done(finish).delay()
         return run
+
+    def _urssaf_enqueue_step(self, step):
+        """With OCA's queue_job: run ``step`` (estimate, declare or pay) on
+        these declarations through the job queue, a chunk of them per job on
+        the channel ``root.urssaf``, one job per chunk (see
+        :meth:`_auto_declare_enqueue`). For integrations and large
+        selections; returns the delayables queued."""
+        from odoo.addons.queue_job.delay import group  # noqa: PLC0415 (queue_job is optional)
+
+        if step in ("declare", "pay"):
+            check_declarant(self.env)
+        self.env["urssaf.run"]._urssaf_queue_job_setup()
+        jobs = []
+        for company in self.company_id:
+            mine = self.filtered(lambda d, company=company: d.company_id == company)
+            size = company._urssaf_chunk_size()
+            for start in range(0, len(mine), size):
+                chunk = mine[start : start + size]
+                description = self.env._(
+                    "Urssaf: %(step)s %(count)s declarations", step=self._step_label(step).lower(), count=len(chunk)
+                )
+                jobs.append(
+                    chunk.delayable(
+                        channel=URSSAF_CHANNEL, identity_key=step_identity, description=description
+                    )._urssaf_job_step(step)
+                )
+        if jobs:
+            group(*jobs).delay()
+        return jobs
+
+    def _urssaf_job_step(self, step):
+        """A queue_job job: ``step`` on a chunk of declarations (safe to run
+        again: locked, looked up by reference before anything is sent)."""
+        results = {}
+        for company in self.company_id:
+            mine = self.filtered(lambda d, company=company: d.company_id == company)
+            env_company = mine.with_company(company).with_context(allowed_company_ids=[company.id])
+            results[company.id] = env_company.exists()._urssaf_process(step)
+        return self.env._(
+            "%(done)s done, %(unknown)s outcome unknown, %(failed)s failed, %(skipped)s skipped.",
+            done=sum(len(r["done"]) for r in results.values()),
+            unknown=sum(len(r["unknown"]) for r in results.values()),
+            failed=sum(len(r["failed"]) for r in results.values()),
+            skipped=sum(len(r["skipped"]) for r in results.values()),
+        )
 
     def _urssaf_job_auto_declare(self, run_id):
         """A queue_job job: one chunk of a scheduled run. Its report lines go

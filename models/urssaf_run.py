@@ -63,6 +63,7 @@ class UrssafRun(models.Model):
         Function = self.env["queue.job.function"].sudo()
         for model, method in (
             ("urssaf.declaration", "_urssaf_job_auto_declare"),
+            ("urssaf.declaration", "_urssaf_job_step"),
             ("urssaf.run", "_urssaf_job_finish"),
         ):
             if not Function.search([("name", "=", Function.job_function_name(model, method))], limit=1):
