@@ -464,10 +464,33 @@ class UrssafDeclaration(models.Model):
             groups[key] |= declaration
         for (company, start, end), declarations in groups.items():
             collected = turnover_model._compute_collected(declarations.partner_id, start, end, company)
+            new_lines = []
             for declaration in declarations:
-                declaration._set_computed_turnover(collected.get(declaration.partner_id.id, {}), categories)
+                amounts = collected.get(declaration.partner_id.id, {})
+                if declaration.line_ids or declaration.state != "draft":
+                    declaration._set_computed_turnover(amounts, categories)
+                else:
+                    # A new draft: its lines are created with the others'.
+                    new_lines += [
+                        {**command[2], "declaration_id": declaration.id}
+                        for command in declaration._turnover_commands(amounts, categories)
+                    ]
+            if new_lines:
+                declarations.check_access("write")
+                self.env["urssaf.declaration.line"].sudo().create(new_lines)
 
     def _set_computed_turnover(self, amounts, categories):
+        self.ensure_one()
+        commands = self._turnover_commands(amounts, categories)
+        if commands:
+            self._urssaf_write({"line_ids": commands})
+        if self.state == "estimated" and self._amounts_snapshot() != self.estimate_snapshot:
+            self._urssaf_write({"state": "draft"})
+
+    def _turnover_commands(self, amounts, categories):
+        """The commands that bring the turnover lines to the amounts
+        collected (``{category code: amount}``), keeping a declarant's
+        adjustments."""
         self.ensure_one()
         if UNCATEGORISED in amounts:
             # Declaring it under a guessed category would be wrong.
@@ -499,10 +522,7 @@ class UrssafDeclaration(models.Model):
                         {"category_id": categories[code].id, "computed_amount": computed, "amount": computed}
                     )
                 )
-        if commands:
-            self._urssaf_write({"line_ids": commands})
-        if self.state == "estimated" and self._amounts_snapshot() != self.estimate_snapshot:
-            self._urssaf_write({"state": "draft"})
+        return commands
 
     def action_refresh_turnover(self):
         self._refresh_turnover()

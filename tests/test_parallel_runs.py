@@ -88,8 +88,13 @@ class ParallelRunsCase(UrssafTransactionCase):
             {**_company_settings(self.server.base_url), "urssaf_parallel_calls": PARALLEL, "urssaf_job_queue": False}
         )
         self.today = fields.Date.context_today(self.env["urssaf.declaration"])
-        self.declarations = _make_batch(self.env, self.remote, COUNT)
+
+    def _batch(self, count):
+        """``count`` auto-entrepreneurs, each with a draft declaration and an
+        active SEPA mandate."""
+        self.declarations = _make_batch(self.env, self.remote, count)
         _with_sepa_mandates(self.env, self.company, self.declarations)
+        return self.declarations
 
     def _about(self, declarations, fname):
         """A fault predicate: the calls about these declarations."""
@@ -138,6 +143,7 @@ class TestParallelRuns(ParallelRunsCase):
             return self.env["urssaf.declaration"]._auto_declare(self.company, self.today)
 
     def test_two_runs_with_faults_declare_and_pay_each_once(self):
+        self._batch(COUNT)
         self._inject_faults()
         first = self._declare_run()
         self.assertEqual(len(first.line_ids), COUNT)
@@ -160,9 +166,10 @@ class TestParallelRuns(ParallelRunsCase):
         self._assert_declared_and_paid_once()
 
     def test_one_at_a_time_when_the_setting_says_so(self):
+        self._batch(20)
         self.company.sudo().urssaf_parallel_calls = 1
         run = self._declare_run()
-        self.assertEqual(run.done_count, COUNT)
+        self.assertEqual(run.done_count, 20)
         self.assertEqual(self.handler.most, 1)
 
 
@@ -180,6 +187,7 @@ class TestJobQueueRuns(ParallelRunsCase):
         return [job for job in trap.enqueued_jobs if job.method_name == method]
 
     def test_jobs_of_a_chunk_each_declare_and_pay_once_in_two_runs(self):
+        self._batch(COUNT)
         self._inject_faults()
         trap = self._enqueue()
         size = self.company._urssaf_chunk_size()
@@ -210,12 +218,13 @@ class TestJobQueueRuns(ParallelRunsCase):
         self._assert_declared_and_paid_once()
 
     def test_a_chunk_waiting_in_the_queue_is_not_queued_twice(self):
+        self._batch(100)
         Job = self.env["queue.job"]
         before = Job.search_count([("method_name", "=", "_urssaf_job_auto_declare")])
         for _again in range(2):
             self.env["urssaf.declaration"]._auto_declare_enqueue(self.company, self.today)
         jobs = Job.search([("method_name", "=", "_urssaf_job_auto_declare")])
-        self.assertEqual(len(jobs) - before, math.ceil(COUNT / self.company._urssaf_chunk_size()))
+        self.assertEqual(len(jobs) - before, math.ceil(100 / self.company._urssaf_chunk_size()))
         self.assertEqual(set(jobs.mapped("channel")), {URSSAF_CHANNEL})
         self.assertEqual(
             self.env["queue.job.function"].search([("method", "=", "_urssaf_job_auto_declare")]).channel,
@@ -224,6 +233,7 @@ class TestJobQueueRuns(ParallelRunsCase):
         self.assertFalse(self.server.count(DECLARE), "nothing sent before a worker runs the jobs")
 
     def test_without_the_setting_the_scheduled_action_declares_itself(self):
+        self._batch(20)
         self.company.sudo().urssaf_job_queue = False
         trap = self._enqueue()
         self.assertEqual(trap.enqueued_jobs, [])

@@ -28,6 +28,7 @@ at least 20 times faster than the naive loop.
 # pylint: disable=print-used
 
 import argparse
+import resource
 import shutil
 import subprocess
 import sys
@@ -529,11 +530,14 @@ def measure(env, partners, company, figures):
     return fast
 
 
-def declare_all(env, partners, company, collected, figures):
+def declare_all(env, partners, company, collected, figures, send=True):
     """Prepare, estimate and declare the quarter of every auto-entrepreneur
     through the embedded sandbox, as the screens and the scheduled action do;
     check each is declared once, with the amounts of the books, before
     printing how fast."""
+    from odoo.addons.l10n_fr_urssaf_tierce_declaration.models.urssaf_declaration_preparation import (  # noqa: PLC0415
+        PREPARE_BATCH,
+    )
     from odoo.addons.l10n_fr_urssaf_tierce_declaration.models.urssaf_sandbox_storage import (  # noqa: PLC0415
         PostgresSandboxStorage,
     )
@@ -547,6 +551,9 @@ def declare_all(env, partners, company, collected, figures):
     with timed("auto-entrepreneurs registered at the sandbox, accounts and mandates", figures):
         for index, partner in enumerate(partners):
             siret = synthetic_siret(900000 + index)
+            partner.write({"company_registry": siret, "urssaf_identifier_type": "siret"})
+            if not send:
+                continue
             sandbox.add_account(
                 siret=siret,
                 nom=f"AE{index}",
@@ -558,7 +565,6 @@ def declare_all(env, partners, company, collected, figures):
                 trade="commercant",
                 mandate_holder="demo-tiers",
             )
-            partner.write({"company_registry": siret, "urssaf_identifier_type": "siret"})
         partners.write(
             {
                 "urssaf_eligible": True,
@@ -576,11 +582,21 @@ def declare_all(env, partners, company, collected, figures):
         )
         mandates.write({"state": "active", "urssaf_mandate_ref": "bench"})
     preparation = env["urssaf.declaration.preparation"].with_company(company)
+    env.invalidate_all()
+    queries = env.cr.sql_log_count
     start = time.perf_counter()
     result = preparation._prepare(partners, company, date.today(), period=QUARTER)
     steps = {"prepare": (len(result["created"] | result["refreshed"]), [], time.perf_counter() - start)}
+    queries = env.cr.sql_log_count - queries
+    batches = -(-len(partners) // PREPARE_BATCH)
+    print(
+        f"  prepare: {queries} queries in {batches} batches of at most {PREPARE_BATCH} "
+        f"(about {queries // max(batches, 1)} per batch); peak memory of this process "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
+        flush=True,
+    )
     declarations = result["created"] | result["refreshed"]
-    for step in ("estimate", "declare"):
+    for step in ("estimate", "declare") if send else ():
         start = time.perf_counter()
         outcome = declarations._urssaf_process(step)
         steps[step] = (len(outcome["done"]), outcome["failed"], time.perf_counter() - start)
@@ -605,10 +621,12 @@ def declare_all(env, partners, company, collected, figures):
     for declaration in quarter:
         books = collected[declaration.partner_id.id]
         lines = {line.category_id.code: line.amount for line in declaration.line_ids if line.amount}
-        if declaration.state not in ("declared", "paid") or not declaration.urssaf_number:
-            failures.append(f"{declaration.display_name}: {declaration.state}, not declared")
         if lines != books:
             failures.append(f"{declaration.display_name}: declares {lines}, the books collected {books}")
+        if not send:
+            continue
+        if declaration.state not in ("declared", "paid") or not declaration.urssaf_number:
+            failures.append(f"{declaration.display_name}: {declaration.state}, not declared")
         if sent[declaration.reference_tiers] != 1:
             failures.append(f"{declaration.display_name}: {sent[declaration.reference_tiers]} times at Urssaf")
         elif {c: a for c, a in held_turnover[declaration.reference_tiers].items() if a} != books:
@@ -618,7 +636,10 @@ def declare_all(env, partners, company, collected, figures):
         for failure in failures[:10]:
             print(f"    {failure}", file=sys.stderr)
         return False
-    print(f"  checked: {len(quarter)} declarations, each declared once at Urssaf with the amounts of the books")
+    if send:
+        print(f"  checked: {len(quarter)} declarations, each declared once at Urssaf with the amounts of the books")
+    else:
+        print(f"  checked: {len(quarter)} declarations prepared with the amounts of the books (not sent: --no-send)")
     for step, (done, _failed, elapsed) in steps.items():
         rate = f" = {done / elapsed:.0f} declarations/s" if done and elapsed else ""
         print(f"  {step}: {done} done in {elapsed:.2f} s{rate}")
@@ -651,6 +672,12 @@ def main():
         help="auto-entrepreneurs whose bills are created through the ORM, the others being cloned "
         "from them in SQL (--seed 500: all through the ORM, about 40 minutes)",
     )
+    parser.add_argument(
+        "--no-send",
+        action="store_true",
+        help="prepare the declarations but do not estimate nor declare them (the embedded sandbox answers one "
+        "call at a time: tools/bench_declare.py measures the sending)",
+    )
     args = parser.parse_args()
 
     odoo_dir = find_odoo()
@@ -674,7 +701,7 @@ def main():
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             company, partners = generate(env, args.partners, args.invoices, args.seed, figures)
             collected = measure(env, partners, company, figures)
-            ok = collected is not None and declare_all(env, partners, company, collected, figures)
+            ok = collected is not None and declare_all(env, partners, company, collected, figures, not args.no_send)
         return 0 if ok else 1
     finally:
         if not args.db and not args.keep:
