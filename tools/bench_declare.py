@@ -79,7 +79,9 @@ def _open(db, path, data_dir):
     from odoo.modules.registry import Registry  # noqa: PLC0415
     from odoo.tools import config  # noqa: PLC0415
 
-    config.parse_config([f"--addons-path={path}", f"--data-dir={data_dir}", "--log-level=warn"])
+    config.parse_config(
+        [f"--addons-path={path}", f"--data-dir={data_dir}", "--log-level=warn", "--http-interface=127.0.0.1"]
+    )
     return Registry(db)
 
 
@@ -413,6 +415,14 @@ def child_main(argv):
     registry = _open(args.db, args.path, args.data)
     if args.what == "worker":
         worker(registry, args.arg)
+    elif os.environ.get("URSSAF_BENCH_PROFILE"):
+        # Where the time of a pool run goes (cProfile statistics in that file).
+        import cProfile  # noqa: PLC0415
+
+        profile = cProfile.Profile()
+        result = profile.runcall(run_pool, registry, json.loads(args.more), int(args.arg))
+        profile.dump_stats(os.environ["URSSAF_BENCH_PROFILE"])
+        print(json.dumps(result), flush=True)
     else:
         print(json.dumps(run_pool(registry, json.loads(args.more), int(args.arg))), flush=True)
     return 0
