@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark the collected turnover of many auto-entrepreneurs at once.
 
-Usage: python3 tools/bench_turnover.py [--db NAME] [--keep] [--partners 500] [--invoices 40]
+Usage: python3 tools/bench_turnover.py [--db NAME] [--keep] [--partners 500] [--invoices 40] [--no-send]
 
 1. creates a throwaway database with the addon (or reuses ``--db``);
 2. generates, unless already there, a platform's vendor bills from
@@ -11,8 +11,11 @@ Usage: python3 tools/bench_turnover.py [--db NAME] [--keep] [--partners 500] [--
    them and counts its queries;
 4. times a naive per-invoice ORM loop over the same data, checks that both
    find the same amounts, and prints the ratio;
-5. prepares, estimates and declares the quarter of every auto-entrepreneur
-   through the embedded sandbox;
+5. prepares (a batch of 1,000 auto-entrepreneurs at a time; its queries
+   and the peak memory printed), then, unless ``--no-send``, estimates and
+   declares the quarter of every auto-entrepreneur through the embedded
+   sandbox (one call at a time: ``tools/bench_declare.py`` measures sending
+   many);
 6. drops the database it created, unless ``--keep``.
 
 No speed is printed for work that is wrong: the amounts must equal the naive
