@@ -545,6 +545,12 @@ class UrssafClient:
     code runs in-process. ``token_cache`` defaults to the process-wide
     :data:`TOKEN_CACHE`. ``sleep`` (attribute) is what the client waits with
     between retries; tests replace it.
+
+    One client may serve a pool of threads: each thread gets its own
+    session (:attr:`_session`), the token is fetched by one thread while the
+    others wait (:class:`TokenCache`), and ``shared_backoff`` (a
+    :class:`SharedBackoff`, attribute too) makes a 429 hold back every
+    thread of the pool for the ``Retry-After`` asked.
     """
 
     def __init__(
