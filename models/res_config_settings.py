@@ -55,6 +55,11 @@ class ResConfigSettings(models.TransientModel):
         domain="[('company_ids', 'in', company_id), ('reconcile', '=', True)]",
         groups=URSSAF_SETTINGS_GROUP,
     )
+    urssaf_parallel_calls = fields.Integer(string="Urssaf calls in parallel", groups=URSSAF_SETTINGS_GROUP)
+    urssaf_job_queue = fields.Boolean(
+        string="Share the scheduled run through the job queue", groups=URSSAF_SETTINGS_GROUP
+    )
+    urssaf_queue_job_installed = fields.Boolean(compute="_compute_urssaf_queue_job_installed")
     # The saved secret is never sent back to the browser: this field is
     # write-only (always empty when the page loads), never stored in the
     # settings table, and only an administrator's non-empty input replaces
@@ -90,6 +95,9 @@ class ResConfigSettings(models.TransientModel):
             for fname, record in self.company_id._urssaf_books_defaults().items():
                 if not self[fname]:
                     self[fname] = record
+
+    def _compute_urssaf_queue_job_installed(self):
+        self.urssaf_queue_job_installed = "queue.job" in self.env
 
     def _compute_urssaf_client_secret_input(self):
         self.urssaf_client_secret_input = False

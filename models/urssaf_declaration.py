@@ -1,4 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import contextlib
+import functools
+import hashlib
 import json
 import logging
 import uuid
@@ -13,6 +16,7 @@ from odoo.tools import SQL, float_compare, float_is_zero, float_round, mute_logg
 from odoo.tools.misc import format_date, formatLang
 
 from ..urssaf_api import periods
+from ..urssaf_api.client import SharedBackoff
 from ..urssaf_api.exceptions import (
     DeclarationAlreadyExists,
     PaymentAlreadyExists,
@@ -21,6 +25,7 @@ from ..urssaf_api.exceptions import (
     UrssafOutcomeUnknown,
     UrssafTransportError,
 )
+from .urssaf_call_pool import UrssafCallPool
 from .urssaf_common import (
     PERIODICITY_SELECTION,
     PERIODICITY_TO_API,
@@ -32,6 +37,10 @@ from .urssaf_declaration_contribution import VERSEMENT_LIBERATOIRE_LABEL
 from .urssaf_turnover import UNCATEGORISED
 
 _logger = logging.getLogger(__name__)
+
+# The queue_job channel of the scheduled runs' jobs (its capacity is set in
+# the job runner's configuration, see the README).
+URSSAF_CHANNEL = "root.urssaf"
 
 # A scheduled run stops after this many auto-entrepreneurs in a row for
 # whom Urssaf could not be reached: the rest waits for the next run.
@@ -97,6 +106,24 @@ def _is_default(fname, value):
     if fname == "state":
         return value == "draft"
     return not value
+
+
+def chunk_key(model_name, method_name, ids):
+    """The identity of a job on a chunk of declarations."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    digest.update(f"{model_name}.{method_name}:{sorted(ids)}".encode())
+    return digest.hexdigest()
+
+
+def chunk_identity(job):
+    """queue_job identity key: one job per chunk of declarations (whatever
+    run it reports to)."""
+    return chunk_key(job.model_name, job.method_name, job.recordset.ids)
+
+
+def step_identity(job):
+    """queue_job identity key: one job per step and chunk of declarations."""
+    return chunk_key(job.model_name, f"{job.method_name}({job.args[0]})", job.recordset.ids)
 
 
 class UrssafUnreachableError(UserError):
@@ -460,17 +487,45 @@ class UrssafDeclaration(models.Model):
             groups[key] |= declaration
         for (company, start, end), declarations in groups.items():
             collected, converted = turnover_model._collected_totals(declarations.partner_id, start, end, company)
+            new_lines = []
             for declaration in declarations:
-                declaration._set_computed_turnover(
-                    collected.get(declaration.partner_id.id, {}),
-                    categories,
-                    converted.get(declaration.partner_id.id, {}),
-                )
+                amounts = collected.get(declaration.partner_id.id, {})
+                currencies = converted.get(declaration.partner_id.id, {})
+                if declaration.line_ids or declaration.state != "draft" or currencies:
+                    declaration._set_computed_turnover(amounts, categories, currencies)
+                else:
+                    # A new draft: its lines are created with the others'.
+                    new_lines += [
+                        {**command[2], "declaration_id": declaration.id}
+                        for command in declaration._turnover_commands(amounts, categories)
+                    ]
+            if new_lines:
+                declarations.check_access("write")
+                self.env["urssaf.declaration.line"].sudo().create(new_lines)
 
     def _set_computed_turnover(self, amounts, categories, converted=None):
         """Write the computed amounts (euros) of the categories; ``converted``:
         ``{currency_id: amount}`` collected in another currency than the euro,
         shown beside them."""
+        self.ensure_one()
+        commands = self._turnover_commands(amounts, categories)
+        values = {"line_ids": commands} if commands else {}
+        # One currency of the books is shown; books in several (an
+        # auto-entrepreneur's company and a platform's) have no single total.
+        currency_id, amount_currency = (
+            next(iter(converted.items())) if converted and len(converted) == 1 else (False, 0)
+        )
+        if (currency_id, amount_currency) != (self.collected_currency_id.id, self.collected_amount_currency):
+            values.update(collected_currency_id=currency_id, collected_amount_currency=amount_currency)
+        if values:
+            self._urssaf_write(values)
+        if self.state == "estimated" and self._amounts_snapshot() != self.estimate_snapshot:
+            self._urssaf_write({"state": "draft"})
+
+    def _turnover_commands(self, amounts, categories):
+        """The commands that bring the turnover lines to the amounts
+        collected (``{category code: amount}``), keeping a declarant's
+        adjustments."""
         self.ensure_one()
         if UNCATEGORISED in amounts:
             # Declaring it under a guessed category would be wrong.
@@ -502,18 +557,7 @@ class UrssafDeclaration(models.Model):
                         {"category_id": categories[code].id, "computed_amount": computed, "amount": computed}
                     )
                 )
-        values = {"line_ids": commands} if commands else {}
-        # One currency of the books is shown; books in several (an
-        # auto-entrepreneur's company and a platform's) have no single total.
-        currency_id, amount_currency = (
-            next(iter(converted.items())) if converted and len(converted) == 1 else (False, 0)
-        )
-        if (currency_id, amount_currency) != (self.collected_currency_id.id, self.collected_amount_currency):
-            values.update(collected_currency_id=currency_id, collected_amount_currency=amount_currency)
-        if values:
-            self._urssaf_write(values)
-        if self.state == "estimated" and self._amounts_snapshot() != self.estimate_snapshot:
-            self._urssaf_write({"state": "draft"})
+        return commands
 
     def action_refresh_turnover(self):
         self._refresh_turnover()
@@ -692,33 +736,119 @@ class UrssafDeclaration(models.Model):
             raise UserError(results["failed"][0][1])
         return self._batch_notification(step, results)
 
-    def _urssaf_process(self, step):
+    def _urssaf_process(self, step, stop_after=None):
         """Run ``step`` on each declaration; sort them into done, skipped
         (locked elsewhere, nothing to do), unknown (Urssaf may have recorded
         it) and failed (with the reason). ``unreachable`` holds the failures
-        where Urssaf could not be reached at all."""
+        where Urssaf could not be reached at all; ``not_attempted`` the
+        declarations left as they were once ``stop_after`` of them in a row
+        found Urssaf unreachable (None: every one is attempted).
+
+        Each declaration is prepared (locked, checked, its request built) in
+        this thread; the calls then leave through a pool of each company's
+        ``urssaf_parallel_calls`` threads, which only run HTTP; each answer
+        is recorded here as it arrives. The row locks taken while preparing
+        hold until the transaction ends: nobody else sends these meanwhile.
+        """
         results = {"done": self.browse(), "failed": [], "skipped": self.browse(), "unknown": self.browse()}
         results["unreachable"] = self.browse()
-        method = {"estimate": "_urssaf_estimate", "declare": "_urssaf_declare", "pay": "_urssaf_pay"}[step]
+        results["not_attempted"] = self.browse()
+        clients = {}
+        prepared = {}
         for declaration in self:
             try:
                 with self.env.cr.savepoint():
-                    outcome = getattr(declaration, method)()
+                    ready = declaration._urssaf_prepare(step, clients)
             except UserError as error:
                 self.env.invalidate_all()
                 results["failed"].append((declaration, str(error.args[0])))
-                if isinstance(error, UrssafUnreachableError):
-                    results["unreachable"] |= declaration
                 continue
-            if outcome is False:
+            if ready is False:
                 results["skipped"] |= declaration
-            elif declaration.state == "error" and declaration.outcome_unknown:
-                results["unknown"] |= declaration
-            elif declaration.state == "error":
-                results["failed"].append((declaration, declaration.error_message))
             else:
-                results["done"] |= declaration
+                prepared.setdefault(declaration.company_id, []).append((declaration, ready))
+        for company, items in prepared.items():
+            pool = UrssafCallPool(company._urssaf_parallel_calls(), stop_after=stop_after)
+            calls = [functools.partial(call, client) for _declaration, (client, call, _record) in items]
+            # Closed at once if recording raises: the calls in flight end
+            # and no other one starts.
+            with contextlib.closing(pool.run(calls)) as answers:
+                for index, outcome in answers:
+                    declaration, (_client, _call, record) = items[index]
+                    declaration._urssaf_record_outcome(record, outcome, results)
+            for index in pool.not_attempted:
+                results["not_attempted"] |= items[index][0]
+        for client in clients.values():
+            client.close()
         return results
+
+    def _urssaf_record_outcome(self, record, outcome, results):
+        """Record one call's outcome on this declaration (in a savepoint of
+        its own) and sort it into ``results``."""
+        self.ensure_one()
+        if outcome.error is not None and not isinstance(outcome.error, UrssafError):
+            # A bug, not an answer of Urssaf's: it stops the run as before.
+            raise outcome.error
+        try:
+            with self.env.cr.savepoint():
+                record(outcome.value, outcome.error)
+        except UserError as error:
+            self.env.invalidate_all()
+            results["failed"].append((self, str(error.args[0])))
+            if isinstance(error, UrssafUnreachableError):
+                results["unreachable"] |= self
+            return
+        if self.state == "error" and self.outcome_unknown:
+            results["unknown"] |= self
+        elif self.state == "error":
+            results["failed"].append((self, self.error_message))
+        else:
+            results["done"] |= self
+
+    def _urssaf_prepare(self, step, clients):
+        """Lock and check this declaration for ``step`` and build its call.
+
+        Returns False when there is nothing to send (locked elsewhere, done
+        already), else ``(client, call, record)``: ``call(client)`` talks to
+        Urssaf with plain values only (it runs in a pool thread: no ORM
+        there), ``record(value, error)`` keeps what it gave, in this thread.
+        """
+        self.ensure_one()
+        prepare = {
+            "estimate": self._urssaf_prepare_estimate,
+            "declare": self._urssaf_prepare_declare,
+            "pay": self._urssaf_prepare_pay,
+        }[step]
+        if not self._lock_for_urssaf():
+            return False
+        prepared = prepare()
+        if prepared is False:
+            return False
+        call, record = prepared
+        company = self.company_id
+        if company not in clients:
+            clients[company] = company._urssaf_client()
+            if company._urssaf_parallel_calls() > 1:
+                clients[company].shared_backoff = SharedBackoff()
+        return clients[company], call, record
+
+    def _urssaf_step(self, step):
+        """``step`` for this one declaration, its call made in this thread."""
+        self.ensure_one()
+        clients = {}
+        try:
+            prepared = self._urssaf_prepare(step, clients)
+            if prepared is False:
+                return False
+            client, call, record = prepared
+            try:
+                value, error = call(client), None
+            except UrssafError as caught:
+                value, error = None, caught
+            return record(value, error)
+        finally:
+            for client in clients.values():
+                client.close()
 
     def _batch_notification(self, step, results):
         label = self._step_label(step)
@@ -800,21 +930,29 @@ class UrssafDeclaration(models.Model):
         ) from error
 
     def _urssaf_estimate(self):
-        self.ensure_one()
-        if not self._lock_for_urssaf():
-            return False
+        return self._urssaf_step("estimate")
+
+    def _urssaf_prepare_estimate(self):
         if self._urssaf_is_locked():
             raise UserError(self.env._("%(declaration)s is already declared.", declaration=self.display_name))
         turnover = self._turnover_to_send()
         self._check_mandate()
         self._urssaf_check_environment()
-        client = self.company_id._urssaf_client()
-        try:
-            estimate = client.estimate(
-                self.partner_id._urssaf_identifier(self.company_id), self.period_start, self.period_end, turnover
-            )
-        except UrssafError as error:
-            return self._urssaf_fail("estimate", error)
+        identifier = self.partner_id._urssaf_identifier(self.company_id)
+        period_start, period_end = self.period_start, self.period_end
+
+        def call(client):
+            return client.estimate(identifier, period_start, period_end, turnover)
+
+        def record(estimate, error):
+            if error is not None:
+                return self._urssaf_fail("estimate", error)
+            self._record_estimate(estimate)
+            return True
+
+        return call, record
+
+    def _record_estimate(self, estimate):
         self.contribution_ids.filtered(lambda c: c.kind == "estimate").sudo().unlink()
         self._urssaf_write(
             {
@@ -836,7 +974,6 @@ class UrssafDeclaration(models.Model):
                 note=correlation_note(self.env, estimate),
             )
         )
-        return True
 
     def _contribution_values(self, kind, line):
         category = self.env["urssaf.activity.category"].search([("code", "=", line.category)], limit=1)
@@ -859,35 +996,47 @@ class UrssafDeclaration(models.Model):
         whether it already holds a declaration with this reference (an earlier
         answer lost to a time-out, a 5xx or a crash) before anything is sent.
         """
-        self.ensure_one()
-        if not self._lock_for_urssaf():
-            return False
+        return self._urssaf_step("declare")
+
+    def _urssaf_prepare_declare(self):
         if self._urssaf_is_locked():
             return False
         self._check_can_declare()
         self._urssaf_check_environment()
-        client = self.company_id._urssaf_client()
         identifier = self.partner_id._urssaf_identifier(self.company_id)
-        # Where it goes, before it goes: a lost answer leaves it stamped.
-        self._urssaf_stamp_environment()
-        try:
-            existing = client.find_declaration_by_reference(identifier, self.reference_tiers)
+        reference, period_start, period_end = self.reference_tiers, self.period_start, self.period_end
+        turnover = self._turnover_to_send()
+
+        def call(client):
+            """(how, Urssaf's declaration) with how in found, declared, already."""
+            existing = client.find_declaration_by_reference(identifier, reference)
             if existing:
-                self._record_declaration(existing, self.env._("found at Urssaf (sent earlier)"))
-                return True
-            declaration = client.declare(
-                identifier, self.period_start, self.period_end, self._turnover_to_send(), self.reference_tiers
-            )
-        except DeclarationAlreadyExists as error:
-            found = client.find_declaration_by_number(identifier, error.declaration_number, self.period_start)
-            if found is None:
+                return "found", existing
+            try:
+                return "declared", client.declare(identifier, period_start, period_end, turnover, reference)
+            except DeclarationAlreadyExists as error:
+                found = client.find_declaration_by_number(identifier, error.declaration_number, period_start)
+                if found is None:
+                    raise
+                return "already", found
+
+        def record(value, error):
+            # Where it went: a lost answer (outcome unknown) leaves it stamped.
+            self._urssaf_stamp_environment()
+            if error is not None:
                 return self._urssaf_fail("declare", error)
-            self._record_declaration(found, self.env._("already declared at Urssaf"))
+            how, declaration = value
+            self._record_declaration(
+                declaration,
+                {
+                    "found": self.env._("found at Urssaf (sent earlier)"),
+                    "declared": self.env._("declared"),
+                    "already": self.env._("already declared at Urssaf"),
+                }[how],
+            )
             return True
-        except UrssafError as error:
-            return self._urssaf_fail("declare", error)
-        self._record_declaration(declaration, self.env._("declared"))
-        return True
+
+        return call, record
 
     def _record_declaration(self, declaration, how):
         self.contribution_ids.filtered(lambda c: c.kind == "declared").sudo().unlink()
@@ -952,9 +1101,9 @@ class UrssafDeclaration(models.Model):
 
     def _urssaf_pay(self):
         """Pay what remains due, exactly once (same rules as declaring)."""
-        self.ensure_one()
-        if not self._lock_for_urssaf():
-            return False
+        return self._urssaf_step("pay")
+
+    def _urssaf_prepare_pay(self):
         if self.state == "paid":
             return False
         if not self.urssaf_number or (self.state == "error" and self.error_step != "pay"):
@@ -965,28 +1114,34 @@ class UrssafDeclaration(models.Model):
         # Paid only where it was declared, from a mandate registered there.
         self._urssaf_check_environment()
         mandate._urssaf_check_environment()
-        client = self.company_id._urssaf_client()
         identifier = self.partner_id._urssaf_identifier(self.company_id)
-        try:
-            current = client.find_declaration_by_number(identifier, self.urssaf_number, self.period_start)
+        number, period_start, iban = self.urssaf_number, self.period_start, mandate._iban()
+        remaining = Decimal(str(self.remaining_due))
+
+        def call(client):
+            """(how, Urssaf's answer) with how in found_paid, paid, already."""
+            current = client.find_declaration_by_number(identifier, number, period_start)
             if current is not None and (current.is_paid or current.remaining_due == 0):
-                self._record_payment(None, current, mandate, self.env._("found paid at Urssaf"))
-                return True
-            amount = (
-                current.remaining_due
-                if current is not None and current.remaining_due is not None
-                else Decimal(str(self.remaining_due))
-            )
-            payment = client.pay(self.urssaf_number, amount, mandate._iban())
-        except PaymentAlreadyExists as error:
-            self._record_payment(
-                None, None, mandate, self.env._("already paid at Urssaf"), reference=error.payment_reference
-            )
+                return "found_paid", current
+            amount = current.remaining_due if current is not None and current.remaining_due is not None else remaining
+            try:
+                return "paid", client.pay(number, amount, iban)
+            except PaymentAlreadyExists as error:
+                return "already", error.payment_reference
+
+        def record(value, error):
+            if error is not None:
+                return self._urssaf_fail("pay", error)
+            how, answer = value
+            if how == "found_paid":
+                self._record_payment(None, answer, mandate, self.env._("found paid at Urssaf"))
+            elif how == "already":
+                self._record_payment(None, None, mandate, self.env._("already paid at Urssaf"), reference=answer)
+            else:
+                self._record_payment(answer, None, mandate, self.env._("ordered"))
             return True
-        except UrssafError as error:
-            return self._urssaf_fail("pay", error)
-        self._record_payment(payment, None, mandate, self.env._("ordered"))
-        return True
+
+        return call, record
 
     def _record_payment(self, payment, declaration, mandate, how, reference=None):
         values = {
@@ -1084,7 +1239,10 @@ class UrssafDeclaration(models.Model):
             if partners:
                 preparation.with_company(company)._prepare(partners, company, today)
                 self.env["ir.cron"]._commit_progress()
-            if company.urssaf_auto_declare:
+            if company.urssaf_auto_declare and company._urssaf_uses_job_queue():
+                # Every worker and server of the database shares the work.
+                declarations._auto_declare_enqueue(company, today)
+            elif company.urssaf_auto_declare:
                 todo = declarations.search_count(declarations._auto_declare_domain(company, today))
                 run = declarations._auto_declare(company, today)
                 # What the job's time budget left undone, one run line per
@@ -1106,8 +1264,15 @@ class UrssafDeclaration(models.Model):
         ]
 
     def _auto_declare(self, company, today, trigger="cron"):
-        """Estimate and declare the declarations near their deadline, one
-        auto-entrepreneur per transaction, and keep a report of the run.
+        """Estimate and declare the declarations near their deadline, a
+        chunk of auto-entrepreneurs per transaction, and keep a report of
+        the run.
+
+        Within a chunk, several calls are in flight at once (the company's
+        ``urssaf_parallel_calls``); each chunk is committed with its report
+        lines, so that a crash loses at most one chunk's bookkeeping, which
+        the next run settles by looking each declaration up at Urssaf by its
+        reference before sending anything.
 
         When Urssaf cannot be reached for several auto-entrepreneurs in a
         row, the run stops there: the others are left as they are, and the
@@ -1117,23 +1282,139 @@ class UrssafDeclaration(models.Model):
         todo = self.search(self._auto_declare_domain(company, today))
         run = self.env["urssaf.run"].sudo().create({"company_id": company.id, "trigger": trigger})
         cron._commit_progress(remaining=len(todo))
-        unreachable_in_a_row = 0
-        for index, declaration in enumerate(todo):
-            if unreachable_in_a_row >= UNREACHABLE_STOP_AFTER:
-                run._add_lines(todo[index:], "skipped", self.env._("not attempted: Urssaf could not be reached"))
-                break
-            results = declaration._urssaf_auto_declare_one()
+        size = company._urssaf_chunk_size()
+        for start in range(0, len(todo), size):
+            chunk = todo[start : start + size]
+            results = chunk._urssaf_auto_declare_batch()
             run._add_results(results)
-            unreachable_in_a_row = unreachable_in_a_row + 1 if results["unreachable"] else 0
-            if not cron._commit_progress(1):
+            if results["not_attempted"]:
+                run._add_not_attempted(todo[start + size :])
+                break
+            if not cron._commit_progress(len(chunk)):
                 break
         run._finish()
         cron._commit_progress()
         return run
 
-    def _urssaf_auto_declare_one(self):
-        """Re-read the books, estimate, then declare; the results of the last
-        step run.
+    def _auto_declare_enqueue(self, company, today):
+        """With OCA's queue_job: split the run into jobs of a chunk of
+        auto-entrepreneurs each, on the channel ``root.urssaf``, so that
+        every worker of every server of the database shares it; one last job
+        closes the run report once they are all done.
+
+        One job per chunk: a chunk already waiting in the queue (the same
+        declarations) is not queued twice. A job run again (retried after
+        an error, or a worker killed) is safe: each declaration is locked,
+        and looked up at Urssaf by its reference before anything is sent.
+        """
+        return self.search(self._auto_declare_domain(company, today))._urssaf_enqueue_run(company)
+
+    def _urssaf_enqueue_run(self, company):
+        """Queue these declarations of ``company`` as a scheduled run's jobs
+        (see :meth:`_auto_declare_enqueue`); returns the run's report, or no
+        record when the same chunks still wait in the queue."""
+        from odoo.addons.queue_job.delay import group  # noqa: PLC0415 (queue_job is optional)
+
+        Run = self.env["urssaf.run"].sudo()
+        Run._urssaf_queue_job_setup()
+        todo = self
+        size = company._urssaf_chunk_size()
+        parts = [todo[start : start + size].sudo() for start in range(0, len(todo), size)]
+        keys = {chunk_key(self._name, "_urssaf_job_auto_declare", part.ids) for part in parts}
+        waiting = (
+            self.env["queue.job"]
+            .sudo()
+            .search_count(
+                [("identity_key", "in", list(keys)), ("state", "in", ("wait_dependencies", "pending", "enqueued"))]
+            )
+        )
+        if keys and waiting == len(keys):
+            # The same chunks still wait in the queue (the workers are busy,
+            # or stopped): queue nothing twice, open no second report.
+            return Run
+        run = Run.create({"company_id": company.id, "trigger": "cron"})
+        if not todo:
+            run._finish()
+            return run
+        chunks = []
+        for chunk in parts:
+            description = self.env._("Urssaf: declare %(count)s auto-entrepreneurs", count=len(chunk))
+            chunks.append(
+                chunk.delayable(
+                    channel=URSSAF_CHANNEL, identity_key=chunk_identity, description=description
+                )._urssaf_job_auto_declare(run.id)
+            )
+        finish = run.delayable(
+            channel=URSSAF_CHANNEL, description=self.env._("Urssaf: close the report %s", run.name)
+        )._urssaf_job_finish()
+        group(*chunks).on_done(finish).delay()
+        return run
+
+    def _urssaf_enqueue_step(self, step):
+        """With OCA's queue_job: run ``step`` (estimate, declare or pay) on
+        these declarations through the job queue, a chunk of them per job on
+        the channel ``root.urssaf``, one job per chunk (see
+        :meth:`_auto_declare_enqueue`). For integrations and large
+        selections; returns the delayables queued."""
+        from odoo.addons.queue_job.delay import group  # noqa: PLC0415 (queue_job is optional)
+
+        if step in ("declare", "pay"):
+            check_declarant(self.env)
+        self.env["urssaf.run"]._urssaf_queue_job_setup()
+        jobs = []
+        for company in self.company_id:
+            mine = self.filtered(lambda d, company=company: d.company_id == company)
+            size = company._urssaf_chunk_size()
+            for start in range(0, len(mine), size):
+                chunk = mine[start : start + size]
+                description = self.env._(
+                    "Urssaf: %(step)s %(count)s declarations", step=self._step_label(step).lower(), count=len(chunk)
+                )
+                jobs.append(
+                    chunk.delayable(
+                        channel=URSSAF_CHANNEL, identity_key=step_identity, description=description
+                    )._urssaf_job_step(step)
+                )
+        if jobs:
+            group(*jobs).delay()
+        return jobs
+
+    def _urssaf_job_step(self, step):
+        """A queue_job job: ``step`` on a chunk of declarations (safe to run
+        again: locked, looked up by reference before anything is sent)."""
+        results = {}
+        for company in self.company_id:
+            mine = self.filtered(lambda d, company=company: d.company_id == company)
+            env_company = mine.with_company(company).with_context(allowed_company_ids=[company.id])
+            results[company.id] = env_company.exists()._urssaf_process(step)
+        return self.env._(
+            "%(done)s done, %(unknown)s outcome unknown, %(failed)s failed, %(skipped)s skipped.",
+            done=sum(len(r["done"]) for r in results.values()),
+            unknown=sum(len(r["unknown"]) for r in results.values()),
+            failed=sum(len(r["failed"]) for r in results.values()),
+            skipped=sum(len(r["skipped"]) for r in results.values()),
+        )
+
+    def _urssaf_job_auto_declare(self, run_id):
+        """A queue_job job: one chunk of a scheduled run. Its report lines go
+        to the run, whose counts the last job computes (two jobs writing the
+        run's row at once would make one of them fail and start over)."""
+        run = self.env["urssaf.run"].sudo().browse(run_id)
+        company = run.company_id
+        declarations = self.with_company(company).with_context(allowed_company_ids=[company.id]).exists()
+        results = declarations._urssaf_auto_declare_batch()
+        run._add_results(results, deferred=True)
+        return self.env._(
+            "%(done)s declared, %(unknown)s outcome unknown, %(failed)s failed, %(skipped)s skipped.",
+            done=len(results["done"]),
+            unknown=len(results["unknown"]),
+            failed=len(results["failed"]),
+            skipped=len(results["skipped"]) + len(results["not_attempted"]),
+        )
+
+    def _urssaf_auto_declare_batch(self):
+        """Re-read the books, estimate, then declare these declarations;
+        the results of the last step each one ran.
 
         An unattended run declares only figures it computed, or got from
         Urssaf, in this same run: never an estimate somebody left (or
@@ -1141,29 +1422,51 @@ class UrssafDeclaration(models.Model):
         outcome is still looked up at Urssaf by declaring, which does that
         before it sends anything: what Urssaf may hold is never sent twice.
         """
-        self.ensure_one()
-        nothing = self.browse()
-        if not self._lock_for_urssaf() or self._urssaf_is_locked():
-            # Another run is declaring it, or declared it since this run
-            # began: step aside before reading the books again, which writes
-            # the row that run holds.
-            return {"done": nothing, "failed": [], "skipped": self, "unknown": nothing, "unreachable": nothing}
+        results = {
+            "done": self.browse(),
+            "failed": [],
+            "skipped": self.browse(),
+            "unknown": self.browse(),
+            "unreachable": self.browse(),
+            "not_attempted": self.browse(),
+        }
+        ready = self.browse()
+        for declaration in self:
+            if not declaration._lock_for_urssaf() or declaration._urssaf_is_locked():
+                # Another run is declaring it, or declared it since this run
+                # began: step aside before reading the books again, which
+                # writes the row that run holds.
+                results["skipped"] |= declaration
+            else:
+                ready |= declaration
         try:
+            # The books of the whole chunk in one read...
             with self.env.cr.savepoint():
-                self._refresh_turnover()
-        except UserError as error:
+                ready._refresh_turnover()
+        except UserError:
             self.env.invalidate_all()
-            return {
-                "done": nothing,
-                "failed": [(self, str(error.args[0]))],
-                "skipped": nothing,
-                "unknown": nothing,
-                "unreachable": nothing,
-            }
-        results = self._urssaf_process("estimate")
-        if results["failed"] or results["skipped"]:
+            # ... or, when one of them cannot be read, each on its own.
+            for declaration in ready:
+                try:
+                    with self.env.cr.savepoint():
+                        declaration._refresh_turnover()
+                except UserError as error:
+                    self.env.invalidate_all()
+                    results["failed"].append((declaration, str(error.args[0])))
+                    ready -= declaration
+        estimated = ready._urssaf_process("estimate", stop_after=UNREACHABLE_STOP_AFTER)
+        for key in ("failed", "skipped", "unreachable", "not_attempted"):
+            results[key] += estimated[key]
+        if estimated["not_attempted"]:
+            # Urssaf is unreachable: declare nothing more in this run.
+            results["not_attempted"] |= estimated["done"] | estimated["unknown"]
             return results
-        return self._urssaf_process("declare")
+        declared = (estimated["done"] | estimated["unknown"])._urssaf_process(
+            "declare", stop_after=UNREACHABLE_STOP_AFTER
+        )
+        for key in ("done", "failed", "skipped", "unknown", "unreachable", "not_attempted"):
+            results[key] += declared[key]
+        return results
 
     def _plan_deadline_activities(self, company, today):
         """One to-do per declaration still not declared N days before its deadline."""

@@ -4,6 +4,9 @@ from odoo import api, models
 from ..urssaf_api import periods
 from .urssaf_common import PERIODICITY_TO_API
 
+# Auto-entrepreneurs prepared per batch.
+PREPARE_BATCH = 1000
+
 
 class UrssafDeclarationPreparation(models.AbstractModel):
     """Creating and refreshing the draft declarations of ended periods.
@@ -52,7 +55,10 @@ class UrssafDeclarationPreparation(models.AbstractModel):
 
     @api.model
     def _prepare(self, partners, company, today, period=None):
-        """Create or refresh the declarations of ``partners``.
+        """Create or refresh the declarations of ``partners``, a batch of
+        them at a time (a platform has thousands): the queries of a batch do
+        not depend on its size, and no batch holds more than its own
+        declarations.
 
         Returns ``{"created": declarations, "refreshed": declarations,
         "skipped": [(partner, reason)]}``.
@@ -60,38 +66,59 @@ class UrssafDeclarationPreparation(models.AbstractModel):
         # The auto-entrepreneurs as ``company`` knows them (its Urssaf accounts).
         partners = partners.with_company(company)
         Declaration = self.env["urssaf.declaration"]
+        result = {"created": Declaration, "refreshed": Declaration, "skipped": []}
+        for start in range(0, len(partners), PREPARE_BATCH):
+            batch = self._prepare_batch(partners[start : start + PREPARE_BATCH], company, today, period)
+            result["created"] |= batch["created"]
+            result["refreshed"] |= batch["refreshed"]
+            result["skipped"] += batch["skipped"]
+        return result
+
+    @api.model
+    def _prepare_batch(self, partners, company, today, period):
+        Declaration = self.env["urssaf.declaration"]
         created, refreshed, skipped = Declaration, Declaration, []
         active_mandates = self.env["urssaf.mandate"].search(
             [("company_id", "=", company.id), ("state", "=", "active"), ("partner_id", "in", partners.ids)]
         )
-        to_create = []
+        with_mandate = set(active_mandates.partner_id.ids)
+        periods_of = {}
         for partner in partners:
-            if partner not in active_mandates.partner_id:
+            if partner.id not in with_mandate:
                 skipped.append((partner, self.env._("no active mandate")))
                 continue
             found = self._period_for(partner, today, period)
             if isinstance(found, str):
                 skipped.append((partner, found))
                 continue
-            # The periodicity and first-period flag are filled from the
-            # Urssaf account when the declaration is created.
-            start, end, _is_first = found
-            existing = Declaration.search(
+            periods_of[partner] = found
+        # The declarations already there, in one query for the batch.
+        existing = {
+            (declaration.partner_id.id, declaration.period_start): declaration
+            for declaration in Declaration.search(
                 [
-                    ("partner_id", "=", partner.id),
+                    ("partner_id", "in", [partner.id for partner in periods_of]),
                     ("company_id", "=", company.id),
-                    ("period_start", "=", start),
+                    ("period_start", "in", list({found[0] for found in periods_of.values()})),
                     ("state", "!=", "cancelled"),
-                ],
-                limit=1,
+                ]
             )
-            if existing and existing._urssaf_is_locked():
+        }
+        to_create = []
+        for partner, (start, end, _is_first) in periods_of.items():
+            declaration = existing.get((partner.id, start))
+            if declaration and declaration._urssaf_is_locked():
                 skipped.append(
-                    (partner, self.env._("already declared (%s)", existing.urssaf_number or existing._state_label()))
+                    (
+                        partner,
+                        self.env._("already declared (%s)", declaration.urssaf_number or declaration._state_label()),
+                    )
                 )
-            elif existing:
-                refreshed |= existing
+            elif declaration:
+                refreshed |= declaration
             else:
+                # The periodicity and first-period flag are filled from the
+                # Urssaf account when the declaration is created.
                 to_create.append(
                     {
                         "partner_id": partner.id,

@@ -1,7 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import contextlib
+
 from odoo import api, fields, models
 from odoo.tools.misc import format_datetime
 
+COUNT_FIELDS = ("done_count", "skipped_count", "failed_count", "unknown_count")
 RESULTS = [("done", "Declared"), ("skipped", "Skipped"), ("failed", "Failed"), ("unknown", "Outcome unknown")]
 
 
@@ -44,7 +47,48 @@ class UrssafRun(models.Model):
             run.failed_count = results.count("failed")
             run.unknown_count = results.count("unknown")
 
-    def _add_lines(self, declarations, result, message=False, link=True):
+    @api.model
+    def _urssaf_queue_job_setup(self):
+        """The channel ``root.urssaf`` and the job functions of the
+        scheduled runs, created when first needed: the addon does not
+        depend on queue_job, so its data files cannot name them."""
+        from .urssaf_declaration import URSSAF_CHANNEL  # noqa: PLC0415 (one module imports the other)
+
+        Channel = self.env["queue.job.channel"].sudo()
+        channel = Channel.search([("complete_name", "=", URSSAF_CHANNEL)], limit=1)
+        if not channel:
+            parent_name, _dot, name = URSSAF_CHANNEL.rpartition(".")
+            parent = Channel.search([("complete_name", "=", parent_name)], limit=1)
+            channel = Channel.create({"name": name, "parent_id": parent.id})
+        Function = self.env["queue.job.function"].sudo()
+        for model, method in (
+            ("urssaf.declaration", "_urssaf_job_auto_declare"),
+            ("urssaf.declaration", "_urssaf_job_step"),
+            ("urssaf.run", "_urssaf_job_finish"),
+        ):
+            if not Function.search([("name", "=", Function.job_function_name(model, method))], limit=1):
+                Function.create(
+                    {
+                        "model_id": self.env["ir.model"]._get_id(model),
+                        "method": method,
+                        "channel_id": channel.id,
+                        # A retry is safe (lock, then look-up by reference
+                        # before sending): after a few quick ones, wait for
+                        # Urssaf to come back.
+                        "retry_pattern": {1: 10, 5: 60, 10: 600},
+                    }
+                )
+        return channel
+
+    def _urssaf_job_finish(self):
+        """A queue_job job, once the run's chunks are done: count the lines
+        they left and close the run."""
+        self.ensure_one()
+        self.modified(["line_ids"])
+        self._finish()
+        return self.env._("%(done)s declared, %(failed)s failed.", done=self.done_count, failed=self.failed_count)
+
+    def _add_lines(self, declarations, result, message=False, link=True, unreachable=False):
         """One line per declaration. ``link=False`` for the declarations
         another run is processing: referencing a row that a concurrent
         transaction changes would fail, and that run links it already."""
@@ -57,28 +101,46 @@ class UrssafRun(models.Model):
                     "partner_id": declaration.partner_id.id,
                     "result": result,
                     "message": message,
+                    "unreachable": unreachable,
                 }
                 for declaration in declarations
             ]
         )
 
-    def _add_results(self, results):
-        """Record what ``urssaf.declaration._urssaf_process`` reported."""
-        self._add_lines(results["done"], "done")
-        self._add_lines(
-            results["skipped"], "skipped", self.env._("being processed elsewhere, or nothing to do"), link=False
-        )
-        self._add_lines(results["unknown"], "unknown", self.env._("looked up at Urssaf on the next run"))
-        for declaration, message in results["failed"]:
-            self._add_lines(declaration, "failed", message)
-        if results["unreachable"]:
-            self.unreachable = True
+    def _add_results(self, results, deferred=False):
+        """Record what ``urssaf.declaration._urssaf_process`` reported.
+
+        ``deferred``: for a job among others of the same run, which leaves
+        the run's own row (its counts) to the job that closes it.
+        """
+        counts = [self._fields[fname] for fname in COUNT_FIELDS]
+        with self.env.protecting(counts, self) if deferred else contextlib.nullcontext():
+            self._add_lines(results["done"], "done")
+            self._add_lines(
+                results["skipped"], "skipped", self.env._("being processed elsewhere, or nothing to do"), link=False
+            )
+            self._add_lines(results["unknown"], "unknown", self.env._("looked up at Urssaf on the next run"))
+            for declaration, message in results["failed"]:
+                self._add_lines(declaration, "failed", message, unreachable=declaration in results["unreachable"])
+            self._add_not_attempted(results.get("not_attempted"))
+            if deferred:
+                self.env.flush_all()
+
+    def _add_not_attempted(self, declarations):
+        """The declarations a run left as they were, Urssaf being unreachable."""
+        if declarations:
+            self._add_lines(
+                declarations, "skipped", self.env._("not attempted: Urssaf could not be reached"), unreachable=True
+            )
 
     def _finish(self):
         """Close the run; if Urssaf could not be reached, give the
         responsible accountant one to-do for the whole run."""
         self.ensure_one()
-        self.write({"state": "done", "ended_at": fields.Datetime.now()})
+        values = {"state": "done", "ended_at": fields.Datetime.now()}
+        if any(self.line_ids.mapped("unreachable")):
+            values["unreachable"] = True
+        self.write(values)
         if self.unreachable:
             user = self.company_id.sudo().urssaf_responsible_user_id or self.env.ref("base.user_admin", False)
             self.activity_schedule(
@@ -107,3 +169,4 @@ class UrssafRunLine(models.Model):
     partner_id = fields.Many2one("res.partner", string="Auto-entrepreneur")
     result = fields.Selection(RESULTS, required=True)
     message = fields.Text()
+    unreachable = fields.Boolean(string="Urssaf unreachable", help="Not declared because Urssaf could not be reached.")

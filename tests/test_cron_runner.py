@@ -26,7 +26,12 @@ class TestDailyJob(UrssafDeclarationCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.cron = cls.env.ref(f"{MODULE}.ir_cron_urssaf_declarations")
-        cls.company.write({"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400, "urssaf_reminder_days": 0})
+        # The run in the cron job itself, not through OCA's job queue when
+        # it is installed (tests/test_job_queue.py).
+        without_queue = {"urssaf_job_queue": False}
+        cls.company.write(
+            {"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400, "urssaf_reminder_days": 0, **without_queue}
+        )
         # Company A (this one): the trader's October and the craftsman's
         # third quarter, paid in their period.
         paid_vendor_bill(cls.env, cls.trader, date(2026, 10, 2), 1250.0, date(2026, 10, 20))
@@ -34,7 +39,9 @@ class TestDailyJob(UrssafDeclarationCase):
         # Company B declares for a liberal auto-entrepreneur; its October
         # amount was set by a declarant (no books here), and is kept.
         cls.company_b = cls.env["res.company"].create({"name": "Cabinet B"})
-        cls.company_b.write({"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400, "urssaf_reminder_days": 0})
+        cls.company_b.write(
+            {"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400, "urssaf_reminder_days": 0, **without_queue}
+        )
         seed = seed_account("liberal_bnc_liberatoire")
         cls.liberal = cls.env["res.partner"].create({"name": f"{seed['prenoms']} {seed['nom']}"})
         # Company B declares for it: its Urssaf account is company B's.

@@ -666,6 +666,9 @@ class TestDeclarationCron(UrssafDeclarationCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.company.urssaf_responsible_user_id = cls.declarant
+        # The run in the scheduled action itself, not through OCA's job queue
+        # when it is installed (tests/test_job_queue.py).
+        cls.company.urssaf_job_queue = False
         # The trader's October 2026 (monthly, due 30 November 2026): one bill
         # paid in October; another paid in November belongs to November.
         cls.october = (date(2026, 10, 1), date(2026, 10, 31))

@@ -230,13 +230,13 @@ class TestConcurrentRuns(UrssafTransactionCase):
         # overlap for sure, instead of one finishing before the other starts.
         start_together = threading.Barrier(2, timeout=60)
         started = set()
-        declare_one = UrssafDeclaration._urssaf_auto_declare_one
+        declare_batch = UrssafDeclaration._urssaf_auto_declare_batch
 
-        def auto_declare_one(declaration):
+        def auto_declare_batch(declarations):
             if threading.get_ident() not in started:
                 started.add(threading.get_ident())
                 start_together.wait()
-            return declare_one(declaration)
+            return declare_batch(declarations)
 
         def run():
             try:
@@ -248,7 +248,7 @@ class TestConcurrentRuns(UrssafTransactionCase):
 
         try:
             threads = [threading.Thread(target=run) for _ in range(2)]
-            with patch.object(UrssafDeclaration, "_urssaf_auto_declare_one", auto_declare_one):
+            with patch.object(UrssafDeclaration, "_urssaf_auto_declare_batch", auto_declare_batch):
                 for thread in threads:
                     thread.start()
                 for thread in threads:

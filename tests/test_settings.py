@@ -139,6 +139,8 @@ class TestUrssafSettings(UrssafTransactionCase):
             ({"urssaf_timeout": -3}, "Urssaf time-out"),
             ({"urssaf_connect_timeout": 0}, "Urssaf connection time-out"),
             ({"urssaf_api_base_path": "tiersdecl/v1/ae"}, "Urssaf API base path"),
+            ({"urssaf_parallel_calls": 0}, "Urssaf calls in parallel"),
+            ({"urssaf_parallel_calls": 65}, "Urssaf calls in parallel"),
         ]
         before = company.read(list(company._fields.keys() & {f for vals, _l in cases for f in vals}))[0]
         for values, field_label in cases:

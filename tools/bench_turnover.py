@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark the collected turnover of many auto-entrepreneurs at once.
 
-Usage: python3 tools/bench_turnover.py [--db NAME] [--keep] [--partners 500] [--invoices 40]
+Usage: python3 tools/bench_turnover.py [--db NAME] [--keep] [--partners 500] [--invoices 40] [--no-send]
 
 1. creates a throwaway database with the addon (or reuses ``--db``);
 2. generates, unless already there, a platform's vendor bills from
@@ -12,8 +12,11 @@ Usage: python3 tools/bench_turnover.py [--db NAME] [--keep] [--partners 500] [--
    auto-entrepreneur and category (the same totals, checked);
 4. times a naive per-invoice ORM loop over the same data, checks that both
    find the same amounts, and prints the ratio;
-5. prepares, estimates and declares the quarter of every auto-entrepreneur
-   through the embedded sandbox;
+5. prepares (a batch of 1,000 auto-entrepreneurs at a time; its queries
+   and the peak memory printed), then, unless ``--no-send``, estimates and
+   declares the quarter of every auto-entrepreneur through the embedded
+   sandbox (one call at a time: ``tools/bench_declare.py`` measures sending
+   many);
 6. drops the database it created, unless ``--keep``.
 
 No speed is printed for work that is wrong: the amounts must equal the naive
@@ -29,6 +32,7 @@ at least 20 times faster than the naive loop.
 # pylint: disable=print-used
 
 import argparse
+import resource
 import shutil
 import subprocess
 import sys
@@ -585,11 +589,14 @@ def measure(env, partners, company, figures):
     return fast
 
 
-def declare_all(env, partners, company, collected, figures):
+def declare_all(env, partners, company, collected, figures, send=True):
     """Prepare, estimate and declare the quarter of every auto-entrepreneur
     through the embedded sandbox, as the screens and the scheduled action do;
     check each is declared once, with the amounts of the books, before
     printing how fast."""
+    from odoo.addons.l10n_fr_urssaf_tierce_declaration.models.urssaf_declaration_preparation import (  # noqa: PLC0415
+        PREPARE_BATCH,
+    )
     from odoo.addons.l10n_fr_urssaf_tierce_declaration.models.urssaf_sandbox_storage import (  # noqa: PLC0415
         PostgresSandboxStorage,
     )
@@ -603,6 +610,9 @@ def declare_all(env, partners, company, collected, figures):
     with timed("auto-entrepreneurs registered at the sandbox, accounts and mandates", figures):
         for index, partner in enumerate(partners):
             siret = synthetic_siret(900000 + index)
+            partner.write({"company_registry": siret, "urssaf_identifier_type": "siret"})
+            if not send:
+                continue
             sandbox.add_account(
                 siret=siret,
                 nom=f"AE{index}",
@@ -614,7 +624,6 @@ def declare_all(env, partners, company, collected, figures):
                 trade="commercant",
                 mandate_holder="demo-tiers",
             )
-            partner.write({"company_registry": siret, "urssaf_identifier_type": "siret"})
         partners.write(
             {
                 "urssaf_eligible": True,
@@ -632,11 +641,21 @@ def declare_all(env, partners, company, collected, figures):
         )
         mandates.write({"state": "active", "urssaf_mandate_ref": "bench"})
     preparation = env["urssaf.declaration.preparation"].with_company(company)
+    env.invalidate_all()
+    queries = env.cr.sql_log_count
     start = time.perf_counter()
     result = preparation._prepare(partners, company, date.today(), period=QUARTER)
     steps = {"prepare": (len(result["created"] | result["refreshed"]), [], time.perf_counter() - start)}
+    queries = env.cr.sql_log_count - queries
+    batches = -(-len(partners) // PREPARE_BATCH)
+    print(
+        f"  prepare: {queries} queries in {batches} batches of at most {PREPARE_BATCH} "
+        f"(about {queries // max(batches, 1)} per batch); peak memory of this process "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
+        flush=True,
+    )
     declarations = result["created"] | result["refreshed"]
-    for step in ("estimate", "declare"):
+    for step in ("estimate", "declare") if send else ():
         start = time.perf_counter()
         outcome = declarations._urssaf_process(step)
         steps[step] = (len(outcome["done"]), outcome["failed"], time.perf_counter() - start)
@@ -661,10 +680,12 @@ def declare_all(env, partners, company, collected, figures):
     for declaration in quarter:
         books = collected[declaration.partner_id.id]
         lines = {line.category_id.code: line.amount for line in declaration.line_ids if line.amount}
-        if declaration.state not in ("declared", "paid") or not declaration.urssaf_number:
-            failures.append(f"{declaration.display_name}: {declaration.state}, not declared")
         if lines != books:
             failures.append(f"{declaration.display_name}: declares {lines}, the books collected {books}")
+        if not send:
+            continue
+        if declaration.state not in ("declared", "paid") or not declaration.urssaf_number:
+            failures.append(f"{declaration.display_name}: {declaration.state}, not declared")
         if sent[declaration.reference_tiers] != 1:
             failures.append(f"{declaration.display_name}: {sent[declaration.reference_tiers]} times at Urssaf")
         elif {c: a for c, a in held_turnover[declaration.reference_tiers].items() if a} != books:
@@ -674,7 +695,10 @@ def declare_all(env, partners, company, collected, figures):
         for failure in failures[:10]:
             print(f"    {failure}", file=sys.stderr)
         return False
-    print(f"  checked: {len(quarter)} declarations, each declared once at Urssaf with the amounts of the books")
+    if send:
+        print(f"  checked: {len(quarter)} declarations, each declared once at Urssaf with the amounts of the books")
+    else:
+        print(f"  checked: {len(quarter)} declarations prepared with the amounts of the books (not sent: --no-send)")
     for step, (done, _failed, elapsed) in steps.items():
         rate = f" = {done / elapsed:.0f} declarations/s" if done and elapsed else ""
         print(f"  {step}: {done} done in {elapsed:.2f} s{rate}")
@@ -707,6 +731,12 @@ def main():
         help="auto-entrepreneurs whose bills are created through the ORM, the others being cloned "
         "from them in SQL (--seed 500: all through the ORM, about 40 minutes)",
     )
+    parser.add_argument(
+        "--no-send",
+        action="store_true",
+        help="prepare the declarations but do not estimate nor declare them (the embedded sandbox answers one "
+        "call at a time: tools/bench_declare.py measures the sending)",
+    )
     args = parser.parse_args()
 
     odoo_dir = find_odoo()
@@ -730,7 +760,7 @@ def main():
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             company, partners = generate(env, args.partners, args.invoices, args.seed, figures)
             collected = measure(env, partners, company, figures)
-            ok = collected is not None and declare_all(env, partners, company, collected, figures)
+            ok = collected is not None and declare_all(env, partners, company, collected, figures, not args.no_send)
         return 0 if ok else 1
     finally:
         if not args.db and not args.keep:

@@ -30,6 +30,7 @@ Environment: ``ODOO_ADDONS_PATH`` (extra addons folders, comma-separated),
 # A command-line tool talks on stdout and stderr.
 # pylint: disable=print-used
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -113,6 +114,12 @@ def report_skipped(skipped, code):
     return code or SKIPPED_EXIT_CODE
 
 
+def optional_modules():
+    """OCA's queue_job when this Python has it (test-requirements.txt): the
+    addon does not depend on it, but its jobs are tested with it installed."""
+    return ["queue_job"] if importlib.util.find_spec("odoo.addons.queue_job") else []
+
+
 def run(cmd, **kwargs):
     print("+", " ".join(cmd), flush=True)
     return subprocess.run(cmd, check=False, **kwargs).returncode
@@ -181,7 +188,7 @@ def main(pytest_args):
     link_dir = link_addon(work / "addons")
     path = addons_path(odoo_dir, link_dir)
     extra = [m for m in os.environ.get("URSSAF_TEST_MODULES", "").split(",") if m]
-    modules = ",".join([ADDON, *TEST_MODULES, *extra])
+    modules = ",".join([ADDON, *TEST_MODULES, *optional_modules(), *extra])
     targets = [_in_link(arg, link_dir) for arg in pytest_args]
     options = [t for t in targets if not t.startswith(str(link_dir))]
     paths = [t for t in targets if t.startswith(str(link_dir))]

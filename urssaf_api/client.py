@@ -183,6 +183,38 @@ class TokenCache:
 TOKEN_CACHE = TokenCache()
 
 
+class SharedBackoff:
+    """One pause shared by every thread of a pool of calls.
+
+    A 429 tells the tiers-déclarant, not one call, to slow down: the thread
+    that gets it :meth:`pause` s the whole pool until ``Retry-After`` has
+    passed, and every thread :meth:`wait` s for it before its next request.
+    ``clock`` is injectable for tests (monotonic seconds).
+    """
+
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._until = 0.0
+        self.pauses = 0
+
+    def pause(self, seconds):
+        """Hold every request back for ``seconds`` from now (a longer pause
+        already running is kept)."""
+        with self._lock:
+            self._until = max(self._until, self._clock() + max(0.0, seconds))
+            self.pauses += 1
+
+    def wait(self, sleep):
+        """Return once no pause is running, sleeping with ``sleep``."""
+        while True:
+            with self._lock:
+                delay = self._until - self._clock()
+            if delay <= 0:
+                return
+            sleep(delay)
+
+
 class _NoRedirects:
     """Mixed into every session of the client: no redirection is followed.
 
@@ -513,6 +545,12 @@ class UrssafClient:
     code runs in-process. ``token_cache`` defaults to the process-wide
     :data:`TOKEN_CACHE`. ``sleep`` (attribute) is what the client waits with
     between retries; tests replace it.
+
+    One client may serve a pool of threads: each thread gets its own
+    session (:attr:`_session`), the token is fetched by one thread while the
+    others wait (:class:`TokenCache`), and ``shared_backoff`` (a
+    :class:`SharedBackoff`, attribute too) makes a 429 hold back every
+    thread of the pool for the ``Retry-After`` asked.
     """
 
     def __init__(
@@ -530,6 +568,7 @@ class UrssafClient:
         backoff=0.5,
         max_retry_after=DEFAULT_MAX_RETRY_AFTER,
         token_cache=None,
+        shared_backoff=None,
     ):
         parts = urlsplit(base_url or "")
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -555,20 +594,40 @@ class UrssafClient:
         self._cache_key = (self.base_url, client_id, scope, secret_digest)
         self._adapter = adapter
         self._loopback_http = loopback_http
+        # The pause of a pool of calls sharing this client (None: each call
+        # backs off on its own).
+        self.shared_backoff = shared_backoff
         self._local = threading.local()
-        self._session = _Session()
-        # Proxy settings from the environment matter for a real network, not
-        # for loopback nor for an in-process transport (where reading them
-        # on every call was a third of the client's overhead).
-        self._session.trust_env = not loopback_http and adapter is None
-        if adapter is not None:
-            self._session.mount(self.base_url + "/", adapter)
+        self._sessions = []
+        self._sessions_lock = threading.Lock()
+
+    @property
+    def _session(self):
+        """This thread's session: a requests.Session is not documented as
+        thread-safe, so each thread of a pool of calls gets its own (and
+        keeps its connections alive across its calls)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = _Session()
+            # Proxy settings from the environment matter for a real network,
+            # not for loopback nor for an in-process transport (where reading
+            # them on every call was a third of the client's overhead).
+            session.trust_env = not self._loopback_http and self._adapter is None
+            if self._adapter is not None:
+                session.mount(self.base_url + "/", self._adapter)
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
 
     def __repr__(self):
         return f"UrssafClient({self.base_url!r}, client_id={self.client_id!r})"
 
     def close(self):
-        self._session.close()
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def __enter__(self):
         return self
@@ -600,9 +659,14 @@ class UrssafClient:
             seconds = (when - datetime.now(when.tzinfo)).total_seconds()
         return max(0.0, seconds)
 
-    def _wait(self, attempt, retry_after):
-        delay = retry_after if retry_after is not None else self.backoff * (2**attempt)
-        self.sleep(min(delay, self.max_retry_after))
+    def _wait(self, attempt, retry_after, rate_limited=False):
+        delay = min(retry_after if retry_after is not None else self.backoff * (2**attempt), self.max_retry_after)
+        if rate_limited and self.shared_backoff is not None:
+            # The whole pool slows down; this thread waits with the others
+            # before its next request.
+            self.shared_backoff.pause(delay)
+            return
+        self.sleep(delay)
 
     def _log_exchange(self, method, url, outcome, started, correlation_id):
         _logger.debug(
@@ -796,6 +860,8 @@ class UrssafClient:
         attempt = 0
         renewed_token = False
         while True:
+            if self.shared_backoff is not None:
+                self.shared_backoff.wait(self.sleep)
             token = self._bearer_token()
             correlation_id = str(uuid.uuid4())
             headers = {
@@ -841,7 +907,8 @@ class UrssafClient:
                 continue
             if status in RETRYABLE_STATUSES and attempt < self.max_retries and (operation.resendable or status == 429):
                 self._log_retry(operation, status, attempt)
-                self._wait(attempt, self._retry_after_seconds(response) if status == 429 else None)
+                rate_limited = status == 429
+                self._wait(attempt, self._retry_after_seconds(response) if rate_limited else None, rate_limited)
                 attempt += 1
                 continue
             return self._decode(operation, response, correlation_id, context)

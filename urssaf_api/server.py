@@ -1,7 +1,7 @@
 """Serve the embedded Urssaf sandbox over HTTP.
 
     python -m urssaf_api.server --port 8080 [--host 127.0.0.1] [--db FILE]
-        [--idle-timeout 30] [--max-connections 32] [--allow-remote]
+        [--idle-timeout 30] [--max-connections 32] [--latency-ms 0] [--allow-remote]
 
 Without ``--db`` the state lives in memory and is lost on exit; with it, in a
 SQLite file that survives restarts and may be shared by several servers.
@@ -21,6 +21,10 @@ machine:
   each; further connections are not refused: they wait, in the listen
   backlog, for a thread to be free (an idle keep-alive connection frees its
   thread after ``idle_timeout``);
+- ``latency`` (``--latency-ms``) delays every answer by that many seconds
+  (milliseconds on the command line), as a network round trip to Urssaf
+  would: benchmarks measure what many calls in flight gain; the delay of
+  one connection does not hold the others back;
 - the server binds the loopback (127.0.0.1) unless told otherwise, and any
   other address only with ``allow_remote`` (``--allow-remote``): anyone who
   reaches it can use the demo credentials.
@@ -33,6 +37,7 @@ import logging
 import re
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -70,6 +75,7 @@ class _SandboxHandler(BaseHTTPRequestHandler):
     # StreamRequestHandler puts it on the socket: a connection silent this
     # long, between two requests or within one, is closed.
     timeout = DEFAULT_IDLE_TIMEOUT  # idem
+    latency = 0.0  # idem: seconds added to every answer
 
     def send_error(self, code, message=None, explain=None):
         """Errors of the HTTP layer (those of http.server itself: a bad
@@ -118,6 +124,9 @@ class _SandboxHandler(BaseHTTPRequestHandler):
         if length is None:
             return
         body = self.rfile.read(length) if length > 0 else b""
+        if self.latency:
+            # The round trip to Urssaf; only this connection's thread waits.
+            time.sleep(self.latency)
         url = urlsplit(self.path)
         answer = self.sandbox.handle(
             SandboxRequest(
@@ -195,15 +204,21 @@ def make_server(
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     max_body: int = MAX_BODY_BYTES,
+    latency: float = 0.0,
 ) -> ThreadingHTTPServer:
     """An HTTP server answering from ``sandbox`` (not yet serving).
 
     Raises ValueError for a *host* beyond the loopback unless *allow_remote*
     (see :func:`check_bind_host`), and for limits that are not positive.
+    *latency* (seconds, default 0) delays every answer.
     """
     _check_settings(host, allow_remote, idle_timeout, max_connections, max_body)
+    if latency < 0:
+        raise ValueError("the latency cannot be negative")
     handler = type(
-        "SandboxHandler", (_SandboxHandler,), {"sandbox": sandbox, "timeout": idle_timeout, "max_body": max_body}
+        "SandboxHandler",
+        (_SandboxHandler,),
+        {"sandbox": sandbox, "timeout": idle_timeout, "max_body": max_body, "latency": latency},
     )
     return _SandboxServer((host, port), handler, max_connections)
 
@@ -281,7 +296,15 @@ def main(argv=None):
         default=DEFAULT_MAX_CONNECTIONS,
         help="connections served at once; more wait for a free one (default %(default)s)",
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="delay every answer this many milliseconds, as a network round trip (default %(default)s)",
+    )
     args = parser.parse_args(argv)
+    if args.latency_ms < 0:
+        parser.error("--latency-ms cannot be negative")
     try:
         # Before anything is created (a --db file): a refusal leaves no trace.
         _check_settings(args.host, args.allow_remote, args.idle_timeout, args.max_connections, MAX_BODY_BYTES)
@@ -301,6 +324,7 @@ def main(argv=None):
         allow_remote=args.allow_remote,
         idle_timeout=args.idle_timeout,
         max_connections=args.max_connections,
+        latency=args.latency_ms / 1000.0,
     )
     host, port = server.server_address[:2]
     print(  # pylint: disable=print-used

@@ -369,6 +369,14 @@ def _bearer(headers):
     return token.strip() if scheme.lower() == "bearer" else None
 
 
+class _ThreadingServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # A pool of clients opens many connections at once (HTTP/1.0: one per
+    # request): with the default backlog of 5, the kernel drops the others'
+    # SYNs, which the clients resend only after a second.
+    request_queue_size = 128
+
+
 class FaultServer:
     """A loopback HTTP server in front of *handler* with scripted faults.
 
@@ -385,8 +393,7 @@ class FaultServer:
         self._requests = []
         self._revoked_tokens = set()
         self._seen_tokens = set()
-        self._httpd = ThreadingHTTPServer((host, port), self._request_handler_class())
-        self._httpd.daemon_threads = True
+        self._httpd = _ThreadingServer((host, port), self._request_handler_class())
         self._thread = None
 
     # Life cycle ---------------------------------------------------------

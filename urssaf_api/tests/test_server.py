@@ -465,3 +465,29 @@ def test_http_layer_errors_in_the_contract_format(base_url):
         status, errors = _status_and_json(_read_until_closed(connection))
     assert status == 501
     assert errors[0]["code"] == "ER_HTTP_501"
+
+
+def test_latency_delays_each_answer_and_connections_wait_in_parallel(serve_sandbox):
+    base_url = serve_sandbox(latency=0.3)
+    started = time.monotonic()
+    assert requests.get(base_url + "/anything", timeout=10).status_code == 404
+    assert time.monotonic() - started >= 0.3
+    statuses = []
+
+    def call():
+        statuses.append(requests.get(base_url + "/anything", headers={"Connection": "close"}, timeout=30).status_code)
+
+    started = time.monotonic()
+    callers = [threading.Thread(target=call) for _ in range(8)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(timeout=60)
+    elapsed = time.monotonic() - started
+    assert statuses == [404] * 8
+    assert 0.3 <= elapsed < 1.2, elapsed  # 8 × 0.3 s one after the other would be 2.4 s
+
+
+def test_negative_latency_refused():
+    with pytest.raises(ValueError, match="latency"):
+        server_module.make_server(Sandbox(MemoryStorage()), latency=-1)

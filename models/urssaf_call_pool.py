@@ -1,0 +1,110 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Several calls to Urssaf in flight at once, and nothing else in the threads.
+
+A run over many declarations spends its time waiting for Urssaf's answers
+(a network round trip each). :class:`UrssafCallPool` keeps up to
+``parallel`` calls in flight in a bounded pool of threads; the threads only
+run the HTTP calls (plain functions of an API client and plain values): the
+ORM and the cursor stay in the thread that prepared the requests, which
+records each answer as it arrives.
+
+Until one call has reached Urssaf, a single call is in flight: a run that
+finds Urssaf unreachable learns it from the first calls one after the other,
+and stops after ``stop_after`` of them in a row, as a run did one call at a
+time; the calls it did not start are reported as not attempted.
+"""
+
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+from ..urssaf_api.exceptions import UrssafTransportError
+
+
+class PoolOutcome:
+    """What one call gave: its value, or the exception it raised."""
+
+    __slots__ = ("error", "value")
+
+    def __init__(self, value=None, error=None):
+        self.value = value
+        self.error = error
+
+
+class UrssafCallPool:
+    """Run zero-argument callables with at most ``parallel`` in flight.
+
+    ``stop_after``: stop starting calls after this many in a row found
+    Urssaf unreachable (a :class:`UrssafTransportError`: nothing was sent);
+    None never stops.
+    """
+
+    def __init__(self, parallel, stop_after=None, name="urssaf-call"):
+        self.parallel = max(1, int(parallel or 1))
+        self.stop_after = stop_after
+        self.name = name
+        self.not_attempted = []
+        self._unreachable_in_a_row = 0
+        self._reached = False
+
+    @property
+    def stopped(self):
+        return self.stop_after is not None and self._unreachable_in_a_row >= self.stop_after
+
+    def _note(self, outcome):
+        if isinstance(outcome.error, UrssafTransportError):
+            self._unreachable_in_a_row += 1
+        else:
+            self._unreachable_in_a_row = 0
+            self._reached = True
+
+    def _width(self):
+        return self.parallel if self._reached else 1
+
+    def run(self, calls):
+        """Yield ``(index, PoolOutcome)`` for each call of ``calls``, in the
+        order the answers arrive. The indexes of the calls not started (the
+        pool stopped) are in :attr:`not_attempted` once the iteration ends."""
+        calls = list(calls)
+        self.not_attempted = []
+        if self.parallel == 1 or len(calls) <= 1:
+            yield from self._run_inline(calls)
+            return
+        pending = iter(enumerate(calls))
+        in_flight = {}
+        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix=self.name) as executor:
+            exhausted = False
+            while True:
+                while not exhausted and not self.stopped and len(in_flight) < self._width():
+                    item = next(pending, None)
+                    if item is None:
+                        exhausted = True
+                        break
+                    index, call = item
+                    in_flight[executor.submit(_outcome_of, call)] = index
+                if not in_flight:
+                    break
+                done, _running = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index = in_flight.pop(future)
+                    outcome = future.result()
+                    # Noted by this thread only: no lock needed.
+                    self._note(outcome)
+                    yield index, outcome
+        self.not_attempted = [index for index, _call in pending]
+
+    def _run_inline(self, calls):
+        for index, call in enumerate(calls):
+            if self.stopped:
+                self.not_attempted = list(range(index, len(calls)))
+                return
+            outcome = _outcome_of(call)
+            self._note(outcome)
+            yield index, outcome
+
+
+def _outcome_of(call):
+    """Run ``call`` (in a pool thread): its value or its exception, never
+    raised here, so that the preparing thread decides what it means."""
+    try:
+        return PoolOutcome(value=call())
+    except Exception as error:  # noqa: BLE001 (handed back to the caller, who raises it)
+        return PoolOutcome(error=error)
