@@ -112,6 +112,15 @@ def _public_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.France(years=year))
 
 
+def load_calendar(*years: int) -> None:
+    """Build the public holidays of ``years`` now. The first look-up of a year
+    builds its calendar (about 0.1 s, several times that on a busy machine):
+    a service answering requests loads it when it starts, not inside the
+    first request that needs a deadline."""
+    for year in years:
+        _public_holidays(year)
+
+
 def is_working_day(day: date) -> bool:
     """Monday to Friday, and not a French public holiday."""
     return day.weekday() < 5 and day not in _public_holidays(day.year)

@@ -431,6 +431,9 @@ class Sandbox:
         self.clock = clock or _paris_now
         self.token_lifetime = token_lifetime
         self.scope = scope
+        # Deadlines of declarations of last year to next year's.
+        year = self.clock().year
+        periods.load_calendar(year - 1, year, year + 1)
 
     # --- public ------------------------------------------------------------
 
