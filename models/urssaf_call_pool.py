@@ -12,11 +12,17 @@ Until one call has reached Urssaf, a single call is in flight: a run that
 finds Urssaf unreachable learns it from the first calls one after the other,
 and stops after ``stop_after`` of them in a row, as a run did one call at a
 time; the calls it did not start are reported as not attempted.
+
+A call Urssaf still refuses with a 429 after the client's own retries was
+not processed (that is what a 429 says), so the pool starts it again, a few
+times at most, after the back-off every thread of the client shares: under a
+rate limit, calls of a pool land on the limit more often than calls one
+after the other, and a run must not leave a declaration behind for that.
 """
 
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-from ..urssaf_api.exceptions import UrssafTransportError
+from ..urssaf_api.exceptions import UrssafRateLimitedError, UrssafTransportError
 
 
 class PoolOutcome:
@@ -37,10 +43,11 @@ class UrssafCallPool:
     None never stops.
     """
 
-    def __init__(self, parallel, stop_after=None, name="urssaf-call"):
+    def __init__(self, parallel, stop_after=None, name="urssaf-call", rate_limited_retries=3):
         self.parallel = max(1, int(parallel or 1))
         self.stop_after = stop_after
         self.name = name
+        self.rate_limited_retries = rate_limited_retries
         self.not_attempted = []
         self._unreachable_in_a_row = 0
         self._reached = False
@@ -70,34 +77,51 @@ class UrssafCallPool:
             return
         pending = iter(enumerate(calls))
         in_flight = {}
+        again = []  # (index, call) refused by a rate limit, to start again
+        restarts = {}
         with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix=self.name) as executor:
             exhausted = False
             while True:
-                while not exhausted and not self.stopped and len(in_flight) < self._width():
-                    item = next(pending, None)
+                while (again or not exhausted) and not self.stopped and len(in_flight) < self._width():
+                    item = again.pop(0) if again else next(pending, None)
                     if item is None:
                         exhausted = True
                         break
                     index, call = item
-                    in_flight[executor.submit(_outcome_of, call)] = index
+                    in_flight[executor.submit(_outcome_of, call)] = index, call
                 if not in_flight:
                     break
                 done, _running = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
-                    index = in_flight.pop(future)
+                    index, call = in_flight.pop(future)
                     outcome = future.result()
                     # Noted by this thread only: no lock needed.
                     self._note(outcome)
+                    if self._start_again(outcome, index, restarts):
+                        again.append((index, call))
+                        continue
                     yield index, outcome
-        self.not_attempted = [index for index, _call in pending]
+        self.not_attempted = [index for index, _call in again] + [index for index, _call in pending]
+
+    def _start_again(self, outcome, index, restarts):
+        """Whether the call ``index`` is started again: refused by a rate
+        limit, fewer than ``rate_limited_retries`` times so far."""
+        if not isinstance(outcome.error, UrssafRateLimitedError):
+            return False
+        restarts[index] = restarts.get(index, 0) + 1
+        return restarts[index] <= self.rate_limited_retries
 
     def _run_inline(self, calls):
         for index, call in enumerate(calls):
             if self.stopped:
                 self.not_attempted = list(range(index, len(calls)))
                 return
+            restarts = {}
             outcome = _outcome_of(call)
             self._note(outcome)
+            while not self.stopped and self._start_again(outcome, index, restarts):
+                outcome = _outcome_of(call)
+                self._note(outcome)
             yield index, outcome
 
 

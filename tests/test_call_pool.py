@@ -6,7 +6,7 @@ import time
 from unittest import TestCase
 
 from ..models.urssaf_call_pool import UrssafCallPool
-from ..urssaf_api.exceptions import UrssafApiError, UrssafTransportError
+from ..urssaf_api.exceptions import UrssafApiError, UrssafRateLimitedError, UrssafTransportError
 
 
 class Probe:
@@ -90,3 +90,29 @@ class TestCallPool(TestCase):
         pool = UrssafCallPool(1, stop_after=3)
         self.assertEqual(len(list(pool.run(calls))), 6)
         self.assertEqual(pool.not_attempted, [])
+
+    def test_rate_limited_calls_are_started_again_a_few_times(self):
+        """A 429 left after the client's retries means Urssaf did nothing:
+        the pool starts the call again, at most ``rate_limited_retries``
+        times, and hands back the last refusal beyond that."""
+        for parallel in (1, 4):
+            with self.subTest(parallel=parallel):
+                tries = {}
+
+                def refused_times(index, times, tries):
+                    def run():
+                        tries[index] = tries.get(index, 0) + 1
+                        if tries[index] <= times:
+                            raise UrssafRateLimitedError(429, "ER_API_QUOTA", "Trop de requêtes", operation="declare")
+                        return index
+
+                    return run
+
+                pool = UrssafCallPool(parallel, rate_limited_retries=2)
+                calls = [refused_times(0, 0, tries), refused_times(1, 2, tries), refused_times(2, 3, tries)]
+                outcomes = dict(pool.run(calls))
+                self.assertEqual(outcomes[0].value, 0)
+                self.assertEqual(outcomes[1].value, 1, "refused twice, then answered")
+                self.assertIsInstance(outcomes[2].error, UrssafRateLimitedError, "refused more than twice")
+                self.assertEqual(tries, {0: 1, 1: 3, 2: 3})
+                self.assertEqual(pool.not_attempted, [])
