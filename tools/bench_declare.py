@@ -248,6 +248,8 @@ def wait_for_jobs(registry, uuids, timeout):
 def worker(registry, stop_file):
     """A queue_job worker process: take the pending jobs of the channel one
     at a time and run them with queue_job's job controller."""
+    from psycopg2.errors import SerializationFailure  # noqa: PLC0415
+
     from odoo import api  # noqa: PLC0415
 
     from odoo.addons.queue_job.controllers.main import RunJobController  # noqa: PLC0415
@@ -255,18 +257,23 @@ def worker(registry, stop_file):
     counter = _count_calls()
     jobs = 0
     while not Path(stop_file).exists():
-        with registry.cursor() as cr:
-            # What queue_job's runner does before it calls /queue_job/runjob.
-            cr.execute(
-                """UPDATE queue_job SET state = 'enqueued', date_enqueued = now() AT TIME ZONE 'UTC'
-                   WHERE id = (SELECT id FROM queue_job WHERE state = 'pending' AND channel = %s
-                               AND (eta IS NULL OR eta <= now() AT TIME ZONE 'UTC')
-                               ORDER BY priority, date_created, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                   RETURNING uuid""",
-                (CHANNEL,),
-            )
-            row = cr.fetchone()
-            cr.commit()
+        try:
+            with registry.cursor() as cr:
+                # What queue_job's runner does before it calls /queue_job/runjob.
+                cr.execute(
+                    """UPDATE queue_job SET state = 'enqueued', date_enqueued = now() AT TIME ZONE 'UTC'
+                       WHERE id = (SELECT id FROM queue_job WHERE state = 'pending' AND channel = %s
+                                   AND (eta IS NULL OR eta <= now() AT TIME ZONE 'UTC')
+                                   ORDER BY priority, date_created, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                       RETURNING uuid""",
+                    (CHANNEL,),
+                )
+                row = cr.fetchone()
+                cr.commit()
+        except SerializationFailure:
+            # Odoo's cursors are REPEATABLE READ: a job another worker took
+            # since this transaction began cannot be claimed; try again.
+            continue
         if not row:
             time.sleep(0.05)
             continue
