@@ -186,7 +186,11 @@ class _SqliteTransaction(StorageTransaction):
         # Narrow on string fields in SQL; the Python check below stays the
         # reference (json_extract maps booleans and numbers loosely).
         for field, value in equals.items():
-            if isinstance(value, str):
+            if field == "account" and isinstance(value, str):
+                # Written as the index's expression, so that SQLite uses it.
+                sql += f" AND {_ACCOUNT_PATH} = ?"
+                parameters.append(value)
+            elif isinstance(value, str):
                 sql += " AND json_extract(document, ?) = ?"
                 quoted = field.replace('"', '""')
                 parameters += [f'$."{quoted}"', value]
@@ -203,6 +207,9 @@ class _SqliteTransaction(StorageTransaction):
         return number
 
 
+_ACCOUNT_PATH = "json_extract(document, '$.\"account\"')"
+
+
 class SqliteStorage(SandboxStorage):
     """A SQLite file; transactions are serialised across threads and processes
     by ``BEGIN IMMEDIATE``, and the state survives restarts."""
@@ -217,6 +224,11 @@ class SqliteStorage(SandboxStorage):
                 " kind TEXT NOT NULL, key TEXT NOT NULL, document TEXT NOT NULL,"
                 " PRIMARY KEY (kind, key))"
             )
+            # The sandbox finds an account's declarations and mandates on
+            # every call: without it, each call read every document of the
+            # kind (30 ms a call at 20,000 declarations, under the lock that
+            # serialises the server's transactions).
+            connection.execute(f"CREATE INDEX IF NOT EXISTS documents_account ON documents (kind, {_ACCOUNT_PATH})")
         finally:
             connection.close()
 

@@ -153,3 +153,22 @@ def test_sqlite_instances_on_one_file_see_each_other(tmp_path):
         assert tx.next_number("n") == 1
     with first.transaction() as tx:
         assert tx.next_number("n") == 2
+
+
+def test_sqlite_finds_an_accounts_documents_through_its_index(tmp_path):
+    """The sandbox looks up an account's declarations on every call: the
+    look-up must read that account's rows, not every row of the kind."""
+    path = tmp_path / "sandbox.sqlite"
+    storage = SqliteStorage(path)
+    with storage.transaction() as tx:
+        for index in range(300):
+            tx.put("declaration", f"d{index}", {"account": f"a{index % 100}", "n": index})
+    with storage.transaction() as tx:
+        statements = []
+        tx._connection.set_trace_callback(statements.append)
+        found = tx.find("declaration", account="a7")
+        tx._connection.set_trace_callback(None)
+        (query,) = [statement for statement in statements if statement.startswith("SELECT")]
+        plan = tx._execute(f"EXPLAIN QUERY PLAN {query}").fetchall()
+    assert sorted(document["n"] for document in found) == [7, 107, 207]
+    assert any("USING INDEX documents_account" in row[-1] for row in plan), plan
