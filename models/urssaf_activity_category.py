@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models, tools
 
 
 class UrssafActivityCategory(models.Model):
@@ -26,3 +26,27 @@ class UrssafActivityCategory(models.Model):
     )
 
     _code_unique = models.UniqueIndex("(code)", "An Urssaf activity category code must be unique.")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "code" in vals:
+            self.env.registry.clear_cache()
+        return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
+
+    @api.model
+    def _id_by_code(self, code):
+        """The id of the category Urssaf calls ``code`` (0 when none): read
+        for every line of every answer of a run, so kept in Odoo's cache."""
+        return self._ids_by_code().get(code, 0)
+
+    @tools.ormcache()
+    def _ids_by_code(self):
+        return {category.code: category.id for category in self.sudo().search_fetch([], ["code"])}

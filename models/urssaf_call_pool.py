@@ -8,10 +8,15 @@ run the HTTP calls (plain functions of an API client and plain values): the
 ORM and the cursor stay in the thread that prepared the requests, which
 records each answer as it arrives.
 
+The calls are taken from an iterable only when a thread is free for them:
+the caller may prepare each request as it is taken (lock the record, check
+it, build the request), so that the first calls are on their way while the
+next ones are being prepared.
+
 Until one call has reached Urssaf, a single call is in flight: a run that
 finds Urssaf unreachable learns it from the first calls one after the other,
 and stops after ``stop_after`` of them in a row, as a run did one call at a
-time; the calls it did not start are reported as not attempted.
+time; the pool then takes no more calls (``taken`` says how many it took).
 
 A call Urssaf still refuses with a 429 after the client's own retries was
 not processed (that is what a 429 says), so the pool starts it again, a few
@@ -49,6 +54,7 @@ class UrssafCallPool:
         self.name = name
         self.rate_limited_retries = rate_limited_retries
         self.not_attempted = []
+        self.taken = 0
         self._unreachable_in_a_row = 0
         self._reached = False
 
@@ -67,15 +73,20 @@ class UrssafCallPool:
         return self.parallel if self._reached else 1
 
     def run(self, calls):
-        """Yield ``(index, PoolOutcome)`` for each call of ``calls``, in the
-        order the answers arrive. The indexes of the calls not started (the
-        pool stopped) are in :attr:`not_attempted` once the iteration ends."""
-        calls = list(calls)
+        """Yield ``(index, PoolOutcome)`` for each call of the iterable
+        ``calls``, in the order the answers arrive; a call is taken from
+        ``calls`` when a thread is free to start it.
+
+        Once the iteration ends, :attr:`taken` is the number of calls taken
+        from ``calls``: when the pool stopped, the calls after them were not
+        attempted, nor those whose indexes are in :attr:`not_attempted`
+        (taken, refused by a rate limit, not started again)."""
         self.not_attempted = []
-        if self.parallel == 1 or len(calls) <= 1:
-            yield from self._run_inline(calls)
+        self.taken = 0
+        pending = enumerate(self._take(calls))
+        if self.parallel == 1:
+            yield from self._run_inline(pending)
             return
-        pending = iter(enumerate(calls))
         in_flight = {}
         again = []  # (index, call) refused by a rate limit, to start again
         restarts = {}
@@ -101,7 +112,12 @@ class UrssafCallPool:
                         again.append((index, call))
                         continue
                     yield index, outcome
-        self.not_attempted = [index for index, _call in again] + [index for index, _call in pending]
+        self.not_attempted = [index for index, _call in again]
+
+    def _take(self, calls):
+        for call in calls:
+            self.taken += 1
+            yield call
 
     def _start_again(self, outcome, index, restarts):
         """Whether the call ``index`` is started again: refused by a rate
@@ -111,11 +127,12 @@ class UrssafCallPool:
         restarts[index] = restarts.get(index, 0) + 1
         return restarts[index] <= self.rate_limited_retries
 
-    def _run_inline(self, calls):
-        for index, call in enumerate(calls):
-            if self.stopped:
-                self.not_attempted = list(range(index, len(calls)))
+    def _run_inline(self, pending):
+        while not self.stopped:
+            item = next(pending, None)
+            if item is None:
                 return
+            index, call = item
             restarts = {}
             outcome = _outcome_of(call)
             self._note(outcome)

@@ -342,6 +342,27 @@ class UrssafDeclaration(models.Model):
         self.check_access("write")
         return self.sudo().write(vals)
 
+    def _urssaf_write_logged(self, vals, body):
+        """``_urssaf_write`` what a step got, and say it in the chatter in
+        one message: the sentence ``body`` with the tracked changes (the
+        state first) under it.
+
+        A run records thousands of answers in one transaction: a tracking
+        message and a note beside it for each answer doubled the chatter's
+        writes, and a posted note computes recipients a log does not need.
+        When the state does not change (nothing tracked for sure), the
+        sentence is logged on its own.
+        """
+        self.ensure_one()
+        if vals.get("state", self.state) != self.state:
+            # Logged with the tracking values when the changes are flushed
+            # (at the latest when the step's savepoint ends).
+            self._track_set_log_message(body)
+            return self._urssaf_write(vals)
+        result = self._urssaf_write(vals)
+        self._message_log(body=body)
+        return result
+
     def _urssaf_refuse_fields(self, fnames, what):
         """Refuse, naming the field, a user's write of fields only the addon fills."""
         if fnames:
@@ -709,6 +730,29 @@ class UrssafDeclaration(models.Model):
         self.invalidate_recordset()
         return True
 
+    def _lock_rows_for_urssaf(self):
+        """``_lock_for_urssaf`` for many declarations in one query: returns
+        those whose rows this transaction now holds, in their order; the rows
+        another transaction holds are left out."""
+        if not self:
+            return self
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM %s WHERE id IN %s FOR UPDATE SKIP LOCKED",
+                        SQL.identifier(self._table),
+                        tuple(self.ids),
+                    )
+                )
+                held = {row[0] for row in self.env.cr.fetchall()}
+        except psycopg2.errors.SerializationFailure:
+            # One of them changed since this transaction began: find which,
+            # each on its own.
+            return self.filtered(lambda declaration: declaration._lock_for_urssaf())
+        self.invalidate_recordset()
+        return self.filtered(lambda declaration: declaration.id in held)
+
     # ------------------------------------------------------------------
     # Estimate / declare / pay
     # ------------------------------------------------------------------
@@ -753,34 +797,54 @@ class UrssafDeclaration(models.Model):
         results = {"done": self.browse(), "failed": [], "skipped": self.browse(), "unknown": self.browse()}
         results["unreachable"] = self.browse()
         results["not_attempted"] = self.browse()
+        locked = self._lock_rows_for_urssaf()
+        results["skipped"] |= self - locked
         clients = {}
-        prepared = {}
-        for declaration in self:
-            try:
-                with self.env.cr.savepoint():
-                    ready = declaration._urssaf_prepare(step, clients)
-            except UserError as error:
-                self.env.invalidate_all()
-                results["failed"].append((declaration, str(error.args[0])))
-                continue
-            if ready is False:
-                results["skipped"] |= declaration
-            else:
-                prepared.setdefault(declaration.company_id, []).append((declaration, ready))
-        for company, items in prepared.items():
-            pool = UrssafCallPool(company._urssaf_parallel_calls(), stop_after=stop_after)
-            calls = [functools.partial(call, client) for _declaration, (client, call, _record) in items]
-            # Closed at once if recording raises: the calls in flight end
-            # and no other one starts.
-            with contextlib.closing(pool.run(calls)) as answers:
-                for index, outcome in answers:
-                    declaration, (_client, _call, record) = items[index]
-                    declaration._urssaf_record_outcome(record, outcome, results)
-            for index in pool.not_attempted:
-                results["not_attempted"] |= items[index][0]
-        for client in clients.values():
-            client.close()
+        try:
+            for company, declarations in locked.grouped("company_id").items():
+                declarations._urssaf_process_calls(step, company, clients, results, stop_after)
+        finally:
+            for client in clients.values():
+                client.close()
         return results
+
+    def _urssaf_process_calls(self, step, company, clients, results, stop_after):
+        """``_urssaf_process`` for the declarations of ``company``, whose
+        rows this transaction holds: each one prepared when the pool has a
+        thread free for its call, so that preparing the next requests and
+        recording the answers overlap the calls in flight."""
+        sent = []  # (declaration, record) of each call handed to the pool
+        remaining = iter(self)
+
+        def calls():
+            for declaration in remaining:
+                try:
+                    with self.env.cr.savepoint():
+                        ready = declaration._urssaf_prepare(step, clients, locked=True)
+                except UserError as error:
+                    self.env.invalidate_all()
+                    results["failed"].append((declaration, str(error.args[0])))
+                    continue
+                if ready is False:
+                    results["skipped"] |= declaration
+                    continue
+                client, call, record = ready
+                sent.append((declaration, record))
+                # Outside the savepoint: the pool may never come back for more.
+                yield functools.partial(call, client)
+
+        pool = UrssafCallPool(company._urssaf_parallel_calls(), stop_after=stop_after)
+        # Closed at once if recording raises: the calls in flight end and no
+        # other one starts.
+        with contextlib.closing(pool.run(calls())) as answers:
+            for index, outcome in answers:
+                declaration, record = sent[index]
+                declaration._urssaf_record_outcome(record, outcome, results)
+        for index in pool.not_attempted:
+            results["not_attempted"] |= sent[index][0]
+        if pool.stopped:
+            # Never prepared: the pool stopped before they were taken.
+            results["not_attempted"] |= self.browse(declaration.id for declaration in remaining)
 
     def _urssaf_record_outcome(self, record, outcome, results):
         """Record one call's outcome on this declaration (in a savepoint of
@@ -805,8 +869,9 @@ class UrssafDeclaration(models.Model):
         else:
             results["done"] |= self
 
-    def _urssaf_prepare(self, step, clients):
-        """Lock and check this declaration for ``step`` and build its call.
+    def _urssaf_prepare(self, step, clients, locked=False):
+        """Lock (unless ``locked``: this transaction holds the row already)
+        and check this declaration for ``step`` and build its call.
 
         Returns False when there is nothing to send (locked elsewhere, done
         already), else ``(client, call, record)``: ``call(client)`` talks to
@@ -819,7 +884,7 @@ class UrssafDeclaration(models.Model):
             "declare": self._urssaf_prepare_declare,
             "pay": self._urssaf_prepare_pay,
         }[step]
-        if not self._lock_for_urssaf():
+        if not locked and not self._lock_for_urssaf():
             return False
         prepared = prepare()
         if prepared is False:
@@ -904,7 +969,7 @@ class UrssafDeclaration(models.Model):
         """
         text = urssaf_error_text(self.env, error)
         if isinstance(error, (UrssafApiError, UrssafOutcomeUnknown)):
-            self._urssaf_write(
+            self._urssaf_write_logged(
                 {
                     "state": "error",
                     "error_step": step,
@@ -913,10 +978,8 @@ class UrssafDeclaration(models.Model):
                     # settles an unknown outcome; a failed estimate does not.
                     "outcome_unknown": isinstance(error, UrssafOutcomeUnknown)
                     or (step == "estimate" and self.outcome_unknown),
-                }
-            )
-            self.message_post(
-                body=self.env._("Urssaf %(step)s failed: %(error)s", step=self._step_label(step).lower(), error=text)
+                },
+                self.env._("Urssaf %(step)s failed: %(error)s", step=self._step_label(step).lower(), error=text),
             )
             return True
         failure = UrssafUnreachableError if isinstance(error, UrssafTransportError) else UserError
@@ -954,7 +1017,7 @@ class UrssafDeclaration(models.Model):
 
     def _record_estimate(self, estimate):
         self.contribution_ids.filtered(lambda c: c.kind == "estimate").sudo().unlink()
-        self._urssaf_write(
+        self._urssaf_write_logged(
             {
                 "state": "estimated",
                 "estimated_total": float(estimate.total),
@@ -964,22 +1027,19 @@ class UrssafDeclaration(models.Model):
                 "contribution_ids": [
                     fields.Command.create(self._contribution_values("estimate", line)) for line in estimate.lines
                 ],
-            }
-        )
-        self.message_post(
-            body=self.env._(
+            },
+            self.env._(
                 "Estimated by Urssaf: %(total)s of contributions on %(turnover)s of turnover.%(note)s",
                 total=self._format_amount(estimate.total),
                 turnover=self._format_amount(self.turnover_total),
                 note=correlation_note(self.env, estimate),
-            )
+            ),
         )
 
     def _contribution_values(self, kind, line):
-        category = self.env["urssaf.activity.category"].search([("code", "=", line.category)], limit=1)
         return {
             "kind": kind,
-            "category_id": category.id,
+            "category_id": self.env["urssaf.activity.category"]._id_by_code(line.category) or False,
             "label": line.label,
             "base": float(line.base),
             "rate": float(line.rate),
@@ -1042,7 +1102,7 @@ class UrssafDeclaration(models.Model):
         self.contribution_ids.filtered(lambda c: c.kind == "declared").sudo().unlink()
         remaining = declaration.remaining_due if declaration.remaining_due is not None else declaration.total
         is_paid = declaration.is_paid or (remaining == 0 and declaration.total == 0)
-        self._urssaf_write(
+        self._urssaf_write_logged(
             {
                 "state": "paid" if is_paid else "declared",
                 "urssaf_number": declaration.number,
@@ -1055,17 +1115,15 @@ class UrssafDeclaration(models.Model):
                 "contribution_ids": [
                     fields.Command.create(self._contribution_values("declared", line)) for line in declaration.lines
                 ],
-            }
-        )
-        self.message_post(
-            body=self.env._(
+            },
+            self.env._(
                 "Urssaf declaration %(number)s %(how)s: %(total)s due by %(due)s.%(note)s",
                 number=declaration.number,
                 how=how,
                 total=self._format_amount(declaration.total),
                 due=format_date(self.env, declaration.due_date or self.due_date),
                 note=correlation_note(self.env, declaration),
-            )
+            ),
         )
 
     def _payment_sepa_mandate(self):
@@ -1162,19 +1220,20 @@ class UrssafDeclaration(models.Model):
             )
         elif reference:
             values["payment_reference"] = reference
-        self._urssaf_write(values)
-        self._urssaf_post_contributions()
-        self.message_post(
-            body=self.env._(
+        debit_date = values.get("debit_date") or self.debit_date
+        self._urssaf_write_logged(
+            values,
+            self.env._(
                 "Payment %(how)s: %(amount)s debited from %(iban)s%(date)s, reference %(reference)s.%(note)s",
                 how=how,
-                amount=self._format_amount(self.payment_amount or self.amount_total),
+                amount=self._format_amount(values.get("payment_amount") or self.payment_amount or self.amount_total),
                 iban=mandate.iban_masked,
-                date=self.env._(" on %s", format_date(self.env, self.debit_date)) if self.debit_date else "",
-                reference=self.payment_reference or self.env._("unknown"),
+                date=self.env._(" on %s", format_date(self.env, debit_date)) if debit_date else "",
+                reference=values.get("payment_reference") or self.payment_reference or self.env._("unknown"),
                 note=correlation_note(self.env, payment or declaration),
-            )
+            ),
         )
+        self._urssaf_post_contributions()
 
     def action_cancel(self):
         for declaration in self:
@@ -1430,15 +1489,11 @@ class UrssafDeclaration(models.Model):
             "unreachable": self.browse(),
             "not_attempted": self.browse(),
         }
-        ready = self.browse()
-        for declaration in self:
-            if not declaration._lock_for_urssaf() or declaration._urssaf_is_locked():
-                # Another run is declaring it, or declared it since this run
-                # began: step aside before reading the books again, which
-                # writes the row that run holds.
-                results["skipped"] |= declaration
-            else:
-                ready |= declaration
+        # Another run is declaring them, or declared them since this run
+        # began: step aside before reading the books again, which writes
+        # the rows that run holds.
+        ready = self._lock_rows_for_urssaf().filtered(lambda declaration: not declaration._urssaf_is_locked())
+        results["skipped"] |= self - ready
         try:
             # The books of the whole chunk in one read...
             with self.env.cr.savepoint():

@@ -79,9 +79,11 @@ class TestCallPool(TestCase):
         probe = Probe()
         calls = [probe.call(None, _unreachable()) for _i in range(10)]
         pool = UrssafCallPool(8, stop_after=3)
-        attempted = [index for index, _outcome in pool.run(calls)]
+        attempted = [index for index, _outcome in pool.run(iter(calls))]
         self.assertEqual(attempted, [0, 1, 2])
-        self.assertEqual(pool.not_attempted, list(range(3, 10)))
+        # The other seven were never taken from the iterable: not prepared.
+        self.assertEqual(pool.taken, 3)
+        self.assertEqual(pool.not_attempted, [])
 
     def test_an_answer_in_between_resets_the_count(self):
         probe = Probe(seconds=0)

@@ -164,6 +164,19 @@ class TestDeclarationFlow(UrssafDeclarationCase):
             rf"^Urssaf declaration {declaration.urssaf_number} declared: {re.escape(amount)} due by "
             rf"11/30/2026\.{note}$",
         )
+        # One message a step: Urssaf's answer, and the state's change under it.
+        steps = []
+        for message in declaration.message_ids.sorted("id")[-3:]:
+            state = message.sudo().tracking_value_ids.filtered(lambda value: value.field_id.name == "state")
+            steps.append((html2plaintext(message.body).split(":")[0], state.old_value_char, state.new_value_char))
+        self.assertEqual(
+            steps,
+            [
+                ("Estimated by Urssaf", "Draft", "Estimated"),
+                (f"Urssaf declaration {declaration.urssaf_number} declared", "Estimated", "Declared"),
+                ("Payment ordered", "Declared", "Paid"),
+            ],
+        )
         # Declared: no more editing, no deletion.
         with self.assertRaises(UserError):
             declaration.line_ids.amount = 5.0
