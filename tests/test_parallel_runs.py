@@ -10,6 +10,7 @@ import threading
 import time
 from collections import Counter
 from datetime import date
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import freeze_time, tagged
@@ -164,6 +165,32 @@ class TestParallelRuns(ParallelRunsCase):
         self.assertEqual((second.done_count, len(second.line_ids)), (16, 16), "found by their reference")
         self._pay()
         self._assert_declared_and_paid_once()
+
+    def test_first_calls_leave_while_the_next_requests_are_prepared(self):
+        """Preparing the requests (lock, checks, request) and the calls in
+        flight overlap: a run does not prepare its whole batch first."""
+        self._batch(30)
+        events = []
+        handle = self.handler.handle
+
+        def noting_call(request):
+            events.append("call")
+            return handle(request)
+
+        self.handler.handle = noting_call
+        Declaration = type(self.env["urssaf.declaration"])
+        prepare = Declaration._urssaf_prepare_estimate
+
+        def noting_prepare(declaration):
+            events.append("prepared")
+            return prepare(declaration)
+
+        with _no_commit(), patch.object(Declaration, "_urssaf_prepare_estimate", noting_prepare):
+            results = self.declarations._urssaf_process("estimate")
+        self.assertEqual(len(results["done"]), 30)
+        self.assertEqual(events.count("prepared"), 30)
+        last_prepared = len(events) - 1 - events[::-1].index("prepared")
+        self.assertLess(events.index("call"), last_prepared, "calls were on their way before the last was prepared")
 
     def test_one_at_a_time_when_the_setting_says_so(self):
         self._batch(20)

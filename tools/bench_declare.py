@@ -515,7 +515,13 @@ def main():
     finally:
         if server is not None:
             server.send_signal(signal.SIGINT)
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                # The database and the work folder must go whatever it does.
+                print("bench_declare: the sandbox server did not stop within 30 s of SIGINT; killed.", file=sys.stderr)
+                server.kill()
+                server.wait()
         if not args.keep:
             from odoo.modules.registry import Registry  # noqa: PLC0415
             from odoo.sql_db import close_db  # noqa: PLC0415
