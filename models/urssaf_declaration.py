@@ -255,7 +255,9 @@ class UrssafDeclaration(models.Model):
     )
 
     def _compute_currency_id(self):
-        self.currency_id = self.env.ref("base.EUR")
+        # By id, from Odoo's cache: env.ref() also checks that the record
+        # exists, a query for each declaration prepared.
+        self.currency_id = self.env["res.currency"].browse(self.env["ir.model.data"]._xmlid_to_res_id("base.EUR"))
 
     @api.depends("partner_id", "period_start", "period_end")
     def _compute_name(self):

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark the collected turnover of many auto-entrepreneurs at once.
 
-Usage: python3 tools/bench_turnover.py [--db NAME] [--keep] [--partners 500] [--invoices 40] [--no-send]
+Usage: python3 tools/bench_turnover.py [--db NAME] [--keep] [--partners 500] [--invoices 40]
+       [--naive-sample N] [--no-send]
 
 1. creates a throwaway database with the addon (or reuses ``--db``);
 2. generates, unless already there, a platform's vendor bills from
@@ -24,8 +25,9 @@ loop's for every auto-entrepreneur, and every quarter must be declared
 exactly once at Urssaf with the amounts of the books; otherwise the failures
 are printed and the script exits 1.
 
-Targets (reported, not asserted): under 10 s, a constant number of queries,
-at least 20 times faster than the naive loop.
+Targets (reported, not asserted): one quarter of 10,000 auto-entrepreneurs
+in under 5 s, a constant number of queries, at least 20 times faster than
+the naive loop; their declarations prepared in under 30 s.
 """
 
 # A command-line tool talks on stdout and stderr.
@@ -78,8 +80,11 @@ def setup_accounting(env):
     if not env["account.account"].search_count([("company_ids", "in", company.ids)], limit=1):
         env["account.chart.template"].try_loading("generic_coa", company, install_demo=False)
     eur = env.ref("base.EUR")
-    eur.active = True
-    company.currency_id = eur
+    if company.currency_id != eur:
+        # Written only when it changes: on a database reused with --db, the
+        # write alone recomputes fields of every payment.
+        eur.active = True
+        company.currency_id = eur
     vat = env["account.tax"].search([("company_id", "=", company.id), ("name", "=", "Bench VAT 20 %")], limit=1) or env[
         "account.tax"
     ].create({"name": "Bench VAT 20 %", "amount": 20.0, "type_tax_use": "purchase", "company_id": company.id})
@@ -254,6 +259,9 @@ def clone_accounting(cr, clones):
         "INSERT INTO map_res_partner SELECT * FROM unnest(%s::int[], %s::int[], %s::int[])",
         [list(column) for column in zip(*clones, strict=True)],
     )
+    # Looked up for every cloned row that names a partner: without an index,
+    # each look-up read the whole map (hours at 10,000 partners).
+    cr.execute("CREATE INDEX ON map_res_partner (old_id, k); ANALYZE map_res_partner")
     for table, rows in CLONED_ROWS.items():
         cr.execute(
             SQL(
@@ -262,6 +270,7 @@ def clone_accounting(cr, clones):
                 SELECT rows.k, rows.id AS old_id, nextval(%(sequence)s)::int AS new_id
                   FROM (%(rows)s) AS rows (k, id);
                 CREATE INDEX ON %(map)s (old_id, k);
+                ANALYZE %(map)s;
                 """,
                 map=_map(table),
                 sequence=f"{table}_id_seq",
@@ -537,19 +546,30 @@ def compare(fast, slow):
     ]
 
 
-def measure(env, partners, company, figures):
+def measure(env, partners, company, figures, naive_sample=0):
     """Time the collected turnover of the quarter; return its amounts, or
-    None when they differ from the naive loop's (no speed is printed then)."""
-    print(f"Collected turnover from {QUARTER[0]} to {QUARTER[1]} of {len(partners)} auto-entrepreneurs:")
+    None when they differ from the naive loop's (no speed is printed then).
+
+    ``naive_sample``: the naive loop runs over that many auto-entrepreneurs
+    spread over all of them (0: all), and the ratio compares both
+    computations on them."""
+    print(f"Collected turnover from {QUARTER[0]} to {QUARTER[1]} of {len(partners)} auto-entrepreneurs:", flush=True)
     runs = [compute(env, partners, company) for _ in range(3)]
     figures["compute"] = min(run[0] for run in runs)
     queries = {run[1] for run in runs}
     fast = runs[0][2]
     one = compute(env, partners[:1], company)
-    figures["naive"], slow = naive(env, partners, company)
+    checked = partners
+    if naive_sample and naive_sample < len(partners):
+        checked = partners[:: len(partners) // naive_sample][:naive_sample]
+    figures["naive"], slow = naive(env, checked, company)
+    figures["compute_checked"] = compute(env, checked, company)[0] if checked != partners else figures["compute"]
     # The work first: the same amounts as the naive loop, every time, for
-    # every auto-entrepreneur, and something collected at all.
-    failures = [f"partner {pid}: {fast[pid]} != naive {slow.get(pid)}" for pid in compare(fast, slow)]
+    # every auto-entrepreneur checked, and something collected at all.
+    failures = [
+        f"partner {pid}: {fast[pid]} != naive {slow.get(pid)}"
+        for pid in compare({pid: fast[pid] for pid in checked.ids}, slow)
+    ]
     failures += [f"run {i + 1} found other amounts than the first" for i, run in enumerate(runs) if run[2] != fast]
     if set(fast) != set(partners.ids):
         failures.append(f"amounts for {len(fast)} auto-entrepreneurs, {len(partners)} asked")
@@ -570,7 +590,8 @@ def measure(env, partners, company, figures):
             print(f"    {failure}", file=sys.stderr)
         return None
     print(
-        f"  checked: the same amounts as the naive loop for each of the {len(partners)}; "
+        f"  checked: the same amounts as the naive loop for each of the {len(checked)}"
+        f"{'' if checked == partners else ' spread over them'}; the register's totals for all of them; "
         f"total collected {total:,.2f} over {sum(1 for a in fast.values() if a)} auto-entrepreneurs"
     )
     print(
@@ -578,12 +599,15 @@ def measure(env, partners, company, figures):
         f"{'/'.join(map(str, sorted(queries)))} queries for all of them, {one[1]} for one"
     )
     print(f"  register of receipts grouped by auto-entrepreneur and category: {figures['register']:.3f} s, same totals")
-    print(f"  naive ORM loop: {figures['naive']:.1f} s")
-    print(f"  ratio: {figures['naive'] / figures['compute']:.0f}x faster")
+    print(f"  naive ORM loop over {len(checked)}: {figures['naive']:.1f} s")
+    print(
+        f"  ratio: {figures['naive'] / figures['compute_checked']:.0f}x faster "
+        f"(_compute_collected over the same {len(checked)}: {figures['compute_checked']:.3f} s)"
+    )
     verdict = [
-        ("under 10 s", figures["compute"] < 10),
+        ("under 5 s", figures["compute"] < 5),
         ("constant queries", queries == {one[1]}),
-        ("20x faster", figures["naive"] >= 20 * figures["compute"]),
+        ("20x faster", figures["naive"] >= 20 * figures["compute_checked"]),
     ]
     print("  targets: " + ", ".join(f"{label} {'OK' if ok else 'MISSED'}" for label, ok in verdict))
     return fast
@@ -732,6 +756,13 @@ def main():
         "from them in SQL (--seed 500: all through the ORM, about 40 minutes)",
     )
     parser.add_argument(
+        "--naive-sample",
+        type=int,
+        default=0,
+        help="check against the naive loop this many auto-entrepreneurs spread over all of them (default: all; "
+        "the loop takes about 30 minutes at 10,000)",
+    )
+    parser.add_argument(
         "--no-send",
         action="store_true",
         help="prepare the declarations but do not estimate nor declare them (the embedded sandbox answers one "
@@ -759,7 +790,7 @@ def main():
         with registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             company, partners = generate(env, args.partners, args.invoices, args.seed, figures)
-            collected = measure(env, partners, company, figures)
+            collected = measure(env, partners, company, figures, args.naive_sample)
             ok = collected is not None and declare_all(env, partners, company, collected, figures, not args.no_send)
         return 0 if ok else 1
     finally:
