@@ -670,6 +670,37 @@ class TestConcurrentDeclare(UrssafDeclarationCase):
             self.assertTrue(declaration._lock_for_urssaf(), "free again")
             cr_a.rollback()
 
+    def test_locking_a_run_skips_rows_held_or_changed_elsewhere(self):
+        """A run locks its rows in one query: one held by another transaction
+        is left out; one changed and committed since the run's transaction
+        began makes that query fail, and each row is then tried on its own."""
+        held_id, _identifier = self._committed_estimated_declaration()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            free = (
+                env["urssaf.declaration"]
+                .browse(held_id)
+                .copy({"period_start": date(2026, 4, 1), "period_end": date(2026, 6, 30)})
+            )
+            cr.commit()  # pylint: disable=invalid-commit
+            free_id = free.id
+        self.addCleanup(self._remove_committed, free_id, 0, 0)
+        with self.registry.cursor() as cr_a, self.registry.cursor() as cr_b:
+            declarations = api.Environment(cr_a, api.SUPERUSER_ID, {})["urssaf.declaration"].browse([held_id, free_id])
+            cr_b.execute("SELECT id FROM urssaf_declaration WHERE id = %s FOR UPDATE", [held_id])
+            self.assertEqual(declarations._lock_rows_for_urssaf().ids, [free_id], "the held row is left out")
+            cr_a.rollback()
+            cr_b.rollback()
+            # The run's snapshot is taken, then another transaction changes a row.
+            cr_a.execute("SELECT 1 FROM urssaf_declaration LIMIT 1")
+            cr_b.execute("UPDATE urssaf_declaration SET write_date = now() WHERE id = %s", [held_id])
+            cr_b.commit()  # pylint: disable=invalid-commit
+            self.assertEqual(declarations._lock_rows_for_urssaf().ids, [free_id], "changed since: left out")
+            with self.assertRaises(psycopg2.errors.LockNotAvailable), mute_logger("odoo.sql_db"):
+                cr_b.execute("SELECT id FROM urssaf_declaration WHERE id = %s FOR UPDATE NOWAIT", [free_id])
+            cr_b.rollback()
+            cr_a.rollback()
+
 
 @tagged("post_install", "-at_install")
 class TestDeclarationCron(UrssafDeclarationCase):
