@@ -35,7 +35,6 @@ import ipaddress
 import json
 import logging
 import re
-import signal
 import sys
 import threading
 import time
@@ -338,11 +337,6 @@ def main(argv=None):
         f"state {args.db or 'in memory'})",
         flush=True,
     )
-    # Stopped by Ctrl-C or a service manager's SIGTERM, the state file
-    # closed cleanly; SIGINT is heard even when the process was started with
-    # it ignored (a background job of a non-interactive shell is).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -350,10 +344,6 @@ def main(argv=None):
     finally:
         server.server_close()
     return 0
-
-
-def _interrupt(_signum, _frame):
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

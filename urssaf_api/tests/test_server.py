@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -167,7 +166,7 @@ def test_parallel_declarations_over_http_share_one_sqlite_state(tmp_path):
 class CommandLineServer:
     """``python -m urssaf_api.server`` in a child process."""
 
-    def __init__(self, *args, preexec_fn=None):
+    def __init__(self, *args):
         self.process = subprocess.Popen(
             [sys.executable, "-m", PACKAGE_DIR.name + ".server", "--port", "0", *args],
             cwd=PACKAGE_DIR.parent,
@@ -175,7 +174,6 @@ class CommandLineServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
-            preexec_fn=preexec_fn,  # noqa: PLW1509 (a signal disposition, no thread started yet)
         )
         ready, _, _ = select.select([self.process.stdout], [], [], 30)
         line = self.process.stdout.readline() if ready else ""
@@ -493,20 +491,3 @@ def test_latency_delays_each_answer_and_connections_wait_in_parallel(serve_sandb
 def test_negative_latency_refused():
     with pytest.raises(ValueError, match="latency"):
         server_module.make_server(Sandbox(MemoryStorage()), latency=-1)
-
-
-@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
-def test_command_line_server_stops_cleanly_on_sigint_and_sigterm(signal_number):
-    """Ctrl-C or a service manager's SIGTERM stop it (exit status 0), SIGINT
-    even when started as a background job of a non-interactive shell, which
-    ignores it (``bench_declare``'s server once outlived its SIGINT so)."""
-    server = CommandLineServer(preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    try:
-        assert requests.get(f"{server.url}/nothing", timeout=10).status_code == 404
-        server.process.send_signal(signal_number)
-        assert server.process.wait(timeout=10) == 0
-    finally:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
-        server.process.stdout.close()
