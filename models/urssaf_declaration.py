@@ -495,10 +495,16 @@ class UrssafDeclaration(models.Model):
     # Turnover
     # ------------------------------------------------------------------
 
-    def _refresh_turnover(self):
+    def _refresh_turnover(self, turnover=None):
         """Compute the collected turnover of these drafts from the posted
         invoices, one batch per company and period; keep the amounts a
-        declarant adjusted."""
+        declarant adjusted.
+
+        :param turnover: None, or the turnover already computed for a run,
+            ``{(company_id, start, end): (collected, converted)}`` as
+            ``urssaf.turnover._collected_totals`` returns them, for all
+            these declarations' auto-entrepreneurs
+        """
         categories = {c.code: c for c in self.env["urssaf.activity.category"].search([])}
         turnover_model = self.env["urssaf.turnover"]
         groups = {}
@@ -509,7 +515,11 @@ class UrssafDeclaration(models.Model):
             groups.setdefault(key, self.browse())
             groups[key] |= declaration
         for (company, start, end), declarations in groups.items():
-            collected, converted = turnover_model._collected_totals(declarations.partner_id, start, end, company)
+            known = (turnover or {}).get((company.id, start, end))
+            if known and set(declarations.partner_id.ids) <= known[0].keys():
+                collected, converted = known
+            else:
+                collected, converted = turnover_model._collected_totals(declarations.partner_id, start, end, company)
             new_lines = []
             for declaration in declarations:
                 amounts = collected.get(declaration.partner_id.id, {})

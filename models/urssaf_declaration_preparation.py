@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections import defaultdict
+
 from odoo import api, models
 
 from ..urssaf_api import periods
@@ -67,15 +69,43 @@ class UrssafDeclarationPreparation(models.AbstractModel):
         partners = partners.with_company(company)
         Declaration = self.env["urssaf.declaration"]
         result = {"created": Declaration, "refreshed": Declaration, "skipped": []}
+        turnover = self._run_turnover(partners, company, today, period) if len(partners) > PREPARE_BATCH else None
         for start in range(0, len(partners), PREPARE_BATCH):
-            batch = self._prepare_batch(partners[start : start + PREPARE_BATCH], company, today, period)
+            batch = self._prepare_batch(partners[start : start + PREPARE_BATCH], company, today, period, turnover)
             result["created"] |= batch["created"]
             result["refreshed"] |= batch["refreshed"]
             result["skipped"] += batch["skipped"]
         return result
 
     @api.model
-    def _prepare_batch(self, partners, company, today, period):
+    def _run_turnover(self, partners, company, today, period):
+        """The collected turnover of a run over many auto-entrepreneurs: one
+        query per period for all of them rather than one per batch.
+
+        Over most of a database's auto-entrepreneurs the query reads the
+        period's payment and bank lines, and costs what the period collected
+        whatever their number (at ten thousand: 6.5 s once, against 2.5 s
+        for each of ten batches).
+
+        :return: ``{(company_id, start, end): (collected, converted)}`` as
+            ``urssaf.turnover._collected_totals`` returns them
+        """
+        partner_ids_of = defaultdict(list)
+        for start in range(0, len(partners), PREPARE_BATCH):
+            for partner in partners[start : start + PREPARE_BATCH]:
+                found = self._period_for(partner, today, period)
+                if not isinstance(found, str):
+                    partner_ids_of[found[0], found[1]].append(partner.id)
+        turnover_model = self.env["urssaf.turnover"]
+        return {
+            (company.id, start, end): turnover_model._collected_totals(
+                self.env["res.partner"].browse(partner_ids), start, end, company
+            )
+            for (start, end), partner_ids in partner_ids_of.items()
+        }
+
+    @api.model
+    def _prepare_batch(self, partners, company, today, period, turnover=None):
         Declaration = self.env["urssaf.declaration"]
         created, refreshed, skipped = Declaration, Declaration, []
         active_mandates = self.env["urssaf.mandate"].search(
@@ -130,7 +160,7 @@ class UrssafDeclarationPreparation(models.AbstractModel):
                 )
         if to_create:
             created = Declaration.create(to_create)
-        (created | refreshed)._refresh_turnover()
+        (created | refreshed)._refresh_turnover(turnover)
         return {"created": created, "refreshed": refreshed, "skipped": skipped}
 
     @api.model

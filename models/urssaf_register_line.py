@@ -80,6 +80,7 @@ class UrssafRegisterLine(models.Model):
             "partner_id",
             "company_id",
             "display_type",
+            "parent_state",
             "account_id",
             "balance",
             "amount_currency",

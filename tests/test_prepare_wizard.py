@@ -8,6 +8,7 @@ from datetime import date
 from odoo import Command, fields
 from odoo.tests import freeze_time, tagged
 
+from ..models import urssaf_declaration_preparation as preparation
 from ..urssaf_api import periods
 from ..urssaf_api.ceilings import ceilings
 from ..urssaf_api.seed import seed_account
@@ -135,3 +136,61 @@ class TestPrepareWizard(UrssafAccountingCase):
         self._paid_bill(self.trader, start, round(float(sales_ceiling) * 0.2, 2), start)
         partner.invalidate_recordset()
         self.assertEqual(partner.urssaf_ceiling_state, "exceeded")
+
+    def test_a_run_over_several_batches_reads_each_period_once(self):
+        """A run longer than a batch reads the turnover of each period once
+        for all its auto-entrepreneurs, and each declaration gets its own
+        amounts."""
+        partners = self.env["res.partner"].create(
+            [
+                {
+                    "name": f"Auto-entrepreneur {index}",
+                    "urssaf_is_auto_entrepreneur": True,
+                    "urssaf_category_id": self.goods.id,
+                    "urssaf_turnover_source": "vendor_bills",
+                }
+                for index in range(3)
+            ]
+        )
+        # Checked at Urssaf and under mandate, as the trader is.
+        partners.sudo().with_company(self.company).write(
+            {
+                "urssaf_eligible": True,
+                "urssaf_periodicity": "monthly",
+                "urssaf_activity_start": self.trader.with_company(self.company).urssaf_activity_start,
+                "urssaf_checked_at": fields.Datetime.now(),
+            }
+        )
+        mandates = (
+            self.env["urssaf.mandate"]
+            .sudo()
+            .create(
+                [
+                    {"partner_id": partner.id, "company_id": self.company.id, "signature_date": date(2026, 1, 5)}
+                    for partner in partners
+                ]
+            )
+        )
+        mandates.write({"state": "active", "urssaf_mandate_ref": "test"})
+        start, end = self.last_month
+        for index, partner in enumerate(partners):
+            self._paid_bill(partner, start, 100.0 * (index + 1), end)
+        self._paid_bill(self.trader, start, 50.0, end)
+
+        turnover_class = type(self.env["urssaf.turnover"])
+        collected_totals = turnover_class._collected_totals
+        asked = []
+
+        def counting(model, partners, *args):
+            asked.append(len(partners))
+            return collected_totals(model, partners, *args)
+
+        self.patch(turnover_class, "_collected_totals", counting)
+        self.patch(preparation, "PREPARE_BATCH", 2)
+        result = self.env["urssaf.declaration.preparation"]._prepare(self.trader | partners, self.company, self.today)
+        self.assertEqual(asked, [4], "one query for the period's four auto-entrepreneurs, not one per batch")
+        amounts = {declaration.partner_id: declaration.line_ids.amount for declaration in result["created"]}
+        self.assertEqual(
+            amounts,
+            {self.trader: 50.0, **{partner: 100.0 * (index + 1) for index, partner in enumerate(partners)}},
+        )

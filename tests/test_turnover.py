@@ -30,6 +30,10 @@ non-euro declaring company              euros at the rate of each payment day
 what is behind an amount                its reconciliations, invoice and payment lines
 query count                             the same for 1 invoice as for 5 AEs x 10
 =====================================  ==============================================
+
+Every case runs twice: reading the period's payment and bank lines (a run
+over most auto-entrepreneurs), and reading the auto-entrepreneurs' documents
+(a few of them); both give the same amounts.
 """
 
 from datetime import date
@@ -37,7 +41,7 @@ from datetime import date
 from odoo import Command
 from odoo.tests import tagged
 
-from ..models.urssaf_turnover import UNCATEGORISED
+from ..models.urssaf_turnover import UNCATEGORISED, UrssafTurnover
 from .common import UrssafAccountingCase
 
 MODULE = "l10n_fr_urssaf_tierce_declaration"
@@ -187,6 +191,19 @@ class CollectedTurnoverCase(UrssafAccountingCase):
 
 @tagged("post_install", "-at_install")
 class TestCollectedTurnover(CollectedTurnoverCase):
+    """The cases, read from the period's payment and bank lines."""
+
+    reads_documents = False
+
+    def setUp(self):
+        super().setUp()
+        reads_documents = self.reads_documents
+        self.patch(
+            type(self.env["urssaf.turnover"]),
+            "_reading_side",
+            lambda model, partners: (reads_documents, UrssafTurnover._reading_side(model, partners)[1]),
+        )
+
     # ------------------------------------------------------------------
     # The cases
     # ------------------------------------------------------------------
@@ -647,3 +664,35 @@ class TestCollectedTurnover(CollectedTurnoverCase):
         self.assertEqual(result_single, {single.id: {self.bnc.code: 100.0}})
         self.assertEqual(result_many, expected)
         self.assertEqual(count_single, count_many)
+
+
+@tagged("post_install", "-at_install")
+class TestCollectedTurnoverFromDocuments(TestCollectedTurnover):
+    """The same cases, read from the auto-entrepreneurs' documents."""
+
+    reads_documents = True
+
+    def test_reading_side_follows_the_share_of_auto_entrepreneurs(self):
+        """The documents are read for less than half of the database's
+        auto-entrepreneurs, the period's lines from half of them on."""
+        self.patch(type(self.env["urssaf.turnover"]), "_reading_side", UrssafTurnover._reading_side)
+        turnover = self.env["urssaf.turnover"]
+        self.env["res.partner"].create(
+            [{"name": f"AE {i}", **self._ae_values("vendor_bills", self.bnc)} for i in range(3)]
+        )
+        known = self.env["urssaf.account"].sudo().search_count([("is_auto_entrepreneur", "=", True)])
+        self.assertGreater(known, 4)
+        half = (known + 1) // 2
+
+        def asked(count):
+            # Only their number matters.
+            return self.env["res.partner"].browse(range(1, count + 1))
+
+        self.assertFalse(turnover._reading_side(asked(known))[0])
+        self.assertFalse(turnover._reading_side(asked(half))[0])
+        self.assertTrue(turnover._reading_side(asked(half - 1))[0])
+        # The books of an auto-entrepreneur keeping its own, and its branches'.
+        self.assertEqual(
+            sorted(turnover._reading_side(self.ae_own)[1]),
+            sorted(self.env["res.company"].sudo().search([("id", "child_of", self.ae_company.id)]).ids),
+        )
