@@ -355,22 +355,11 @@ class UrssafTurnover(models.AbstractModel):
                 """
                 FROM account_account account
                 JOIN account_move_line counterpart ON counterpart.account_id = account.id
-               CROSS JOIN LATERAL (
-                   SELECT matched.id AS partial_id, matched.debit_move_id AS term_id,
-                          matched.credit_amount_currency AS counterpart_amount_currency,
-                          matched.amount AS partial_amount
-                     FROM account_partial_reconcile matched
-                    WHERE (counterpart.balance < 0 OR counterpart.amount_currency < 0)
-                      AND matched.credit_move_id = counterpart.id
-                   UNION ALL
-                   SELECT matched.id, matched.credit_move_id, matched.debit_amount_currency, matched.amount
-                     FROM account_partial_reconcile matched
-                    WHERE (counterpart.balance > 0 OR counterpart.amount_currency > 0)
-                      AND matched.debit_move_id = counterpart.id
-               ) AS partial
-                JOIN account_move_line term ON term.id = partial.term_id
+                %(partials)s
+                JOIN account_move_line term ON term.id = partial.other_id
                 JOIN account_move move ON move.id = term.move_id
-                """
+                """,
+                partials=self._partials_join(SQL("counterpart"), counterpart_side=True),
             )
         return SQL(
             """
@@ -448,27 +437,52 @@ class UrssafTurnover(models.AbstractModel):
             """
             FROM account_move_line term
             JOIN account_move move ON move.id = term.move_id
-           CROSS JOIN LATERAL (
-               SELECT matched.id AS partial_id, matched.credit_move_id AS counterpart_id,
-                      matched.credit_amount_currency AS counterpart_amount_currency,
-                      matched.amount AS partial_amount
-                 FROM account_partial_reconcile matched
-                WHERE (term.balance > 0 OR term.amount_currency > 0)
-                  AND matched.debit_move_id = term.id %(recent)s
-               UNION ALL
-               SELECT matched.id, matched.debit_move_id, matched.debit_amount_currency, matched.amount
-                 FROM account_partial_reconcile matched
-                WHERE (term.balance < 0 OR term.amount_currency < 0)
-                  AND matched.credit_move_id = term.id %(recent)s
-           ) AS partial
-            JOIN account_move_line counterpart ON counterpart.id = partial.counterpart_id
+            %(partials)s
+            JOIN account_move_line counterpart ON counterpart.id = partial.other_id
             JOIN account_account account ON account.id = counterpart.account_id
            WHERE (term.partner_id = ANY(%(partner_ids)s) OR term.company_id = ANY(%(own_books)s))
             """,
-            recent=recent,
+            partials=self._partials_join(SQL("term"), counterpart_side=False, recent=recent),
             partner_ids=partners.ids,
             # Constants, which PostgreSQL weighs when choosing its indexes.
             own_books=own_books,
+        )
+
+    @api.model
+    def _partials_join(self, line, counterpart_side, recent=None):
+        """A lateral join of the reconciliations of ``line`` (SQL, a journal
+        item's alias) as ``partial``: ``partial_id``, ``other_id`` the line on
+        the other side, ``counterpart_amount_currency`` the amount matched in
+        the currency of the counterpart (``line`` itself when
+        ``counterpart_side``, else the other line), ``partial_amount``.
+
+        A partial links a debit line to a credit line, and a line is matched
+        on the side of its sign: only that side is looked up (by its index).
+
+        :param recent: None, or SQL filtering the partials (``matched``)
+        """
+        as_credit, as_debit = SQL("matched.credit_amount_currency"), SQL("matched.debit_amount_currency")
+        if not counterpart_side:
+            as_credit, as_debit = as_debit, as_credit
+        return SQL(
+            """
+            CROSS JOIN LATERAL (
+                SELECT matched.id AS partial_id, matched.debit_move_id AS other_id,
+                       %(as_credit)s AS counterpart_amount_currency, matched.amount AS partial_amount
+                  FROM account_partial_reconcile matched
+                 WHERE (%(line)s.balance < 0 OR %(line)s.amount_currency < 0)
+                   AND matched.credit_move_id = %(line)s.id %(recent)s
+                UNION ALL
+                SELECT matched.id, matched.credit_move_id, %(as_debit)s, matched.amount
+                  FROM account_partial_reconcile matched
+                 WHERE (%(line)s.balance > 0 OR %(line)s.amount_currency > 0)
+                   AND matched.debit_move_id = %(line)s.id %(recent)s
+            ) AS partial
+            """,
+            line=line,
+            as_credit=as_credit,
+            as_debit=as_debit,
+            recent=recent or SQL(),
         )
 
     @api.model
