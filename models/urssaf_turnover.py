@@ -349,8 +349,9 @@ class UrssafTurnover(models.AbstractModel):
         if partners is not None:
             reads_documents, own_books = self._reading_side(partners)
         if reads_documents:
-            driving = self._documents_settled_sql(partners, own_books, date_from)
+            driving, documents = self._documents_settled_sql(partners, own_books, date_from)
         else:
+            documents = SQL("TRUE")
             driving = SQL(
                 """
                 FROM account_account account
@@ -376,7 +377,8 @@ class UrssafTurnover(models.AbstractModel):
                        CASE WHEN move.amount_total != 0 THEN move.amount_untaxed / move.amount_total
                             ELSE 1 END AS untaxed_ratio
                   %(driving)s
-                 %(where)s account.account_type IN %(settled_types)s
+                 WHERE %(documents)s
+                   AND account.account_type IN %(settled_types)s
                    AND %(in_period)s
                    AND counterpart.parent_state = 'posted'
                    AND counterpart.display_type IS DISTINCT FROM 'payment_term'
@@ -386,7 +388,7 @@ class UrssafTurnover(models.AbstractModel):
             )
             """,
             driving=driving,
-            where=SQL("AND") if reads_documents else SQL("WHERE"),
+            documents=documents,
             settled_types=SETTLED_ACCOUNT_TYPES,
             in_period=in_period,
             invoice_types=INVOICE_MOVE_TYPES,
@@ -427,26 +429,30 @@ class UrssafTurnover(models.AbstractModel):
     @api.model
     def _documents_settled_sql(self, partners, own_books, date_from):
         """The ``FROM`` of ``settlement`` read from the documents of
-        ``partners``: the receivable or payable lines of their bills (whose
-        partner they are) and of their own companies' books (and
-        branches'), then the reconciliations of each one."""
+        ``partners``, and the condition choosing them: the receivable or
+        payable lines of their bills (whose partner they are) and of their
+        own companies' books (and branches'), then the reconciliations of
+        each one."""
         # A reconciliation of lines both older than the period collects
         # nothing in it.
         recent = SQL("AND matched.max_date >= %s", date_from) if date_from else SQL()
-        return SQL(
+        driving = SQL(
             """
             FROM account_move_line term
             JOIN account_move move ON move.id = term.move_id
             %(partials)s
             JOIN account_move_line counterpart ON counterpart.id = partial.other_id
             JOIN account_account account ON account.id = counterpart.account_id
-           WHERE (term.partner_id = ANY(%(partner_ids)s) OR term.company_id = ANY(%(own_books)s))
             """,
             partials=self._partials_join(SQL("term"), counterpart_side=False, recent=recent),
+        )
+        documents = SQL(
+            "(term.partner_id = ANY(%(partner_ids)s) OR term.company_id = ANY(%(own_books)s))",
             partner_ids=partners.ids,
             # Constants, which PostgreSQL weighs when choosing its indexes.
             own_books=own_books,
         )
+        return driving, documents
 
     @api.model
     def _partials_join(self, line, counterpart_side, recent=None):
@@ -501,7 +507,7 @@ class UrssafTurnover(models.AbstractModel):
         person: their books count with the company's."""
         # An auto-entrepreneur keeping its own books is the partner of one
         # of the companies whose books hold the document.
-        own_company = self._auto_entrepreneur_sql(partners, company, SQL("own_company.partner_id"))
+        own_books_reader = self._auto_entrepreneur_sql(partners, company, SQL("own_company.partner_id"))
         parts = []
         if RECEIPTS in register_types:
             parts += [
@@ -519,7 +525,7 @@ class UrssafTurnover(models.AbstractModel):
                        AND settlement.move_type IN %(customer_types)s
                     """,
                     receipts=RECEIPTS,
-                    auto_entrepreneur=own_company,
+                    auto_entrepreneur=own_books_reader,
                     customer_types=CUSTOMER_MOVE_TYPES,
                 ),
                 SQL(
@@ -555,7 +561,7 @@ class UrssafTurnover(models.AbstractModel):
                        AND settlement.move_type IN %(vendor_types)s
                     """,
                     purchases=PURCHASES,
-                    auto_entrepreneur=own_company,
+                    auto_entrepreneur=own_books_reader,
                     vendor_types=VENDOR_MOVE_TYPES,
                 )
             )
@@ -703,34 +709,37 @@ class UrssafTurnover(models.AbstractModel):
         functions over the whole set. A subquery by row, grouping a few lines
         each time, took about 2 s of the query at ten thousand
         auto-entrepreneurs."""
+
         # A row is one reconciliation read by one declaring company in one
         # register. Its partner and date, which follow from it, are in each
         # partition too: PostgreSQL then applies a filter of the registers'
         # view on them before the windows, down to the period's lines.
-        row_key = SQL("by_line.partial_id, by_line.company_id, by_line.register_type, by_line.partner_id, by_line.date")
+        def row_key(alias):
+            return SQL(", ").join(
+                SQL("%s.%s", SQL(alias), SQL(column))
+                for column in ("partial_id", "company_id", "register_type", "partner_id", "date")
+            )
+
         category = SQL("CASE WHEN by_line.total = 0 THEN by_line.default_category_id ELSE by_line.line_category_id END")
         return SQL(
             """
             SELECT categories.*,
                    ROW_NUMBER() OVER (
-                       PARTITION BY categories.partial_id, categories.company_id, categories.register_type,
-                                    categories.partner_id, categories.date
+                       PARTITION BY %(categories_key)s
                        ORDER BY categories.category_id NULLS FIRST
                    ) - 1 AS rank
               FROM (
-                  SELECT DISTINCT ON (%(row_key)s, %(category)s)
+                  SELECT DISTINCT ON (%(by_line_key)s, %(category)s)
                          by_line.*, %(category)s AS category_id,
                          CASE WHEN by_line.total = 0 THEN 1
                               ELSE by_line.category_untaxed / by_line.total END AS share
                     FROM (
                         SELECT line.*,
                                SUM(line.untaxed) OVER (
-                                   PARTITION BY line.partial_id, line.company_id, line.register_type,
-                                                line.partner_id, line.date, line.line_category_id
+                                   PARTITION BY %(line_key)s, line.line_category_id
                                ) AS category_untaxed,
                                SUM(line.untaxed) OVER (
-                                   PARTITION BY line.partial_id, line.company_id, line.register_type,
-                                                line.partner_id, line.date
+                                   PARTITION BY %(line_key)s
                                ) AS total
                           FROM (
                               SELECT collected.*,
@@ -750,10 +759,12 @@ class UrssafTurnover(models.AbstractModel):
                                 LEFT JOIN product_template template ON template.id = product.product_tmpl_id
                           ) AS line
                     ) AS by_line
-                   ORDER BY %(row_key)s, %(category)s
+                   ORDER BY %(by_line_key)s, %(category)s
               ) AS categories
             """,
-            row_key=row_key,
+            categories_key=row_key("categories"),
+            by_line_key=row_key("by_line"),
+            line_key=row_key("line"),
             category=category,
             goods=SQL("(SELECT id FROM urssaf_activity_category WHERE is_goods ORDER BY sequence, id LIMIT 1)"),
             receipts=RECEIPTS,
