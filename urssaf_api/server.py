@@ -5,7 +5,8 @@
 
 Without ``--db`` the state lives in memory and is lost on exit; with it, in a
 SQLite file that survives restarts and may be shared by several servers.
-Access logs never show query strings (they carry NIRs).
+Access logs never show query strings (they carry NIRs). SIGTERM (a service
+manager's stop) stops it as Ctrl-C does.
 
 Limits, so that a client (or anyone on the loopback) cannot exhaust the
 machine:
@@ -35,6 +36,7 @@ import ipaddress
 import json
 import logging
 import re
+import signal
 import sys
 import threading
 import time
@@ -271,6 +273,10 @@ def _check_settings(host, allow_remote, idle_timeout, max_connections, max_body)
         raise ValueError("the idle time-out and the connections must be positive, the body limit at least 0")
 
 
+def _stop_serving(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m urssaf_api.server",
@@ -337,6 +343,9 @@ def main(argv=None):
         f"state {args.db or 'in memory'})",
         flush=True,
     )
+    # Its own handler, so that a SIGTERM ignored by the parent process (a
+    # disposition children inherit) still stops it, cleanly.
+    signal.signal(signal.SIGTERM, _stop_serving)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

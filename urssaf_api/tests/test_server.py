@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -166,7 +167,7 @@ def test_parallel_declarations_over_http_share_one_sqlite_state(tmp_path):
 class CommandLineServer:
     """``python -m urssaf_api.server`` in a child process."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, preexec_fn=None):
         self.process = subprocess.Popen(
             [sys.executable, "-m", PACKAGE_DIR.name + ".server", "--port", "0", *args],
             cwd=PACKAGE_DIR.parent,
@@ -174,6 +175,7 @@ class CommandLineServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
+            preexec_fn=preexec_fn,
         )
         ready, _, _ = select.select([self.process.stdout], [], [], 30)
         line = self.process.stdout.readline() if ready else ""
@@ -186,6 +188,22 @@ class CommandLineServer:
         self.process.terminate()
         self.process.wait(timeout=10)
         self.process.stdout.close()
+
+
+def test_command_line_stops_on_sigterm_even_when_its_parent_ignores_it():
+    # A process started with SIGTERM ignored (as some runners and service
+    # wrappers do) passes the disposition on to its children.
+    server = CommandLineServer(preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
+    try:
+        assert requests.post(server.url + TOKEN_PATH, data=CREDENTIALS, timeout=10).status_code == 200
+        server.process.terminate()
+        # a clean stop (Ctrl-C's): exit status 0, not killed by the signal
+        assert server.process.wait(timeout=10) == 0
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+        server.process.stdout.close()
 
 
 def test_command_line_help():
