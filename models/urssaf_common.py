@@ -14,6 +14,14 @@ PERIODICITY_FROM_API = {api: key for key, api in PERIODICITY_TO_API.items()}
 PERIODICITY_SELECTION = [("monthly", "Monthly"), ("quarterly", "Quarterly")]
 
 
+def euro(env):
+    """The euro, in which Urssaf declares and collects every amount.
+
+    By id, from Odoo's cache: ``env.ref()`` also checks that the record
+    exists, a query for each record computed."""
+    return env["res.currency"].browse(env["ir.model.data"]._xmlid_to_res_id("base.EUR"))
+
+
 def check_declarant(env):
     """Only declarants decide what is sent to Urssaf in their name."""
     if not env.su and not env.user.has_group(DECLARANT):

@@ -31,6 +31,7 @@ from .urssaf_common import (
     PERIODICITY_TO_API,
     check_declarant,
     correlation_note,
+    euro,
     urssaf_error_text,
 )
 from .urssaf_declaration_contribution import VERSEMENT_LIBERATOIRE_LABEL
@@ -255,9 +256,7 @@ class UrssafDeclaration(models.Model):
     )
 
     def _compute_currency_id(self):
-        # By id, from Odoo's cache: env.ref() also checks that the record
-        # exists, a query for each declaration prepared.
-        self.currency_id = self.env["res.currency"].browse(self.env["ir.model.data"]._xmlid_to_res_id("base.EUR"))
+        self.currency_id = euro(self.env)
 
     @api.depends("partner_id", "period_start", "period_end")
     def _compute_name(self):

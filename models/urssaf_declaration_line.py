@@ -3,7 +3,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare, float_round
 
-from .urssaf_common import DECLARANT
+from .urssaf_common import DECLARANT, euro
 
 # Set by the addon from the books: a user changes only the amount to declare.
 USER_READONLY_FIELDS = frozenset({"declaration_id", "category_id", "computed_amount"})
@@ -18,7 +18,11 @@ class UrssafDeclarationLine(models.Model):
 
     declaration_id = fields.Many2one("urssaf.declaration", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="declaration_id.company_id", store=True)
-    currency_id = fields.Many2one(related="declaration_id.currency_id")
+    # The euro, as the declaration's. Not read through the declaration:
+    # creating the lines of ten thousand declarations then computed it for
+    # each amount. The amounts are in cents already (computed ones rounded,
+    # declared ones refused beyond two decimals).
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
     category_id = fields.Many2one("urssaf.activity.category", required=True)
     sequence = fields.Integer(related="category_id.sequence", store=True)
     computed_amount = fields.Monetary(string="Collected (computed)", readonly=True)
@@ -28,7 +32,10 @@ class UrssafDeclarationLine(models.Model):
 
     _category_unique = models.UniqueIndex("(declaration_id, category_id)", "One line per category.")
 
-    @api.depends("amount", "computed_amount", "currency_id")
+    def _compute_currency_id(self):
+        self.currency_id = euro(self.env)
+
+    @api.depends("amount", "computed_amount")
     def _compute_difference(self):
         for line in self:
             line.difference = line.amount - line.computed_amount

@@ -69,16 +69,17 @@ class UrssafDeclarationPreparation(models.AbstractModel):
         partners = partners.with_company(company)
         Declaration = self.env["urssaf.declaration"]
         result = {"created": Declaration, "refreshed": Declaration, "skipped": []}
-        turnover = self._run_turnover(partners, company, today, period) if len(partners) > PREPARE_BATCH else None
+        periods_of = {partner.id: self._period_for(partner, today, period) for partner in partners}
+        turnover = self._run_turnover(periods_of, company) if len(partners) > PREPARE_BATCH else None
         for start in range(0, len(partners), PREPARE_BATCH):
-            batch = self._prepare_batch(partners[start : start + PREPARE_BATCH], company, today, period, turnover)
+            batch = self._prepare_batch(partners[start : start + PREPARE_BATCH], company, periods_of, turnover)
             result["created"] |= batch["created"]
             result["refreshed"] |= batch["refreshed"]
             result["skipped"] += batch["skipped"]
         return result
 
     @api.model
-    def _run_turnover(self, partners, company, today, period):
+    def _run_turnover(self, periods_of, company):
         """The collected turnover of a run over many auto-entrepreneurs: one
         query per period for all of them rather than one per batch.
 
@@ -87,15 +88,14 @@ class UrssafDeclarationPreparation(models.AbstractModel):
         whatever their number (at ten thousand: 6.5 s once, against 2.5 s
         for each of ten batches).
 
+        :param periods_of: ``{partner_id: _period_for's answer}``
         :return: ``{(company_id, start, end): (collected, converted)}`` as
             ``urssaf.turnover._collected_totals`` returns them
         """
         partner_ids_of = defaultdict(list)
-        for start in range(0, len(partners), PREPARE_BATCH):
-            for partner in partners[start : start + PREPARE_BATCH]:
-                found = self._period_for(partner, today, period)
-                if not isinstance(found, str):
-                    partner_ids_of[found[0], found[1]].append(partner.id)
+        for partner_id, found in periods_of.items():
+            if not isinstance(found, str):
+                partner_ids_of[found[0], found[1]].append(partner_id)
         turnover_model = self.env["urssaf.turnover"]
         return {
             (company.id, start, end): turnover_model._collected_totals(
@@ -105,37 +105,38 @@ class UrssafDeclarationPreparation(models.AbstractModel):
         }
 
     @api.model
-    def _prepare_batch(self, partners, company, today, period, turnover=None):
+    def _prepare_batch(self, partners, company, periods_of, turnover=None):
+        """:param periods_of: ``{partner_id: _period_for's answer}``"""
         Declaration = self.env["urssaf.declaration"]
         created, refreshed, skipped = Declaration, Declaration, []
         active_mandates = self.env["urssaf.mandate"].search(
             [("company_id", "=", company.id), ("state", "=", "active"), ("partner_id", "in", partners.ids)]
         )
         with_mandate = set(active_mandates.partner_id.ids)
-        periods_of = {}
+        batch_periods = {}
         for partner in partners:
             if partner.id not in with_mandate:
                 skipped.append((partner, self.env._("no active mandate")))
                 continue
-            found = self._period_for(partner, today, period)
+            found = periods_of[partner.id]
             if isinstance(found, str):
                 skipped.append((partner, found))
                 continue
-            periods_of[partner] = found
+            batch_periods[partner] = found
         # The declarations already there, in one query for the batch.
         existing = {
             (declaration.partner_id.id, declaration.period_start): declaration
             for declaration in Declaration.search(
                 [
-                    ("partner_id", "in", [partner.id for partner in periods_of]),
+                    ("partner_id", "in", [partner.id for partner in batch_periods]),
                     ("company_id", "=", company.id),
-                    ("period_start", "in", list({found[0] for found in periods_of.values()})),
+                    ("period_start", "in", list({found[0] for found in batch_periods.values()})),
                     ("state", "!=", "cancelled"),
                 ]
             )
         }
         to_create = []
-        for partner, (start, end, _is_first) in periods_of.items():
+        for partner, (start, end, _is_first) in batch_periods.items():
             declaration = existing.get((partner.id, start))
             if declaration and declaration._urssaf_is_locked():
                 skipped.append(

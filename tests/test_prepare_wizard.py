@@ -185,10 +185,24 @@ class TestPrepareWizard(UrssafAccountingCase):
             asked.append(len(partners))
             return collected_totals(model, partners, *args)
 
+        preparation_class = type(self.env["urssaf.declaration.preparation"])
+        period_for = preparation_class._period_for
+        periods_asked = []
+
+        def counting_periods(model, partner, *args):
+            periods_asked.append(partner.id)
+            return period_for(model, partner, *args)
+
         self.patch(turnover_class, "_collected_totals", counting)
+        self.patch(preparation_class, "_period_for", counting_periods)
         self.patch(preparation, "PREPARE_BATCH", 2)
         result = self.env["urssaf.declaration.preparation"]._prepare(self.trader | partners, self.company, self.today)
         self.assertEqual(asked, [4], "one query for the period's four auto-entrepreneurs, not one per batch")
+        self.assertEqual(
+            sorted(periods_asked),
+            sorted((self.trader | partners).ids),
+            "each auto-entrepreneur's period worked out once, for the turnover and its batch",
+        )
         amounts = {declaration.partner_id: declaration.line_ids.amount for declaration in result["created"]}
         self.assertEqual(
             amounts,
