@@ -12,7 +12,7 @@ own books paid its suppliers.
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from .urssaf_turnover import PURCHASES, RECEIPTS, REGISTER_TYPES
+from .urssaf_turnover import PURCHASES, RECEIPTS, REGISTER_TYPES, without_jit
 
 
 class UrssafRegisterLine(models.Model):
@@ -114,6 +114,26 @@ class UrssafRegisterLine(models.Model):
                 self.env["urssaf.turnover"]._register_sql(register_types=REGISTER_TYPES),
             )
         )
+
+    # The view's reads (lists, counts, pivots and graphs, forms, exports) run
+    # without JIT compilation: with it, one auto-entrepreneur's quarter took
+    # 6 to 7 s a query instead of 1 to 2 s (see ``without_jit``).
+
+    @api.model
+    def search_count(self, domain, limit=None):
+        with without_jit(self.env.cr):
+            return super().search_count(domain, limit=limit)
+
+    def _fetch_query(self, query, fields):
+        with without_jit(self.env.cr):
+            return super()._fetch_query(query, fields)
+
+    @api.model
+    def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
+        with without_jit(self.env.cr):
+            return super()._read_group(
+                domain, groupby, aggregates, having=having, offset=offset, limit=limit, order=order
+            )
 
     @api.depends("payment_method_line_id", "journal_id")
     def _compute_payment_means(self):

@@ -13,6 +13,8 @@ register of purchases), rounded to the cent, whose sum is the turnover
 declared. There is no other computation of it.
 """
 
+import contextlib
+
 from odoo import api, models
 from odoo.tools import SQL
 from odoo.tools.misc import format_date
@@ -46,6 +48,24 @@ REGISTER_TYPES = (RECEIPTS, PURCHASES)
 # integers a browser holds exactly (2**53).
 ID_COMPANY_BITS = 2048
 ID_CATEGORY_BITS = 512
+
+
+@contextlib.contextmanager
+def without_jit(cr):
+    """Run the queries of the block without PostgreSQL's just-in-time
+    compilation, then turn it back as it was.
+
+    The query of the registers is costed high whatever it reads, above the
+    threshold of JIT compilation (PostgreSQL's default), which then costs
+    more than the query itself: 6 s of compiling for one
+    auto-entrepreneur's quarter of 1.5 s, 6 s for the turnover of ten
+    thousand. ``set_config(..., true)`` is local to the transaction, as
+    ``SET LOCAL``: after an error the transaction's end (or its savepoint's
+    rollback) turns it back."""
+    cr.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+    jit = cr.fetchone()[0]
+    yield
+    cr.execute(SQL("SELECT set_config('jit', %s, true)", jit))
 
 
 class UrssafTurnover(models.AbstractModel):
@@ -149,20 +169,10 @@ class UrssafTurnover(models.AbstractModel):
     @api.model
     def _fetch_register(self, query):
         """The rows of ``query``, a query over ``_register_sql``, run without
-        PostgreSQL's just-in-time compilation.
-
-        Over thousands of auto-entrepreneurs the query's estimated cost
-        passes the threshold of JIT compilation, which then costs more than
-        the query itself: 6 s of compiling for a 6 s query at ten thousand.
-        Turned off for this statement only, as ``SET LOCAL`` would for the
-        rest of the transaction."""
-        cr = self.env.cr
-        cr.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
-        jit = cr.fetchone()[0]
-        cr.execute(query)
-        rows = cr.fetchall()
-        cr.execute("SELECT set_config('jit', %s, true)", [jit])
-        return rows
+        JIT compilation (see ``without_jit``)."""
+        with without_jit(self.env.cr):
+            self.env.cr.execute(query)
+            return self.env.cr.fetchall()
 
     @api.model
     def action_open_collected(self, partner, date_from, date_to, company, category_code=None):

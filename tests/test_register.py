@@ -78,6 +78,38 @@ class TestRegisters(CollectedTurnoverCase):
         written_off = self._lines(self.ae_own, Q1).filtered(lambda line: line.move_id.amount_untaxed == 500.0)
         self.assertEqual(written_off.mapped("amount"), [495.0])
 
+    def test_register_reads_run_without_jit(self):
+        """Lists, counts, groupings and reads of the registers run their query
+        with JIT compilation off (it cost 6 s a query, more than the query),
+        and leave the server's setting as it was."""
+        self._books()
+        cr = self.env.cr
+        execute = cr.execute
+        jit_of_view_queries = []
+
+        def spying(query, params=None, log_exceptions=True):
+            if "urssaf_register_line" in str(query):
+                execute("SELECT current_setting('jit')")
+                jit_of_view_queries.append(cr.fetchone()[0])
+            return execute(query, params, log_exceptions)
+
+        cr.execute("SET LOCAL jit = on")
+        self.patch(cr, "execute", spying)
+        registers = self.env["urssaf.register.line"]
+        domain = [("partner_id", "=", self.ae_own.id), ("date", ">=", Q1[0]), ("date", "<=", Q1[1])]
+        lines = registers.search(domain)
+        self.assertTrue(lines)
+        self.assertEqual(registers.search_count(domain), len(lines))
+        groups = registers._read_group(domain, ["category_id"], ["amount:sum"])
+        self.assertAlmostEqual(sum(amount for _category, amount in groups), sum(lines.mapped("amount")), places=2)
+        self.env.invalidate_all()
+        self.assertTrue(all(lines.read(["amount"])))
+        # a search, a count, a grouping, and the reads of the lines' fields
+        self.assertGreaterEqual(len(jit_of_view_queries), 4)
+        self.assertEqual(set(jit_of_view_queries), {"off"})
+        execute("SELECT current_setting('jit')")
+        self.assertEqual(cr.fetchone()[0], "on", "the setting is restored after each read")
+
     def test_register_columns(self):
         invoice = self._sale("2025-02-01", [(self.goods_product, 300.0), (self.service, 700.0)])
         payment = self._pay(invoice, 1200.0, "2025-02-20")
