@@ -197,7 +197,7 @@ def test_command_line_stops_on_sigterm_even_when_its_parent_ignores_it():
     try:
         assert requests.post(server.url + TOKEN_PATH, data=CREDENTIALS, timeout=10).status_code == 200
         server.process.terminate()
-        # a clean stop (Ctrl-C's): exit status 0, not killed by the signal
+        # its own handler ended it (status 0), not the signal's default (-15)
         assert server.process.wait(timeout=10) == 0
     finally:
         if server.process.poll() is None:
