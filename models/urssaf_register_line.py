@@ -72,8 +72,6 @@ class UrssafRegisterLine(models.Model):
             "commercial_partner_id",
             "amount_total",
             "amount_untaxed",
-            "journal_id",
-            "origin_payment_id",
         ],
         "account.move.line": [
             "move_id",
@@ -86,6 +84,8 @@ class UrssafRegisterLine(models.Model):
             "amount_currency",
             "date",
             "product_id",
+            "payment_id",
+            "journal_id",
         ],
         "account.partial.reconcile": [
             "debit_move_id",
@@ -94,7 +94,6 @@ class UrssafRegisterLine(models.Model):
             "debit_amount_currency",
             "credit_amount_currency",
             "max_date",
-            "exchange_move_id",
         ],
         "account.payment": ["outstanding_account_id", "payment_method_line_id"],
         "account.account": ["account_type"],
