@@ -10,7 +10,9 @@ Usage: python3 tools/bench_turnover.py [--db NAME] [--keep] [--partners 500] [--
    (one in four in two instalments), through the ORM in batches;
 3. times ``urssaf.turnover._compute_collected`` for one quarter over all of
    them and counts its queries, and the register of receipts grouped by
-   auto-entrepreneur and category (the same totals, checked);
+   auto-entrepreneur and category (the same totals, checked); before and
+   after the three runs, times a fixed query that reads no table, the
+   machine's own speed at the time;
 4. times a naive per-invoice ORM loop over the same data, checks that both
    find the same amounts, and prints the ratio;
 5. prepares (a batch of 1,000 auto-entrepreneurs at a time; its queries
@@ -546,6 +548,21 @@ def compare(fast, slow):
     ]
 
 
+def machine_speed(cr):
+    """The best of three runs of a fixed query that reads no table: what
+    the machine's processor gives PostgreSQL at the time. The same query
+    takes 30 % longer at some hours than at others on a shared 2-core
+    machine; printed beside the turnover's time, it tells a slower query
+    from a slower machine."""
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        cr.execute("SELECT SUM(hashint4(i)) FROM generate_series(1, 5000000) AS i")
+        cr.fetchall()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
 def measure(env, partners, company, figures, naive_sample=0):
     """Time the collected turnover of the quarter; return its amounts, or
     None when they differ from the naive loop's (no speed is printed then).
@@ -554,7 +571,9 @@ def measure(env, partners, company, figures, naive_sample=0):
     spread over all of them (0: all), and the ratio compares both
     computations on them."""
     print(f"Collected turnover from {QUARTER[0]} to {QUARTER[1]} of {len(partners)} auto-entrepreneurs:", flush=True)
+    speed_before = machine_speed(env.cr)
     runs = [compute(env, partners, company) for _ in range(3)]
+    speed_after = machine_speed(env.cr)
     figures["compute"] = min(run[0] for run in runs)
     queries = {run[1] for run in runs}
     fast = runs[0][2]
@@ -597,6 +616,10 @@ def measure(env, partners, company, figures, naive_sample=0):
     print(
         f"  _compute_collected: {figures['compute']:.3f} s (best of 3; first {runs[0][0]:.3f} s), "
         f"{'/'.join(map(str, sorted(queries)))} queries for all of them, {one[1]} for one"
+    )
+    print(
+        f"  the machine's speed: a fixed query (5 million hashes summed, no table read) in {speed_before:.3f} s "
+        f"before and {speed_after:.3f} s after (best of 3 each), to compare runs made at other times"
     )
     print(f"  register of receipts grouped by auto-entrepreneur and category: {figures['register']:.3f} s, same totals")
     print(f"  naive ORM loop over {len(checked)}: {figures['naive']:.1f} s")
