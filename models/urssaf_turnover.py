@@ -517,6 +517,10 @@ class UrssafTurnover(models.AbstractModel):
 
         A company's branches (Odoo's child companies) are the same legal
         person: their books count with the company's."""
+        # Each kind: its register, the sign of its amounts, whether the
+        # auto-entrepreneur is read from its own books (else from its bills
+        # to the declaring company), whether it reads sales (else
+        # purchases), and the turnover source of the accounts it reads.
         kinds = []
         if RECEIPTS in register_types:
             kinds += [
