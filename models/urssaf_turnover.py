@@ -24,13 +24,13 @@ from odoo.tools.misc import format_date
 # apart rather than dropped, so that a declaration can refuse to under-declare.
 UNCATEGORISED = False
 
-# Settling an invoice with another invoice or credit note moves no cash.
-INVOICE_MOVE_TYPES = ("out_invoice", "out_refund", "out_receipt", "in_invoice", "in_refund", "in_receipt")
-
 # What each turnover source reads: the auto-entrepreneur's own sales, or the
-# bills it sends the declaring company. Receipts are sales like invoices.
+# bills it sends the declaring company (and its own purchases). Receipts are
+# sales like invoices.
 CUSTOMER_MOVE_TYPES = ("out_invoice", "out_refund", "out_receipt")
 VENDOR_MOVE_TYPES = ("in_invoice", "in_refund", "in_receipt")
+# The documents whose settlements are read.
+INVOICE_MOVE_TYPES = CUSTOMER_MOVE_TYPES + VENDOR_MOVE_TYPES
 
 # The lines of a payment or bank entry that are money: bank and cash
 # accounts (and credit cards); a payment's outstanding receipts or payments
