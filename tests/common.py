@@ -4,6 +4,8 @@
 import ipaddress
 from urllib.parse import urlsplit
 
+import freezegun
+
 from odoo import Command, sql_db
 from odoo.tests import TransactionCase
 from odoo.tests.common import _super_send
@@ -17,6 +19,12 @@ from ..urssaf_api.storage import MemoryStorage
 from ..urssaf_api.testing import FaultServer
 
 EMBEDDED_HOST = urlsplit(EMBEDDED_BASE_URL).hostname
+
+# pytest times each test through ``_pytest.timing``, which freezegun would
+# freeze with the rest (its own ignore list names only pytest's older
+# modules): ``--durations`` then printed 1,795,702,597 s for a frozen test's
+# set-up.
+freezegun.configure(extend_ignore_list=["_pytest.timing"])
 
 
 def _is_loopback(host):
