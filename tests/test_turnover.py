@@ -136,9 +136,10 @@ class CollectedTurnoverCase(UrssafAccountingCase):
 
     def _bills(self, bills):
         """Many vendor bills to the declaring company, created and posted
-        together: ``bills``: ``(partner, day, lines)``."""
+        together: ``bills``: ``(day, lines, partner)``, as ``_bill`` takes
+        them."""
         moves = self.env["account.move"].create(
-            [self._invoice_values("in_invoice", partner, day, lines, self.company) for partner, day, lines in bills]
+            [self._invoice_values("in_invoice", partner, day, lines, self.company) for day, lines, partner in bills]
         )
         moves.action_post()
         return moves
@@ -660,7 +661,7 @@ class TestCollectedTurnover(CollectedTurnoverCase):
         expected = {}
         bills = self._bills(
             [
-                (partner, "2025-01-10", [(self.service, 100.0 + i), (self.goods_product, 50.0)])
+                ("2025-01-10", [(self.service, 100.0 + i), (self.goods_product, 50.0)], partner)
                 for partner in many
                 for i in range(10)
             ]
