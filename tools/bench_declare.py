@@ -259,7 +259,12 @@ def worker(registry, stop_file):
     while not Path(stop_file).exists():
         try:
             with registry.cursor() as cr:
-                # What queue_job's runner does before it calls /queue_job/runjob.
+                # What queue_job's runner does before it calls /queue_job/runjob,
+                # on its own connection (autocommit, so READ COMMITTED): under
+                # Odoo's REPEATABLE READ a job another worker took since this
+                # transaction began fails the claim, and PostgreSQL's refusal
+                # reaches the log as an ERROR although nothing went wrong.
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 cr.execute(
                     """UPDATE queue_job SET state = 'enqueued', date_enqueued = now() AT TIME ZONE 'UTC'
                        WHERE id = (SELECT id FROM queue_job WHERE state = 'pending' AND channel = %s
@@ -271,8 +276,7 @@ def worker(registry, stop_file):
                 row = cr.fetchone()
                 cr.commit()
         except SerializationFailure:
-            # Odoo's cursors are REPEATABLE READ: a job another worker took
-            # since this transaction began cannot be claimed; try again.
+            # Should not happen in READ COMMITTED; a lost claim is retried.
             continue
         if not row:
             time.sleep(0.05)
