@@ -248,8 +248,6 @@ def wait_for_jobs(registry, uuids, timeout):
 def worker(registry, stop_file):
     """A queue_job worker process: take the pending jobs of the channel one
     at a time and run them with queue_job's job controller."""
-    from psycopg2.errors import SerializationFailure  # noqa: PLC0415
-
     from odoo import api  # noqa: PLC0415
 
     from odoo.addons.queue_job.controllers.main import RunJobController  # noqa: PLC0415
@@ -257,31 +255,31 @@ def worker(registry, stop_file):
     counter = _count_calls()
     jobs = 0
     while not Path(stop_file).exists():
-        try:
-            with registry.cursor() as cr:
-                # What queue_job's runner does before it calls /queue_job/runjob,
-                # on its own connection (autocommit, so READ COMMITTED): under
-                # Odoo's REPEATABLE READ a job another worker took since this
-                # transaction began fails the claim, and PostgreSQL's refusal
-                # reaches the log as an ERROR although nothing went wrong.
-                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                cr.execute(
-                    """UPDATE queue_job SET state = 'enqueued', date_enqueued = now() AT TIME ZONE 'UTC'
-                       WHERE id = (SELECT id FROM queue_job WHERE state = 'pending' AND channel = %s
-                                   AND (eta IS NULL OR eta <= now() AT TIME ZONE 'UTC')
-                                   ORDER BY priority, date_created, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                       RETURNING uuid""",
-                    (CHANNEL,),
-                )
-                row = cr.fetchone()
-                cr.commit()
-        except SerializationFailure:
-            # Should not happen in READ COMMITTED; a lost claim is retried.
-            continue
+        with registry.cursor() as cr:
+            # What queue_job's runner does before it calls /queue_job/runjob,
+            # on its own connection (autocommit, so READ COMMITTED): in
+            # Odoo's REPEATABLE READ a job another worker claimed since this
+            # transaction began fails the claim with an ERROR in the log.
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            cr.execute(
+                """UPDATE queue_job SET state = 'enqueued', date_enqueued = now() AT TIME ZONE 'UTC'
+                   WHERE id = (SELECT id FROM queue_job WHERE state = 'pending' AND channel = %s
+                               AND (eta IS NULL OR eta <= now() AT TIME ZONE 'UTC')
+                               ORDER BY priority, date_created, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                   RETURNING uuid""",
+                (CHANNEL,),
+            )
+            row = cr.fetchone()
+            cr.commit()
         if not row:
             time.sleep(0.05)
             continue
         with registry.cursor() as cr:
+            # A worker that lost the race for this job may still hold it for
+            # a moment (PostgreSQL locks a row to re-check it), and
+            # _acquire_job skips a locked job: it would stay enqueued for
+            # ever (seen: 481 jobs done, one stuck). Wait that moment out.
+            cr.execute("SELECT 1 FROM queue_job WHERE uuid = %s FOR NO KEY UPDATE", (row[0],))
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             job = RunJobController._acquire_job(env, row[0])
             if job:
