@@ -1,6 +1,7 @@
 from . import urssaf_activity_category
 from . import res_company
 from . import res_config_settings
+from . import urssaf_protected_mixin
 from . import urssaf_environment_mixin
 from . import urssaf_account
 from . import res_partner

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 from ..urssaf_api.client import TokenCache, UrssafClient
 from ..urssaf_api.exceptions import UrssafError
@@ -36,6 +37,7 @@ URSSAF_SETTINGS_FIELDS = (
     "urssaf_payable_account_id",
     "urssaf_parallel_calls",
     "urssaf_job_queue",
+    "urssaf_books_reader_ids",
 )
 # Most calls a run keeps in flight to Urssaf at once, whatever the setting:
 # more would look like an attack to Urssaf's gateway.
@@ -514,6 +516,48 @@ class ResCompany(models.Model):
             "Connected to Urssaf (%(environment)s, %(url)s): an access token was granted.",
             environment=environment,
             url=self._urssaf_api_url(),
+        )
+
+    # ------------------------------------------------------------------
+    # Who may read this company's books: an auto-entrepreneur's own company
+    # ------------------------------------------------------------------
+
+    urssaf_books_reader_ids = fields.Many2many(
+        "res.company",
+        "urssaf_books_reader_rel",
+        "books_company_id",
+        "reader_company_id",
+        string="Companies declaring from these books",
+        help="For an auto-entrepreneur keeping its books in this company: the other companies of the database "
+        "(an accounting firm, a platform) allowed to read its invoices, bank and point of sale to declare its "
+        "turnover, and to post its Urssaf contributions here. The company itself, its branches and its parent "
+        "companies need no authorisation.",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+
+    def _urssaf_books_readable_by(self, declaring_company):
+        """Whether ``declaring_company`` may read these books (and post the
+        contributions in them): the same company, a branch or a parent of
+        it, or a company these books' owner authorised."""
+        self.ensure_one()
+        books, declaring = self.sudo(), declaring_company.sudo()
+        if books.parent_path.startswith(declaring.parent_path) or declaring.parent_path.startswith(books.parent_path):
+            return True
+        return declaring in books.urssaf_books_reader_ids
+
+    @api.model
+    def _urssaf_books_readable_sql(self, books_company, declaring_company):
+        """SQL: ``books_company`` (an alias of ``res_company``) may be read by
+        ``declaring_company`` (another alias), as ``_urssaf_books_readable_by``
+        says."""
+        return SQL(
+            """(STARTS_WITH(%(books)s.parent_path, %(declaring)s.parent_path)
+                OR STARTS_WITH(%(declaring)s.parent_path, %(books)s.parent_path)
+                OR EXISTS (SELECT 1 FROM urssaf_books_reader_rel shared
+                            WHERE shared.books_company_id = %(books)s.id
+                              AND shared.reader_company_id = %(declaring)s.id))""",
+            books=books_company,
+            declaring=declaring_company,
         )
 
     # ------------------------------------------------------------------

@@ -60,6 +60,14 @@ class ResConfigSettings(models.TransientModel):
         string="Share the scheduled run through the job queue", groups=URSSAF_SETTINGS_GROUP
     )
     urssaf_queue_job_installed = fields.Boolean(compute="_compute_urssaf_queue_job_installed")
+    urssaf_books_reader_ids = fields.Many2many(
+        "res.company",
+        "urssaf_settings_books_reader_rel",
+        "settings_id",
+        "reader_company_id",
+        string="Companies declaring from these books",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
     # The saved secret is never sent back to the browser: this field is
     # write-only (always empty when the page loads), never stored in the
     # settings table, and only an administrator's non-empty input replaces

@@ -1,0 +1,115 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, models
+from odoo.exceptions import UserError
+
+DEFAULT_PREFIX = "default_"
+
+
+class UrssafProtectedMixin(models.AbstractModel):
+    """A record of the legal record: the fields only the addon's own steps
+    write, from the books and from Urssaf's answers.
+
+    One guard, the way OCA's ``queue_job`` guards its ``_protected_fields``:
+    each model lists its own fields in ``_urssaf_protected_fields``, and no
+    user (whatever the client, the group or the context) sets one of them:
+
+    - in ``create``'s values, unless the value is the one a new record
+      starts with anyway (``_urssaf_protected_defaults``, else empty);
+    - in a ``default_<field>`` key of the context, which Odoo fills into
+      ``create``'s values after the model's own ``create`` looked at them:
+      refused even for the superuser, since the addon's steps never pass
+      one and a sudo() keeps the caller's context;
+    - in ``write``;
+    - by ``unlink``, when ``_urssaf_protected_unlink`` is set (a record
+      that only the addon creates and removes).
+
+    The addon's steps write them through ``_urssaf_write``: the caller's
+    rights on the records are checked, then the values are written as the
+    superuser, which no RPC call can be.
+    """
+
+    _name = "urssaf.protected.mixin"
+    _description = "Urssaf legal record: fields only the addon writes"
+
+    # The fields of the model written only by the addon's steps.
+    _urssaf_protected_fields = frozenset()
+    # What a client may send for a protected field of a new record: the
+    # value the record starts with anyway ({field: value}; else empty).
+    _urssaf_protected_defaults = {}
+    # Only the addon (as the superuser) removes these records.
+    _urssaf_protected_unlink = False
+
+    def _urssaf_is_start_value(self, fname, value):
+        """``value`` is what a new record holds in ``fname`` anyway."""
+        if fname in self._urssaf_protected_defaults:
+            return value == self._urssaf_protected_defaults[fname] or not value
+        return not value
+
+    def _urssaf_refuse_protected(self, fnames):
+        """Refuse, naming the first field in the model's order, a write of
+        protected fields."""
+        fnames = set(fnames) & set(self._urssaf_protected_fields)
+        if not fnames:
+            return
+        order = list(self._fields)
+        fname = min(fnames, key=lambda name: order.index(name) if name in order else len(order))
+        raise UserError(
+            self.env._(
+                "%(record)s: the field “%(field)s” is filled only from the books and Urssaf's answers; "
+                "it cannot be written.",
+                record=self._description,
+                field=self._urssaf_field_label(fname),
+            )
+        )
+
+    def _urssaf_field_label(self, fname):
+        """The field's label in the user's language."""
+        return self._fields[fname].get_description(self.env)["string"]
+
+    def _urssaf_protected_context_defaults(self):
+        """The protected fields a ``default_*`` key of the context would set
+        to something other than a new record's start value."""
+        return {
+            key[len(DEFAULT_PREFIX) :]
+            for key, value in self.env.context.items()
+            if isinstance(key, str)
+            and key.startswith(DEFAULT_PREFIX)
+            and key[len(DEFAULT_PREFIX) :] in self._urssaf_protected_fields
+            and not self._urssaf_is_start_value(key[len(DEFAULT_PREFIX) :], value)
+        }
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._urssaf_refuse_protected(self._urssaf_protected_context_defaults())
+        if not self.env.su:
+            self._urssaf_refuse_protected(
+                {
+                    fname
+                    for vals in vals_list
+                    for fname, value in vals.items()
+                    if fname in self._urssaf_protected_fields and not self._urssaf_is_start_value(fname, value)
+                }
+            )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su:
+            self._urssaf_refuse_protected(vals)
+        return super().write(vals)
+
+    def unlink(self):
+        if self._urssaf_protected_unlink and not self.env.su and self:
+            raise UserError(
+                self.env._(
+                    "%(record)s is part of the legal record kept by the Urssaf addon: it cannot be deleted.",
+                    record=self._description,
+                )
+            )
+        return super().unlink()
+
+    def _urssaf_write(self, vals):
+        """Write what the addon's own steps computed or Urssaf answered: the
+        caller's rights on these records are checked, then the values are
+        written as the superuser."""
+        self.check_access("write")
+        return self.sudo().write(vals)
