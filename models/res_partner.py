@@ -10,6 +10,7 @@ from ..urssaf_api.ceilings import WARNING_RATIO, ceiling_usage
 from .urssaf_account import (
     ACCOUNT_STATE_SELECTION,
     IDENTIFIER_TYPE_SELECTION,
+    PARTNER_WRITE,
     TRADE_SELECTION,
     TURNOVER_SOURCE_SELECTION,
 )
@@ -250,7 +251,9 @@ class ResPartner(models.Model):
             account = accounts.get(partner.id)
             if account:
                 if account[account_fname] != value:
-                    account.write({account_fname: field.convert_to_write(value, partner)})
+                    account.with_context(urssaf_partner_write=PARTNER_WRITE).write(
+                        {account_fname: field.convert_to_write(value, partner)}
+                    )
             elif value and value != NO_ACCOUNT_VALUES.get(fname):
                 to_create.append(
                     {
@@ -262,7 +265,17 @@ class ResPartner(models.Model):
                     }
                 )
         if to_create:
-            self.env["urssaf.account"].create(to_create)
+            self.env["urssaf.account"].with_context(urssaf_partner_write=PARTNER_WRITE).create(to_create)
+
+    @api.constrains("urssaf_is_auto_entrepreneur", "urssaf_category_id")
+    def _check_urssaf_default_category(self):
+        """The accounts' own constraint, once the partner's fields have all
+        written the account (the flag and the category may come in any
+        order)."""
+        accounts = self.env["urssaf.account"]
+        for account in self._urssaf_current_accounts().values():
+            accounts |= account
+        accounts._urssaf_check_default_category()
 
     def _urssaf_search_account_field(self, account_fname, operator, value):
         """The partners whose account in the current company matches; with

@@ -55,6 +55,12 @@ CHECK_RESULT_FIELDS = (
     "checked_at",
 )
 
+# Passed in the context by the partner's fields while they write the
+# account of the current company field by field: the default category is
+# then checked once they are all written (``res.partner``'s own constraint).
+# An object, not a flag: a context sent over RPC cannot hold it.
+PARTNER_WRITE = object()
+
 
 class UrssafAccount(models.Model):
     """What one company knows of an auto-entrepreneur's Urssaf account.
@@ -303,6 +309,27 @@ class UrssafAccount(models.Model):
                             reason=reason,
                         )
                     )
+
+    @api.constrains("is_auto_entrepreneur", "category_id")
+    def _check_default_category(self):
+        if self.env.context.get("urssaf_partner_write") is PARTNER_WRITE:
+            return
+        self._urssaf_check_default_category()
+
+    def _urssaf_check_default_category(self):
+        """A period without receipts is still declared, at zero, in the
+        auto-entrepreneur's default category: an auto-entrepreneur without
+        one could not be declared."""
+        lacking = self.sudo().filtered(lambda account: account.is_auto_entrepreneur and not account.category_id)
+        if lacking:
+            raise ValidationError(
+                self.env._(
+                    "%(field)s is required for an auto-entrepreneur: a period without receipts is declared at zero "
+                    "in it. Set it on: %(accounts)s.",
+                    field=self._field_label("category_id"),
+                    accounts=", ".join(lacking.mapped("display_name")),
+                )
+            )
 
     @api.constrains("is_auto_entrepreneur", "identifier_type", "partner_id")
     def _check_siret(self):

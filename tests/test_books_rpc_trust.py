@@ -47,6 +47,7 @@ class TestBooksTrust(rpc_trust.RpcTrustCase):
                 "name": "Camille Martin",
                 "company_registry": seed.get("siret"),
                 "urssaf_is_auto_entrepreneur": True,
+                "urssaf_category_id": cls.env.ref("l10n_fr_urssaf_tierce_declaration.category_vente_marchandises").id,
                 "urssaf_identifier_type": "nir" if seed.get("nir") else "siret",
                 **({"urssaf_nir": seed["nir"]} if seed.get("nir") else {}),
             }

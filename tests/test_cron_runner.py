@@ -93,7 +93,12 @@ class TestDailyJob(UrssafDeclarationCase):
         # Company C has an auto-entrepreneur, but no mandate: nothing to do.
         cls.company_c = cls.env["res.company"].create({"name": "Cabinet C"})
         cls.env["res.partner"].with_company(cls.company_c).create(
-            {"name": "AE of C", "urssaf_is_auto_entrepreneur": True, "company_id": cls.company_c.id}
+            {
+                "name": "AE of C",
+                "urssaf_is_auto_entrepreneur": True,
+                "urssaf_category_id": cls.categories["PRESTATION_SERVICES_BNC"].id,
+                "company_id": cls.company_c.id,
+            }
         )
 
     def setUp(self):

@@ -612,7 +612,7 @@ class TestValidation(UrssafAeCase):
         # Flagging a partner whose Company ID is not a SIRET is refused too.
         plain = self.env["res.partner"].create({"name": "Pas AE", "company_registry": "12345"})
         with self.assertRaises(ValidationError):
-            plain.write({"urssaf_is_auto_entrepreneur": True})
+            plain.write({"urssaf_is_auto_entrepreneur": True, "urssaf_category_id": self.category_goods.id})
         self.assertFalse(plain.urssaf_is_auto_entrepreneur)
 
     def test_validation_errors_are_translated(self):
@@ -689,6 +689,7 @@ class TestDataProtection(UrssafAeCase):
                     {
                         "name": "Camille Martin",
                         "urssaf_is_auto_entrepreneur": True,
+                        "urssaf_category_id": self.category_goods.id,
                         "urssaf_identifier_type": "nir",
                         "urssaf_nir_formatted": "2 88 04 75 111 023 71",
                     }

@@ -146,7 +146,12 @@ class TestGroupAccess(UrssafAeCase):
         partner.write({"urssaf_nir_formatted": "1 85 09 33 063 210 19", "urssaf_trade": "artisan"})
         self.assertEqual(self.partner.urssaf_nir, "185093306321019")
         created = Partner.create(
-            {"name": "Lucas Bernard", "urssaf_is_auto_entrepreneur": True, "company_registry": "81234567600017"}
+            {
+                "name": "Lucas Bernard",
+                "urssaf_is_auto_entrepreneur": True,
+                "urssaf_category_id": self.env.ref("l10n_fr_urssaf_tierce_declaration.category_vente_marchandises").id,
+                "company_registry": "81234567600017",
+            }
         )
         bank = (
             self.env["res.partner.bank"]
@@ -239,6 +244,7 @@ class TestMultiCompany(UrssafAeCase):
             {
                 "name": "Camille Martin",
                 "urssaf_is_auto_entrepreneur": True,
+                "urssaf_category_id": cls.env.ref("l10n_fr_urssaf_tierce_declaration.category_vente_marchandises").id,
                 "urssaf_identifier_type": "nir",
                 "urssaf_nir": NIR,
             }

@@ -286,6 +286,7 @@ class TestAccountTrust(rpc_trust.RpcTrustCase):
                 [self.ae.id],
                 {
                     "urssaf_is_auto_entrepreneur": True,
+                    "urssaf_category_id": self.goods.id,
                     "urssaf_identifier_type": "nir",
                     "urssaf_nir_formatted": stdnum_nir.format(NIR_NOT_ELIGIBLE),
                 },
@@ -362,6 +363,7 @@ class TestPerCompanyAccount(UrssafAeCase):
         partner.with_user(self.declarant_b).write(
             {
                 "urssaf_is_auto_entrepreneur": True,
+                "urssaf_category_id": self.goods.id,
                 "urssaf_identifier_type": "nir",
                 "urssaf_nir": NIR_NOT_ELIGIBLE,
                 "urssaf_trade": "liberal",
@@ -465,7 +467,13 @@ class TestPerCompanyAccount(UrssafAeCase):
         self.assertEqual((account.company_id, account.trade), (self.company_a, "artisan"))
         self.assertFalse(account.is_auto_entrepreneur, "not an auto-entrepreneur until flagged")
         self.assertFalse(plain.urssaf_is_auto_entrepreneur)
-        plain.write({"urssaf_is_auto_entrepreneur": True, "urssaf_nir_formatted": NIR_TRADER_FORMATTED})
+        plain.write(
+            {
+                "urssaf_is_auto_entrepreneur": True,
+                "urssaf_category_id": self.goods.id,
+                "urssaf_nir_formatted": NIR_TRADER_FORMATTED,
+            }
+        )
         self.assertEqual(plain.sudo().urssaf_account_ids, account)
         self.assertTrue(account.is_auto_entrepreneur)
         self.assertEqual(account.nir, NIR_TRADER)
