@@ -50,6 +50,7 @@ class TestGroupAccess(UrssafAeCase):
                 "urssaf_identifier_type": "nir",
                 "urssaf_nir": NIR,
                 "urssaf_trade": "commercant",
+                "urssaf_category_id": cls.env.ref("l10n_fr_urssaf_tierce_declaration.category_vente_marchandises").id,
             }
         )
         cls.bank = cls.env["res.partner.bank"].create({"partner_id": cls.partner.id, "acc_number": IBAN_MARTIN})

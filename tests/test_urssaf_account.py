@@ -363,7 +363,7 @@ class TestPerCompanyAccount(UrssafAeCase):
         partner.with_user(self.declarant_b).write(
             {
                 "urssaf_is_auto_entrepreneur": True,
-                "urssaf_category_id": self.goods.id,
+                "urssaf_category_id": self.category_goods.id,
                 "urssaf_identifier_type": "nir",
                 "urssaf_nir": NIR_NOT_ELIGIBLE,
                 "urssaf_trade": "liberal",
@@ -470,7 +470,7 @@ class TestPerCompanyAccount(UrssafAeCase):
         plain.write(
             {
                 "urssaf_is_auto_entrepreneur": True,
-                "urssaf_category_id": self.goods.id,
+                "urssaf_category_id": self.category_goods.id,
                 "urssaf_nir_formatted": NIR_TRADER_FORMATTED,
             }
         )
