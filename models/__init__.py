@@ -9,6 +9,8 @@ from . import product_template
 from . import urssaf_mandate
 from . import urssaf_sepa_mandate
 from . import urssaf_declaration
+from . import urssaf_declaration_run
+from . import urssaf_declaration_contribution_move
 from . import urssaf_declaration_line
 from . import urssaf_declaration_contribution
 from . import urssaf_declaration_preparation

@@ -52,7 +52,7 @@ class UrssafRun(models.Model):
         """The channel ``root.urssaf`` and the job functions of the
         scheduled runs, created when first needed: the addon does not
         depend on queue_job, so its data files cannot name them."""
-        from .urssaf_declaration import URSSAF_CHANNEL  # noqa: PLC0415 (one module imports the other)
+        from .urssaf_declaration_run import URSSAF_CHANNEL  # noqa: PLC0415 (one module imports the other)
 
         Channel = self.env["queue.job.channel"].sudo()
         channel = Channel.search([("complete_name", "=", URSSAF_CHANNEL)], limit=1)

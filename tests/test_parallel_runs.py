@@ -17,7 +17,7 @@ from odoo.tests import freeze_time, tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from ..models.urssaf_declaration import URSSAF_CHANNEL, chunk_identity
+from ..models.urssaf_declaration_run import URSSAF_CHANNEL, chunk_identity
 from ..urssaf_api.sandbox import Sandbox
 from ..urssaf_api.seed import seed_account
 from ..urssaf_api.storage import MemoryStorage

@@ -12,7 +12,8 @@ from odoo.tests import freeze_time, tagged
 
 from odoo.addons.base.models.ir_cron import IrCron
 
-from ..models.urssaf_declaration import UNREACHABLE_STOP_AFTER, UrssafDeclaration
+from ..models.urssaf_declaration import UrssafDeclaration
+from ..models.urssaf_declaration_run import UNREACHABLE_STOP_AFTER, UrssafDeclarationRun
 from ..urssaf_api.sandbox import Sandbox
 from ..urssaf_api.seed import synthetic_siret
 from ..urssaf_api.storage import MemoryStorage
@@ -230,7 +231,7 @@ class TestConcurrentRuns(UrssafTransactionCase):
         # overlap for sure, instead of one finishing before the other starts.
         start_together = threading.Barrier(2, timeout=60)
         started = set()
-        declare_batch = UrssafDeclaration._urssaf_auto_declare_batch
+        declare_batch = UrssafDeclarationRun._urssaf_auto_declare_batch
 
         def auto_declare_batch(declarations):
             if threading.get_ident() not in started:
@@ -248,7 +249,7 @@ class TestConcurrentRuns(UrssafTransactionCase):
 
         try:
             threads = [threading.Thread(target=run) for _ in range(2)]
-            with patch.object(UrssafDeclaration, "_urssaf_auto_declare_batch", auto_declare_batch):
+            with patch.object(UrssafDeclarationRun, "_urssaf_auto_declare_batch", auto_declare_batch):
                 for thread in threads:
                     thread.start()
                 for thread in threads:
