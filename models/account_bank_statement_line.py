@@ -5,8 +5,9 @@ from odoo import api, models
 from odoo.tools import float_compare
 
 # A bank books a SEPA debit on its date, or a few days later over a weekend
-# or a bank holiday: a line of the right amount this close is Urssaf's when
-# no line names the payment reference.
+# or a bank holiday: a line of the right amount this close, naming no Urssaf
+# payment reference, is Urssaf's when no line names the payment reference and
+# no other payment of that amount is due this close.
 DEBIT_DATE_WINDOW = timedelta(days=4)
 
 
@@ -20,8 +21,9 @@ class AccountBankStatementLine(models.Model):
         return st_lines
 
     def _urssaf_reconcile_contributions(self):
-        """Reconcile new debits with the Urssaf contributions posted in
-        their companies and not settled yet."""
+        """Reconcile new debits with the Urssaf contributions paid from
+        their companies and not settled yet, where the books' owner lets the
+        declaring company in."""
         debits = self.filtered(lambda line: line.amount < 0 and line.company_id.sudo().urssaf_post_contributions)
         if not debits:
             return
@@ -46,11 +48,24 @@ class AccountBankStatementLine(models.Model):
             if declaration._urssaf_payable_line():
                 declaration._urssaf_reconcile_debit(debits.filtered(lambda line: not line.is_reconciled))
 
+    def _urssaf_names(self, reference):
+        """Whether this line names ``reference``, in its label or its
+        reference (banks put the SEPA debit's reference in either)."""
+        self.ensure_one()
+        return bool(reference) and reference.casefold() in f"{self.payment_ref or ''} {self.ref or ''}".casefold()
+
     @api.model
-    def _urssaf_debit_line(self, candidates, amount, reference, debit_date):
+    def _urssaf_debit_line(self, candidates, amount, reference, debit_date, other_references=(), rival_days=()):
         """Among ``candidates``, the statement line of Urssaf's debit of
-        ``amount``: the one whose label holds ``reference``, else the only
-        one dated within ``DEBIT_DATE_WINDOW`` of ``debit_date``."""
+        ``amount`` whose payment reference is ``reference``:
+
+        - the line of that amount naming ``reference``;
+        - else, one to one, the only line of that amount dated within
+          ``DEBIT_DATE_WINDOW`` of ``debit_date`` and naming no Urssaf payment
+          reference (``other_references``: the auto-entrepreneur's other
+          payments', whose debits those lines are), unless another payment
+          of that amount (``rival_days``: their debit days) could be it too.
+        """
         same_amount = candidates.filtered(
             lambda line: (
                 not line.is_reconciled
@@ -58,16 +73,20 @@ class AccountBankStatementLine(models.Model):
             )
         )
         if reference:
-            referenced = same_amount.filtered(
-                lambda line: reference.casefold() in f"{line.payment_ref or ''} {line.ref or ''}".casefold()
-            )
+            referenced = same_amount.filtered(lambda line: line._urssaf_names(reference))
             if referenced:
                 return referenced[:1]
-        if debit_date:
-            close = same_amount.filtered(lambda line: abs(line.date - debit_date) <= DEBIT_DATE_WINDOW)
-            if len(close) == 1:
-                return close
-        return self.browse()
+        if not debit_date:
+            return self.browse()
+        close = same_amount.filtered(
+            lambda line: (
+                abs(line.date - debit_date) <= DEBIT_DATE_WINDOW
+                and not any(line._urssaf_names(other) for other in other_references)
+            )
+        )
+        if len(close) != 1 or any(abs(close.date - day) <= DEBIT_DATE_WINDOW for day in rival_days):
+            return self.browse()
+        return close
 
     def _urssaf_reconcile_with(self, payable_line):
         """Settle ``payable_line`` (owed to Urssaf) with this statement line:

@@ -31,6 +31,7 @@ URSSAF_SETTINGS_FIELDS = (
     "urssaf_connect_timeout",
     "urssaf_timeout",
     "urssaf_post_contributions",
+    "urssaf_contribution_basis",
     "urssaf_contribution_journal_id",
     "urssaf_contribution_account_id",
     "urssaf_income_tax_account_id",
@@ -566,9 +567,19 @@ class ResCompany(models.Model):
 
     urssaf_post_contributions = fields.Boolean(
         string="Post the Urssaf contributions",
-        help="For an auto-entrepreneur keeping its books in this company: when one of its declarations is paid, "
-        "an entry dated the debit date books the contributions against Urssaf, and the bank statement line of "
-        "the SEPA debit is reconciled with it.",
+        help="For an auto-entrepreneur keeping its books in this company: an entry books the contributions of "
+        "each of its declarations against Urssaf (when declared, or when paid on a cash basis), and the bank "
+        "statement line of the SEPA debit is reconciled with it.",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_contribution_basis = fields.Selection(
+        [("accrual", "When declared (accrual)"), ("cash", "When paid (cash basis)")],
+        string="Contributions booked",
+        default="accrual",
+        required=True,
+        help="When declared: the contributions are a charge from the declaration, dated the declaration day; the "
+        "SEPA debit then settles what is owed to Urssaf. When paid: the entry is posted when the payment is "
+        "ordered, dated the debit day.",
         groups=URSSAF_SETTINGS_GROUP,
     )
     urssaf_contribution_journal_id = fields.Many2one(

@@ -31,6 +31,11 @@ class ResConfigSettings(models.TransientModel):
     urssaf_connect_timeout = fields.Float(string="Urssaf connection time-out (s)", groups=URSSAF_SETTINGS_GROUP)
     urssaf_timeout = fields.Float(string="Urssaf time-out (s)", groups=URSSAF_SETTINGS_GROUP)
     urssaf_post_contributions = fields.Boolean(string="Post the Urssaf contributions", groups=URSSAF_SETTINGS_GROUP)
+    urssaf_contribution_basis = fields.Selection(
+        [("accrual", "When declared (accrual)"), ("cash", "When paid (cash basis)")],
+        string="Contributions booked",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
     urssaf_contribution_journal_id = fields.Many2one(
         "account.journal",
         string="Urssaf contributions journal",

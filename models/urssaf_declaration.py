@@ -921,6 +921,7 @@ class UrssafDeclaration(models.Model):
                 note=correlation_note(self.env, declaration),
             ),
         )
+        self._urssaf_post_contributions()
 
     def _payment_sepa_mandate(self):
         self.ensure_one()

@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""The paid contributions booked in the auto-entrepreneur's own company,
-and the bank's SEPA debit matched with them."""
+"""The contributions booked in the auto-entrepreneur's own company (when
+declared, or when paid on a cash basis), and the bank's SEPA debit matched
+with them, on the books' owner's say."""
 
 from odoo import fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -9,7 +10,7 @@ from .urssaf_declaration_contribution import VERSEMENT_LIBERATOIRE_LABEL
 
 
 class UrssafDeclarationContributionMove(models.Model):
-    """The contributions entry of a paid declaration."""
+    """The contributions entry of a declaration."""
 
     _inherit = "urssaf.declaration"
 
@@ -23,13 +24,15 @@ class UrssafDeclarationContributionMove(models.Model):
         readonly=True,
         copy=False,
         index="btree_not_null",
-        help="The entry booking these contributions in the auto-entrepreneur's own company, posted when the "
-        "declaration was paid (when that company posts them: see its Urssaf settings).",
+        help="The entry booking these contributions in the auto-entrepreneur's own company (when that company "
+        "posts them and lets the declaring company do so: see its Urssaf settings), posted when the declaration "
+        "was declared, or when it was paid for a company on a cash basis.",
     )
 
     def _urssaf_books_company(self):
         """The company keeping the auto-entrepreneur's own books, when it
-        posts its Urssaf contributions; empty otherwise (a platform's
+        posts its Urssaf contributions and its owner lets the declaring
+        company read (and write) them; empty otherwise (a platform's
         auto-entrepreneur: the debit is not in the platform's books)."""
         self.ensure_one()
         Company = self.env["res.company"].sudo()
@@ -41,42 +44,57 @@ class UrssafDeclarationContributionMove(models.Model):
         if account.turnover_source != "customer_invoices":
             return Company
         company = Company.search([("partner_id", "=", self.partner_id.id)], limit=1)
-        return company if company.urssaf_post_contributions else Company
+        if not company.urssaf_post_contributions or not company._urssaf_books_readable_by(self.company_id):
+            return Company
+        return company
+
+    def _urssaf_contributions_owed(self, company):
+        """Whether the books of ``company`` record the contributions now:
+        from the declaration (accrual: the charge is owed once declared), or
+        from the payment (cash basis)."""
+        if company.urssaf_contribution_basis == "cash":
+            return self.state == "paid"
+        return bool(self.urssaf_number) and self.state in ("declared", "paid")
 
     def _urssaf_post_contributions(self):
-        """Book the paid contributions in the auto-entrepreneur's own
-        company, then reconcile the bank's SEPA debit with them if its
-        statement line is already there.
+        """Book the contributions in the auto-entrepreneur's own company when
+        its basis says they are owed, then, once paid, reconcile the bank's
+        SEPA debit with them if its statement line is already there. Called
+        when a declaration is declared and when it is paid.
 
-        Urssaf holds the payment whatever happens here: a posting that fails
-        (an archived account, an archived journal) is told in the chatter, and the
-        payment stays recorded.
+        Urssaf holds the declaration and the payment whatever happens here: a
+        posting that fails (an archived account, an archived journal) is told
+        in the chatter, and the declaration stays recorded.
         """
         self.ensure_one()
-        if self.contribution_move_id:
-            return
-        company = self._urssaf_books_company()
-        if not company or self.currency_id.is_zero(self.amount_total):
-            return
-        try:
-            with self.env.cr.savepoint():
-                move = self._urssaf_create_contribution_move(company)
-        except (UserError, ValidationError) as error:
+        if not self.contribution_move_id:
+            company = self._urssaf_books_company()
+            if (
+                not company
+                or self.currency_id.is_zero(self.amount_total)
+                or not self._urssaf_contributions_owed(company)
+            ):
+                return
+            try:
+                with self.env.cr.savepoint():
+                    move = self._urssaf_create_contribution_move(company)
+            except (UserError, ValidationError) as error:
+                self.message_post(
+                    body=self.env._(
+                        "The contributions could not be posted in %(company)s: %(error)s",
+                        company=company.name,
+                        error=error.args[0],
+                    )
+                )
+                return
+            self._urssaf_write({"contribution_move_id": move.id})
             self.message_post(
                 body=self.env._(
-                    "The contributions could not be posted in %(company)s: %(error)s",
-                    company=company.name,
-                    error=error.args[0],
+                    "Contributions posted in %(company)s: %(move)s.", company=company.name, move=move.display_name
                 )
             )
-            return
-        self._urssaf_write({"contribution_move_id": move.id})
-        self.message_post(
-            body=self.env._(
-                "Contributions posted in %(company)s: %(move)s.", company=company.name, move=move.display_name
-            )
-        )
-        self._urssaf_reconcile_debit()
+        if self.state == "paid":
+            self._urssaf_reconcile_debit()
 
     def _urssaf_contribution_move_values(self, company):
         """The contributions entry: the expense (the versement libératoire
@@ -96,7 +114,7 @@ class UrssafDeclarationContributionMove(models.Model):
             "move_type": "entry",
             "company_id": company.id,
             "journal_id": company.urssaf_contribution_journal_id.id,
-            "date": self.debit_date or self.due_date,
+            "date": self._urssaf_contribution_move_date(company),
             "ref": self.payment_reference or self.urssaf_number,
             "line_ids": [
                 fields.Command.create(
@@ -111,6 +129,13 @@ class UrssafDeclarationContributionMove(models.Model):
                 if not self.currency_id.is_zero(amount)
             ],
         }
+
+    def _urssaf_contribution_move_date(self, company):
+        """Accrual: the declaration date (in the user's time zone); cash
+        basis: the debit date."""
+        if company.urssaf_contribution_basis == "cash" or not self.declared_at:
+            return self.debit_date or self.due_date
+        return fields.Date.context_today(self, self.declared_at)
 
     def _urssaf_create_contribution_move(self, company):
         move = (
@@ -128,15 +153,17 @@ class UrssafDeclarationContributionMove(models.Model):
 
     def _urssaf_reconcile_debit(self, statement_lines=None):
         """Reconcile the bank statement line of Urssaf's SEPA debit with the
-        contributions entry: the line of that amount whose label holds the
-        payment reference, else the only one of that amount booked within a
-        few days of the debit date. Returns the statement line, if any."""
+        contributions entry (see ``_urssaf_debit_line`` for which line is
+        the debit's), when the books' owner still lets the declaring company
+        in. Returns the statement line, if any."""
         self.ensure_one()
         payable_line = self._urssaf_payable_line()
-        if not payable_line:
-            return self.env["account.bank.statement.line"]
-        company = payable_line.company_id
         StatementLine = self.env["account.bank.statement.line"].sudo()
+        if not payable_line:
+            return StatementLine
+        company = payable_line.company_id
+        if not company._urssaf_books_readable_by(self.company_id):
+            return StatementLine
         amount = -payable_line.amount_residual
         if statement_lines is None:
             statement_lines = StatementLine.search(
@@ -147,7 +174,12 @@ class UrssafDeclarationContributionMove(models.Model):
                 ]
             )
         st_line = StatementLine._urssaf_debit_line(
-            statement_lines, amount, self.payment_reference, self.debit_date or self.due_date
+            statement_lines,
+            amount,
+            self.payment_reference,
+            self._urssaf_debit_day(),
+            other_references=self._urssaf_other_payment_references(),
+            rival_days=self._urssaf_rival_debit_days(payable_line, statement_lines),
         )
         if st_line:
             st_line._urssaf_reconcile_with(payable_line)
@@ -155,6 +187,53 @@ class UrssafDeclarationContributionMove(models.Model):
                 body=self.env._("Urssaf's SEPA debit reconciled with the bank statement line %s.", st_line.display_name)
             )
         return st_line
+
+    def _urssaf_debit_day(self):
+        return self.debit_date or self.due_date
+
+    def _urssaf_other_payment_references(self):
+        """The auto-entrepreneur's other Urssaf payment references: a bank
+        line naming one of them is that payment's debit, nobody else's."""
+        self.ensure_one()
+        others = self.sudo().search(
+            [("partner_id", "=", self.partner_id.id), ("payment_reference", "!=", False), ("id", "!=", self.id)]
+        )
+        return [reference for reference in others.mapped("payment_reference") if reference != self.payment_reference]
+
+    def _urssaf_rival_debit_days(self, payable_line, statement_lines):
+        """The debit days of the other payments of the same amount still owed
+        in the same books, except those a statement line names (they go to
+        that line): a line close to one of them too is nobody's by amount."""
+        self.ensure_one()
+        company = payable_line.company_id
+        rivals = (
+            self.sudo()
+            .search(
+                [
+                    ("id", "!=", self.id),
+                    ("state", "=", "paid"),
+                    ("contribution_move_id.company_id", "=", company.id),
+                    (
+                        "contribution_move_id.line_ids",
+                        "any",
+                        [("account_id", "=", payable_line.account_id.id), ("reconciled", "=", False)],
+                    ),
+                ]
+            )
+            .filtered(
+                lambda rival: (
+                    company.currency_id.compare_amounts(
+                        sum(rival._urssaf_payable_line().mapped("amount_residual")), payable_line.amount_residual
+                    )
+                    == 0
+                    and not (
+                        rival.payment_reference
+                        and any(line._urssaf_names(rival.payment_reference) for line in statement_lines)
+                    )
+                )
+            )
+        )
+        return [rival._urssaf_debit_day() for rival in rivals if rival._urssaf_debit_day()]
 
     def action_open_contribution_move(self):
         self.ensure_one()

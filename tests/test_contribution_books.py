@@ -19,6 +19,8 @@ MODULE = "l10n_fr_urssaf_tierce_declaration"
 DOCUMENT = base64.b64encode(b"%PDF-1.4 mandat signe")
 # The SEPA mandate the embedded sandbox holds for the seeded trader.
 TRADER_IBAN = "FR76 3000 6000 0112 3456 7890 189"
+OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
+SEPTEMBER = (date(2026, 9, 1), date(2026, 9, 30))
 
 
 @freeze_time(FROZEN_NOW)
@@ -68,7 +70,7 @@ class TestContributionBooks(UrssafAccountingCase):
         mandate.action_register()
         self.ae.action_urssaf_sync_sepa_mandates()
 
-    def _paid_declaration(self, partner=None, amount=1000.0):
+    def _declared_declaration(self, partner=None, amount=1000.0, period=OCTOBER):
         partner = partner or self.ae
         category = self.env.ref(f"{MODULE}.category_vente_marchandises")
         # As the preparation does from the books (the computed amount is the
@@ -79,8 +81,8 @@ class TestContributionBooks(UrssafAccountingCase):
             .create(
                 {
                     "partner_id": partner.id,
-                    "period_start": date(2026, 10, 1),
-                    "period_end": date(2026, 10, 31),
+                    "period_start": period[0],
+                    "period_end": period[1],
                     "line_ids": [
                         Command.create({"category_id": category.id, "computed_amount": amount, "amount": amount})
                     ],
@@ -90,6 +92,11 @@ class TestContributionBooks(UrssafAccountingCase):
         declaration = declaration.with_user(self.declarant)
         declaration.action_estimate()
         declaration.action_declare()
+        self.assertEqual(declaration.state, "declared")
+        return declaration.with_user(self.env.user)
+
+    def _paid_declaration(self, partner=None, amount=1000.0, period=OCTOBER):
+        declaration = self._declared_declaration(partner, amount, period).with_user(self.declarant)
         declaration.action_pay()
         self.assertEqual(declaration.state, "paid")
         return declaration.with_user(self.env.user)
@@ -115,15 +122,25 @@ class TestContributionBooks(UrssafAccountingCase):
         self.assertEqual(self.company.urssaf_contribution_journal_id.type, "general")
         self.assertEqual(self.company.urssaf_contribution_journal_id.company_id, self.company)
 
-    def test_payment_posts_the_contributions_and_the_debit_reconciles_by_reference(self):
+    def _payable(self, declaration):
+        return declaration.contribution_move_id.line_ids.filtered(lambda line: line.account_id.code == "431000")
+
+    def _settled_by(self, declaration):
+        """The bank statement lines that settled the declaration's 431 line."""
+        payable = self._payable(declaration)
+        counterparts = payable.matched_debit_ids.debit_move_id | payable.matched_credit_ids.credit_move_id
+        return counterparts.move_id.statement_line_id
+
+    def test_accrual_posts_when_declared_and_the_debit_clears_431(self):
         self._enable()
-        declaration = self._paid_declaration()
+        self.assertEqual(self.company.urssaf_contribution_basis, "accrual", "accrual by default")
+        declaration = self._declared_declaration()
         move = declaration.contribution_move_id
-        self.assertEqual(move.state, "posted")
+        self.assertEqual(move.state, "posted", "owed from the declaration: posted before any payment")
         self.assertEqual(move.company_id, self.company)
         self.assertEqual(move.journal_id, self.company.urssaf_contribution_journal_id)
-        self.assertEqual(move.date, declaration.debit_date)
-        self.assertEqual(move.ref, declaration.payment_reference)
+        self.assertEqual(move.date, date(2026, 11, 27), "dated the declaration day")
+        self.assertEqual(move.ref, declaration.urssaf_number)
         contributions = sum(declaration.declared_contribution_ids.mapped("amount"))
         self.assertTrue(contributions)
         self.assertAlmostEqual(declaration.amount_total, contributions)
@@ -132,21 +149,104 @@ class TestContributionBooks(UrssafAccountingCase):
         self.assertEqual(set(by_code), {"646000", "431000"})
         self.assertAlmostEqual(by_code["646000"], contributions)
         self.assertAlmostEqual(by_code["431000"], -contributions)
+        self.assertFalse(self._payable(declaration).reconciled, "owed to Urssaf until the debit")
+
+        # Paying posts nothing more; the debit arrives, naming the reference.
+        declaration.with_user(self.declarant).action_pay()
+        self.assertEqual(declaration.contribution_move_id, move)
+        st_line = self._statement_line(
+            -declaration.payment_amount, f"PRLV SEPA URSSAF {declaration.payment_reference}", date(2026, 12, 1)
+        )
+        self.assertTrue(st_line.is_reconciled)
+        self.assertTrue(self._payable(declaration).reconciled)
+        self.assertEqual(self._settled_by(declaration), st_line)
+        # 431 is cleared against the bank: its balance over both entries is nil.
+        balance_431 = sum(
+            (move.line_ids | st_line.move_id.line_ids)
+            .filtered(lambda line: line.account_id.code == "431000")
+            .mapped("balance")
+        )
+        self.assertAlmostEqual(balance_431, 0.0)
+        # Once posted, the entry stays: posting again does not post another.
+        declaration._urssaf_post_contributions()
+        self.assertEqual(declaration.contribution_move_id, move)
+
+    def test_cash_basis_posts_at_payment_and_the_debit_reconciles_by_reference(self):
+        self._enable()
+        self.company.urssaf_contribution_basis = "cash"
+        declaration = self._declared_declaration()
+        self.assertFalse(declaration.contribution_move_id, "cash basis: nothing until paid")
+        declaration.with_user(self.declarant).action_pay()
+        move = declaration.contribution_move_id
+        self.assertEqual(move.state, "posted")
+        self.assertEqual(move.date, declaration.debit_date)
+        self.assertEqual(move.ref, declaration.payment_reference)
+        by_code = {line.account_id.code: line.balance for line in move.line_ids}
+        self.assertAlmostEqual(by_code["646000"], declaration.amount_total)
+        self.assertAlmostEqual(by_code["431000"], -declaration.amount_total)
 
         # The bank statement arrives, its label holds the payment reference.
         st_line = self._statement_line(
             -declaration.payment_amount, f"PRLV SEPA URSSAF {declaration.payment_reference}", date(2026, 12, 1)
         )
         self.assertTrue(st_line.is_reconciled)
-        payable = move.line_ids.filtered(lambda line: line.account_id.code == "431000")
-        self.assertTrue(payable.reconciled)
-        self.assertEqual(
-            (payable.matched_debit_ids.debit_move_id | payable.matched_credit_ids.credit_move_id).move_id,
-            st_line.move_id,
+        self.assertEqual(self._settled_by(declaration), st_line)
+
+    # ------------------------------------------------------------------
+    # Which bank line is the debit of which payment
+    # ------------------------------------------------------------------
+
+    def _two_equal_payments(self):
+        """Two payments of the same amount, debited the same day."""
+        self._enable()
+        first = self._paid_declaration(period=SEPTEMBER)
+        second = self._paid_declaration(period=OCTOBER)
+        second._urssaf_write({"debit_date": first.debit_date})
+        self.assertEqual(first.payment_amount, second.payment_amount)
+        self.assertNotEqual(first.payment_reference, second.payment_reference)
+        self.assertFalse(self._payable(first).reconciled or self._payable(second).reconciled)
+        return first, second
+
+    def test_a_line_naming_a_reference_settles_that_payment_even_inside_another_window(self):
+        first, second = self._two_equal_payments()
+        # The second payment's debit, on the day both are due: inside the
+        # first payment's amount-and-date window too.
+        st_line = self._statement_line(
+            -second.payment_amount, f"PRLV SEPA URSSAF {second.payment_reference}", first.debit_date
         )
-        # Once posted, the entry stays: paying again does not post another.
-        declaration._urssaf_post_contributions()
-        self.assertEqual(declaration.contribution_move_id, move)
+        self.assertTrue(st_line.is_reconciled)
+        self.assertEqual(self._settled_by(second), st_line)
+        self.assertFalse(self._payable(first).reconciled, "a line naming another payment is not the first's")
+        self.assertFalse(self._settled_by(first))
+        # The first one's own debit comes later and settles it.
+        own = self._statement_line(-first.payment_amount, f"URSSAF {first.payment_reference}", first.debit_date)
+        self.assertEqual(self._settled_by(first), own)
+
+    def test_two_equal_payments_in_the_window_match_nothing_by_amount(self):
+        first, second = self._two_equal_payments()
+        st_line = self._statement_line(-first.payment_amount, "PRLV SEPA URSSAF", first.debit_date)
+        self.assertFalse(st_line.is_reconciled, "either payment's: neither's by amount")
+        self.assertFalse(self._payable(first).reconciled or self._payable(second).reconciled)
+        # Nor when the payments run again over the bank's lines.
+        first._urssaf_reconcile_debit()
+        second._urssaf_reconcile_debit()
+        self.assertFalse(st_line.is_reconciled)
+
+    def test_a_reference_in_the_line_reference_rather_than_its_label(self):
+        self._enable()
+        declaration = self._paid_declaration()
+        # Far from the debit date: only the reference can match it.
+        st_line = self.env["account.bank.statement.line"].create(
+            {
+                "journal_id": self.bank_journal.id,
+                "date": date(2027, 1, 15),
+                "amount": -declaration.payment_amount,
+                "payment_ref": "PRLV SEPA",
+                "ref": declaration.payment_reference,
+            }
+        )
+        self.assertTrue(st_line.is_reconciled)
+        self.assertEqual(self._settled_by(declaration), st_line)
 
     def test_debit_already_in_the_bank_reconciles_by_amount_and_date(self):
         self._enable()
