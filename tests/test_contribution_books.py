@@ -9,11 +9,11 @@ from datetime import date
 from odoo import Command
 from odoo.tests import Form, freeze_time, new_test_user, tagged
 
-from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon, AccountTestInvoicingHttpCommon
 
 from ..urssaf_api.contributions import LABELS, VERSEMENT_LIBERATOIRE
 from ..urssaf_api.seed import seed_account
-from .common import FROZEN_NOW, UrssafAccountingCase, reset_embedded_sandbox
+from .common import FROZEN_NOW, UrssafAccountingCase, UrssafSandboxMixin, reset_embedded_sandbox
 
 MODULE = "l10n_fr_urssaf_tierce_declaration"
 DOCUMENT = base64.b64encode(b"%PDF-1.4 mandat signe")
@@ -21,6 +21,7 @@ DOCUMENT = base64.b64encode(b"%PDF-1.4 mandat signe")
 TRADER_IBAN = "FR76 3000 6000 0112 3456 7890 189"
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 SEPTEMBER = (date(2026, 9, 1), date(2026, 9, 30))
+AUGUST = (date(2026, 8, 1), date(2026, 8, 31))
 
 
 @freeze_time(FROZEN_NOW)
@@ -323,3 +324,162 @@ class TestContributionBooks(UrssafAccountingCase):
         self.assertTrue(self.company.urssaf_post_contributions)
         self.assertEqual(self.company.urssaf_contribution_account_id, expense)
         self.assertEqual(self.company.urssaf_income_tax_account_id.code, "108000")
+
+
+PASSWORD = "books-Passw0rd!"
+
+
+@freeze_time(FROZEN_NOW)
+@tagged("post_install", "-at_install")
+class TestContributionBooksOwnersSay(UrssafSandboxMixin, AccountTestInvoicingHttpCommon):
+    """Company C's contact is an auto-entrepreneur declared and paid by
+    company B, over XML-RPC as B's declarant: C's books get its
+    contributions (and its bank lines are matched) only once C's
+    administrator lets B in."""
+
+    @classmethod
+    def setup_independent_company(cls, **kwargs):
+        return super().setup_independent_company(currency_id=cls._enable_currency("EUR").id, **kwargs)
+
+    @classmethod
+    @AccountTestInvoicingCommon.setup_country("fr")
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_c = cls.company_data["company"]
+        cls.company_c.sudo().write({"urssaf_post_contributions": True})
+        cls.bank_journal = cls.company_data["default_journal_bank"]
+        cls.company_b = cls.env["res.company"].create(
+            {"name": "Cabinet B", "currency_id": cls.company_c.currency_id.id}
+        )
+        cls.declarant_b = new_test_user(
+            cls.env,
+            login="books_declarant_b",
+            password=PASSWORD,
+            groups=f"account.group_account_manager,{MODULE}.group_urssaf_declarant",
+            company_id=cls.company_b.id,
+            company_ids=[Command.set(cls.company_b.ids)],
+        )
+        cls.admin_c = new_test_user(
+            cls.env,
+            login="books_admin_c",
+            password=PASSWORD,
+            groups="base.group_system,account.group_account_manager",
+            company_id=cls.company_c.id,
+            company_ids=[Command.set(cls.company_c.ids)],
+        )
+        seed = seed_account("monthly_trader")
+        cls.ae = cls.company_c.partner_id
+        cls.env["res.partner.bank"].create({"partner_id": cls.ae.id, "acc_number": TRADER_IBAN})
+        in_b = cls.env(user=cls.declarant_b, context=dict(cls.env.context, allowed_company_ids=cls.company_b.ids))
+        in_b["urssaf.account"].create(
+            {
+                "partner_id": cls.ae.id,
+                "company_id": cls.company_b.id,
+                "is_auto_entrepreneur": True,
+                "identifier_type": "nir",
+                "nir": seed["nir"],
+                "category_id": cls.env.ref(f"{MODULE}.category_vente_marchandises").id,
+                "trade": "commercant",
+                "turnover_source": "customer_invoices",
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        reset_embedded_sandbox(self.env.cr.dbname)
+        in_b = self.env(user=self.declarant_b, context=dict(self.env.context, allowed_company_ids=self.company_b.ids))
+        in_b["res.partner"].browse(self.ae.id).action_urssaf_check_account()
+        mandate = in_b["urssaf.mandate"].create(
+            {
+                "partner_id": self.ae.id,
+                "company_id": self.company_b.id,
+                "signature_date": date(2026, 1, 5),
+                "document": DOCUMENT,
+            }
+        )
+        mandate.action_register()
+        in_b["res.partner"].browse(self.ae.id).action_urssaf_sync_sepa_mandates()
+
+    def rpc(self, user, model, method, args, kwargs=None):
+        return self.xmlrpc_object.execute_kw(self.env.cr.dbname, user.id, PASSWORD, model, method, args, kwargs or {})
+
+    def _declare_and_pay_as_b(self, period, pay=True):
+        category = self.env.ref(f"{MODULE}.category_vente_marchandises")
+        declaration = (
+            self.env["urssaf.declaration"]
+            .sudo()
+            .create(
+                {
+                    "partner_id": self.ae.id,
+                    "company_id": self.company_b.id,
+                    "period_start": period[0],
+                    "period_end": period[1],
+                    "line_ids": [
+                        Command.create({"category_id": category.id, "computed_amount": 1000.0, "amount": 1000.0})
+                    ],
+                }
+            )
+        )
+        for step in ("action_estimate", "action_declare", "action_pay") if pay else ("action_estimate",):
+            self.rpc(self.declarant_b, "urssaf.declaration", step, [declaration.ids])
+        if not pay:
+            self.rpc(self.declarant_b, "urssaf.declaration", "action_declare", [declaration.ids])
+        self.env.invalidate_all()
+        return declaration
+
+    def _moves_in_c(self):
+        return self.env["account.move"].sudo().search([("company_id", "=", self.company_c.id), ("ref", "!=", False)])
+
+    def test_nothing_posted_in_c_until_c_lets_b_in(self):
+        before = self._moves_in_c()
+        september = self._declare_and_pay_as_b(SEPTEMBER)
+        self.assertEqual(september.state, "paid")
+        self.assertTrue(september.payment_reference)
+        self.assertFalse(september.contribution_move_id)
+        self.assertEqual(self._moves_in_c(), before, "nothing written in C's books")
+        # C's bank books the debit: B's payment is not matched in C's books.
+        st_line = self._debit_in_c(september)
+        self.assertFalse(st_line.is_reconciled)
+
+        # C's administrator lets B declare from C's books.
+        self._readers_of_c_as_admin_c([(4, self.company_b.id)])
+        self.assertTrue(self.company_c._urssaf_books_readable_by(self.company_b))
+        august = self._declare_and_pay_as_b(AUGUST, pay=False)
+        self.assertEqual(august.state, "declared")
+        move = august.contribution_move_id
+        self.assertEqual((move.company_id, move.state), (self.company_c, "posted"), "posted in C when declared")
+        self.rpc(self.declarant_b, "urssaf.declaration", "action_pay", [august.ids])
+        self.env.invalidate_all()
+        august_debit = self._debit_in_c(august)
+        self.assertTrue(august_debit.is_reconciled)
+        self.assertEqual(self._settled_in_c(august), august_debit)
+        self.assertFalse(st_line.is_reconciled, "September's debit names September's payment, posted nowhere")
+
+        # Posted while B was let in, paid, then C's administrator withdraws
+        # it: the debit is not matched in C's books any more.
+        october = self._declare_and_pay_as_b(OCTOBER)
+        self.assertEqual(october.contribution_move_id.company_id, self.company_c)
+        self._readers_of_c_as_admin_c([(5, 0, 0)])
+        self.assertFalse(self._debit_in_c(october).is_reconciled)
+        self.assertFalse(self._settled_in_c(october))
+
+    def _readers_of_c_as_admin_c(self, commands):
+        self.rpc(self.admin_c, "res.company", "write", [self.company_c.ids, {"urssaf_books_reader_ids": commands}])
+        self.env.invalidate_all()
+
+    def _debit_in_c(self, declaration):
+        return self.env["account.bank.statement.line"].create(
+            {
+                "journal_id": self.bank_journal.id,
+                "date": declaration.debit_date,
+                "amount": -declaration.payment_amount,
+                "payment_ref": f"PRLV SEPA URSSAF {declaration.payment_reference}",
+            }
+        )
+
+    def _settled_in_c(self, declaration):
+        payable = declaration.contribution_move_id.line_ids.filtered(
+            lambda line: line.account_id == self.company_c.urssaf_payable_account_id
+        )
+        counterparts = payable.matched_debit_ids.debit_move_id | payable.matched_credit_ids.credit_move_id
+        return counterparts.move_id.statement_line_id
