@@ -22,3 +22,5 @@ from . import test_contribution_books
 from . import test_acre
 from . import test_books_rpc_trust
 from . import test_register
+from . import test_zero_period
+from . import test_migrations

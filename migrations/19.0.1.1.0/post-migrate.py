@@ -6,9 +6,11 @@ Every partner holding Urssaf data, or for which a company holds a mandate, a
 SEPA mandate or a declaration, gets one account per such company; a partner
 that no company works for yet gets one in its own company, else in the main
 company. Each account starts from what the partner held (it was shared by all
-companies until now). The account checks' notes move from the partner's
-chatter, which every internal user reads, to the chatter of its account.
-Then the partner's old columns and table go.
+companies until now). The addon's notes of the account checks and SEPA
+synchronisations move from the partner's chatter, which every internal user
+reads, to the chatter of the account of the company whose check wrote them
+(which gets an account if it had none). Then the partner's old columns and
+table go.
 """
 
 import logging
@@ -41,6 +43,18 @@ DATA_COLUMNS = ("urssaf_is_auto_entrepreneur", "urssaf_nir", "urssaf_category_id
 OLD_CATEGORY_TABLE = "res_partner_urssaf_activity_category_rel"
 # The models whose company works for a partner.
 WORKING_TABLES = ("urssaf_mandate", "urssaf_sepa_mandate", "urssaf_declaration")
+# How the notes 19.0.1.0.x logged on the partners begin (``ILIKE``
+# patterns), in the languages it shipped: the account check's, found or
+# not, and the SEPA mandates synchronisation's. No other message moves.
+CHECK_NOTE_PATTERNS = (
+    "%Urssaf account check: unknown account.%",
+    "%Urssaf account checked: %",
+    "%SEPA mandates synchronised from Urssaf: %",
+    "%Vérification du compte Urssaf : compte inconnu.%",
+    "%Compte Urssaf vérifié : %",
+    # The apostrophe is stored escaped in the HTML body.
+    "%Mandats SEPA synchronisés depuis l%Urssaf : %",
+)
 
 
 def migrate(cr, version):
@@ -60,6 +74,28 @@ def recompute_due_dates(cr):
     env.add_to_compute(env["urssaf.declaration"]._fields["due_date"], declarations)
     declarations.flush_recordset(["due_date"])
     _logger.info("Urssaf: due dates of %s declarations moved to Urssaf's working-day calendar", len(declarations))
+
+
+def _check_notes(alias):
+    """SQL: the message ``alias`` is a note of the addon on a partner."""
+    return SQL(
+        "(%(m)s.model = 'res.partner' AND %(m)s.message_type = 'notification' AND %(m)s.body::text ILIKE ANY(%(p)s))",
+        m=SQL.identifier(alias),
+        p=list(CHECK_NOTE_PATTERNS),
+    )
+
+
+def _note_company(partner, author, main_company):
+    """SQL: the company whose check wrote the note: 19.0.1.0.x checked a
+    partner with the Urssaf settings of the partner's company, else of the
+    user's current company (the author's company; the scheduled check's
+    user's)."""
+    return SQL(
+        "COALESCE(%s.company_id, %s.company_id, %s.id)",
+        SQL.identifier(partner),
+        SQL.identifier(author),
+        SQL.identifier(main_company),
+    )
 
 
 def migrate_partner_accounts(cr):
@@ -108,6 +144,15 @@ def migrate_partner_accounts(cr):
                   FROM res_partner partner, main_company
                  WHERE (%(has_data)s)
                    AND NOT EXISTS (SELECT 1 FROM working WHERE working.partner_id = partner.id)
+                UNION
+                -- The companies whose checks wrote notes: their notes go to
+                -- their own account.
+                SELECT partner.id, %(note_company)s
+                  FROM mail_message note
+                  JOIN res_partner partner ON partner.id = note.res_id
+                  LEFT JOIN res_users author ON author.id = note.create_uid
+                 CROSS JOIN main_company
+                 WHERE %(is_note)s
             )
             INSERT INTO urssaf_account (partner_id, company_id, %(columns)s,
                                         create_uid, write_uid, create_date, write_date)
@@ -120,6 +165,8 @@ def migrate_partner_accounts(cr):
             """,
             working=working,
             has_data=has_data,
+            note_company=_note_company("partner", "author", "main_company"),
+            is_note=_check_notes("note"),
             columns=SQL(", ").join(SQL.identifier(column) for column, _value in values),
             values=SQL(", ").join(value for _column, value in values),
         )
@@ -148,27 +195,39 @@ def migrate_partner_accounts(cr):
 
 
 def _move_check_notes(cr, account_ids):
-    """The notes the account checks and SEPA synchronisations logged on the
-    partners go to the chatter of an account of the partner (the one of the
-    lowest company: they described the data it starts from)."""
+    """The addon's notes of the account checks and SEPA synchronisations on
+    the partners go to the chatter of the account of the company whose
+    check wrote them; the other messages stay where they are."""
     cr.execute(
         SQL(
             """
+            WITH main_company AS (
+                SELECT COALESCE(
+                    (SELECT res_id FROM ir_model_data WHERE module = 'base' AND name = 'main_company'),
+                    (SELECT MIN(id) FROM res_company)
+                ) AS id
+            ),
+            destination AS (
+                SELECT message.id AS message_id, account.id AS account_id, account.company_id
+                  FROM mail_message message
+                  JOIN res_partner partner ON partner.id = message.res_id
+                  LEFT JOIN res_users author ON author.id = message.create_uid
+                 CROSS JOIN main_company
+                  JOIN urssaf_account account
+                    ON account.partner_id = partner.id
+                   AND account.company_id = %(note_company)s
+                 WHERE %(is_note)s
+                   AND account.id = ANY(%(ids)s)
+            )
             UPDATE mail_message message
-               SET model = 'urssaf.account', res_id = account.id, record_company_id = account.company_id
-              FROM (
-                  SELECT DISTINCT ON (partner_id) id, partner_id, company_id
-                    FROM urssaf_account
-                   WHERE id = ANY(%(ids)s)
-                   ORDER BY partner_id, company_id
-              ) account
-             WHERE message.model = 'res.partner'
-               AND message.res_id = account.partner_id
-               AND message.message_type = 'notification'
-               AND message.body ILIKE %(urssaf)s
+               SET model = 'urssaf.account', res_id = destination.account_id,
+                   record_company_id = destination.company_id
+              FROM destination
+             WHERE message.id = destination.message_id
             """,
+            note_company=_note_company("partner", "author", "main_company"),
+            is_note=_check_notes("message"),
             ids=account_ids,
-            urssaf="%urssaf%",
         )
     )
     _logger.info("Urssaf: %s account check notes moved from the partners to their accounts", cr.rowcount)
