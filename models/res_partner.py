@@ -4,9 +4,11 @@ from stdnum.fr import siret as stdnum_siret
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
+from odoo.tools.misc import format_amount
 
 from ..report.urssaf_yearly_summary_report import SUMMARY_YEAR_KEY
 from ..urssaf_api.ceilings import WARNING_RATIO, ceiling_usage
+from ..urssaf_api.vat_franchise import vat_state, vat_thresholds, vat_usage
 from .urssaf_account import (
     ACCOUNT_STATE_SELECTION,
     IDENTIFIER_TYPE_SELECTION,
@@ -457,6 +459,32 @@ class ResPartner(models.Model):
     urssaf_currency_id = fields.Many2one(
         "res.currency", compute="_compute_urssaf_ceiling", groups=PREPARER, string="Urssaf currency"
     )
+    # The VAT exemption (franchise en base), beside the micro ceilings: the
+    # same year's turnover against other thresholds (urssaf_api.vat_franchise).
+    urssaf_vat_usage = fields.Float(
+        string="Share of the VAT exemption threshold",
+        compute="_compute_urssaf_ceiling",
+        groups=PREPARER,
+        help="The year's collected turnover against the VAT exemption threshold of its activity (franchise en base, "
+        "CGI art. 293 B: sales of goods, food and accommodation, or services; both for a mixed activity).",
+    )
+    urssaf_vat_state = fields.Selection(
+        [
+            ("ok", "Under 80 %"),
+            ("approaching", "Approaching"),
+            ("over_threshold", "Over the threshold"),
+            ("over_tolerance", "Over the tolerance threshold"),
+        ],
+        string="VAT exemption",
+        compute="_compute_urssaf_ceiling",
+        groups=PREPARER,
+    )
+    urssaf_vat_thresholds = fields.Char(
+        string="VAT exemption thresholds",
+        compute="_compute_urssaf_ceiling",
+        groups=PREPARER,
+        help="The thresholds of the current year and the law they come from.",
+    )
 
     def _compute_urssaf_declaration_count(self):
         counts = dict(
@@ -476,6 +504,16 @@ class ResPartner(models.Model):
             collected = self.env["urssaf.turnover"]._compute_collected(
                 auto_entrepreneurs, today.replace(month=1, day=1), today, company
             )
+        thresholds = vat_thresholds(today.year)
+        thresholds_text = self.env._(
+            "Sales, food and accommodation: %(sales)s (tolerance %(sales_tolerance)s); services: %(services)s "
+            "(tolerance %(services_tolerance)s). %(law)s",
+            sales=format_amount(self.env, float(thresholds.sales), euro),
+            sales_tolerance=format_amount(self.env, float(thresholds.sales_tolerance), euro),
+            services=format_amount(self.env, float(thresholds.services), euro),
+            services_tolerance=format_amount(self.env, float(thresholds.services_tolerance), euro),
+            law=thresholds.source,
+        )
         for partner in self:
             # The turnover is in euros, whatever the company's currency.
             partner.urssaf_currency_id = euro
@@ -484,12 +522,18 @@ class ResPartner(models.Model):
             if partner not in auto_entrepreneurs:
                 partner.urssaf_ceiling_usage = 0.0
                 partner.urssaf_ceiling_state = False
+                partner.urssaf_vat_usage = 0.0
+                partner.urssaf_vat_state = False
+                partner.urssaf_vat_thresholds = False
                 continue
             usage = ceiling_usage(amounts, today.year, partner.sudo().urssaf_activity_start)
             partner.urssaf_ceiling_usage = float(usage) * 100
             partner.urssaf_ceiling_state = (
                 "exceeded" if usage >= 1 else "approaching" if usage >= WARNING_RATIO else "ok"
             )
+            partner.urssaf_vat_usage = float(vat_usage(amounts, today.year)[0]) * 100
+            partner.urssaf_vat_state = vat_state(amounts, today.year)
+            partner.urssaf_vat_thresholds = thresholds_text
 
     # ------------------------------------------------------------------
     # The yearly summary for the income tax return

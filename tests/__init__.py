@@ -24,3 +24,4 @@ from . import test_books_rpc_trust
 from . import test_register
 from . import test_zero_period
 from . import test_migrations
+from . import test_vat_thresholds
