@@ -1,4 +1,3 @@
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -69,8 +68,3 @@ def test_usage_is_the_share_of_the_threshold_the_activity_uses_most():
     assert vat_usage({"PRESTATION_SERVICES_BNC": 18750}, 2026)[0] == Decimal("0.5")
     # The thresholds of the turnover's year.
     assert vat_usage({"PRESTATION_SERVICES_BNC": 18400}, 2024)[0] == Decimal("0.5")
-
-
-def test_a_date_is_not_a_year():
-    with pytest.raises(TypeError):
-        vat_thresholds(date(2026, 1, 1))
