@@ -22,3 +22,10 @@ from . import test_contribution_books
 from . import test_acre
 from . import test_books_rpc_trust
 from . import test_register
+from . import test_harness
+from . import test_parallel_runs
+from . import test_demo
+
+# pytest only: an ERROR logged during a test fails it, as under Odoo's runner
+# (see pytest_error_logs; Odoo's runner ignores this name).
+pytest_plugins = [f"{__name__}.pytest_error_logs"]
