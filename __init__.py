@@ -16,12 +16,21 @@ def _restore_stdnum_resource_reader():
         stdnum.__spec__.loader = SourceFileLoader(stdnum.__name__, stdnum.__file__)
 
 
-_restore_stdnum_resource_reader()
+try:
+    import odoo  # noqa: F401
+except ImportError:
+    # A checkout on a machine without Odoo: only the pure-Python urssaf_api
+    # (the client, the sandbox and their tests: ``python -m pytest
+    # urssaf_api``) is usable; pytest reaches it through this package.
+    odoo = None
 
-from . import models  # noqa: E402
-from . import report  # noqa: E402
-from . import wizards  # noqa: E402
-from . import demo  # noqa: E402
+if odoo is not None:
+    _restore_stdnum_resource_reader()
+
+    from . import models
+    from . import report
+    from . import wizards
+    from . import demo
 
 
 def uninstall_hook(env):

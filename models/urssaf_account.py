@@ -20,6 +20,7 @@ from .urssaf_common import (
     PERIODICITY_SELECTION,
     check_declarant,
     correlation_note,
+    field_label,
     urssaf_error_text,
     urssaf_user_error,
 )
@@ -42,19 +43,6 @@ ACCOUNT_STATE_SELECTION = [
     ("unknown", "Unknown to Urssaf"),
 ]
 
-# What the account check (Comptes) writes, and nobody else: a user who could
-# write them would make an ineligible auto-entrepreneur declarable.
-CHECK_RESULT_FIELDS = (
-    "state",
-    "eligible",
-    "ineligibility_reason",
-    "periodicity",
-    "activity_start",
-    "category_ids",
-    "versement_liberatoire",
-    "checked_at",
-)
-
 # Passed in the context by the partner's fields while they write the
 # account of the current company field by field: the default category is
 # then checked once they are all written (``res.partner``'s own constraint).
@@ -76,9 +64,24 @@ class UrssafAccount(models.Model):
 
     _name = "urssaf.account"
     _description = "Urssaf account of an auto-entrepreneur"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "urssaf.protected.mixin"]
     _order = "partner_id, company_id"
     _check_company_auto = True
+    # What the account check (Comptes) writes, and nobody else: a user who
+    # could write them would make an ineligible auto-entrepreneur declarable.
+    _urssaf_protected_fields = frozenset(
+        {
+            "state",
+            "eligible",
+            "ineligibility_reason",
+            "periodicity",
+            "activity_start",
+            "category_ids",
+            "versement_liberatoire",
+            "checked_at",
+        }
+    )
+    _urssaf_protected_defaults = {"state": "unchecked"}
 
     partner_id = fields.Many2one(
         "res.partner",
@@ -237,14 +240,12 @@ class UrssafAccount(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            self._check_result_guard(vals)
             self._compact_nir(vals)
             if vals.get("acre"):
                 self._check_acre_start_known(vals.get("partner_id"), vals.get("activity_start"))
         return super().create(vals_list)
 
     def write(self, vals):
-        self._check_result_guard(vals)
         self._compact_nir(vals)
         if vals.get("acre"):
             for account in self:
@@ -262,7 +263,7 @@ class UrssafAccount(models.Model):
             raise ValidationError(
                 self.env._(
                     "%(field)s of %(partner)s: its activity start is not known yet; check its Urssaf account first.",
-                    field=self._field_label("acre"),
+                    field=field_label(self, "acre"),
                     partner=self.env["res.partner"].browse(partner_id).display_name,
                 )
             )
@@ -272,27 +273,14 @@ class UrssafAccount(models.Model):
         if vals.get("nir"):
             vals["nir"] = stdnum_nir.compact(vals["nir"])
 
-    def _check_result_guard(self, vals, field_names=None):
-        """Refuse a user's write of what only the account check sets.
+    def _check_result_guard(self, vals, field_names):
+        """Refuse a user's write of what only the account check sets,
+        through another model's fields (the partner's ``urssaf_*`` fields).
 
-        :param field_names: ``{name in vals: account field}`` when ``vals``
-            are another model's (the partner's ``urssaf_*`` fields)
+        :param field_names: ``{name in vals: account field}``
         """
-        if self.env.su:
-            return
-        field_names = field_names or {fname: fname for fname in CHECK_RESULT_FIELDS}
-        for fname in vals:
-            if field_names.get(fname) in CHECK_RESULT_FIELDS:
-                raise UserError(
-                    self.env._(
-                        "%(field)s is set by the Urssaf account check only: it cannot be changed by hand.",
-                        field=self._field_label(field_names[fname]),
-                    )
-                )
-
-    def _field_label(self, fname):
-        """The label of a field in the user's language, to name it in messages."""
-        return self._fields[fname].get_description(self.env)["string"]
+        if not self.env.su:
+            self._urssaf_refuse_protected({field_names[fname] for fname in vals if fname in field_names})
 
     @api.constrains("nir")
     def _check_nir(self):
@@ -304,7 +292,7 @@ class UrssafAccount(models.Model):
                     raise ValidationError(
                         self.env._(
                             "%(field)s of %(partner)s: %(reason)s",
-                            field=self._field_label("nir_formatted"),
+                            field=field_label(self, "nir_formatted"),
                             partner=account.partner_id.display_name,
                             reason=reason,
                         )
@@ -326,7 +314,7 @@ class UrssafAccount(models.Model):
                 self.env._(
                     "%(field)s is required for an auto-entrepreneur: a period without receipts is declared at zero "
                     "in it. Set it on: %(accounts)s.",
-                    field=self._field_label("category_id"),
+                    field=field_label(self, "category_id"),
                     accounts=", ".join(lacking.mapped("display_name")),
                 )
             )
@@ -402,7 +390,7 @@ class UrssafAccount(models.Model):
             result = client.get_account(identifier)
         except UrssafNotFoundError as error:
             # Nothing Urssaf said before about another identifier still holds.
-            self.sudo().write(
+            self._urssaf_write(
                 {
                     "state": "unknown",
                     "eligible": False,
@@ -423,7 +411,7 @@ class UrssafAccount(models.Model):
                 self.env, error, self.env._("Checking the Urssaf account of %s", self.partner_id.display_name)
             ) from error
         categories = self.env["urssaf.activity.category"].sudo().search([("code", "in", list(result.categories))])
-        self.sudo().write(
+        self._urssaf_write(
             {
                 "state": "eligible" if result.eligible else "not_eligible",
                 "eligible": result.eligible,

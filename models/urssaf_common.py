@@ -22,6 +22,12 @@ def euro(env):
     return env["res.currency"].browse(env["ir.model.data"]._xmlid_to_res_id("base.EUR"))
 
 
+def field_label(record, fname):
+    """The label of ``record``'s field ``fname`` in the user's language, to
+    name it in a message."""
+    return record._fields[fname].get_description(record.env)["string"]
+
+
 def check_declarant(env):
     """Only declarants decide what is sent to Urssaf in their name."""
     if not env.su and not env.user.has_group(DECLARANT):

@@ -26,6 +26,7 @@ from .urssaf_common import (
     check_declarant,
     correlation_note,
     euro,
+    field_label,
     urssaf_error_text,
 )
 from .urssaf_turnover import UNCATEGORISED
@@ -43,36 +44,6 @@ STATES = [
 STEPS = [("estimate", "Estimate"), ("declare", "Declare"), ("pay", "Pay")]
 # Once Urssaf holds the declaration, only what Urssaf says may change it.
 LOCKED_STATES = ("declared", "paid")
-# Filled only by the addon's own steps, from the books and from Urssaf's
-# answers: no user writes them, whatever the client or the group. The steps
-# write them as the superuser (sudo), which no RPC call can be.
-SYSTEM_FIELDS = frozenset(
-    {
-        "state",
-        "error_message",
-        "error_step",
-        "outcome_unknown",
-        "periodicity",
-        "is_first_period",
-        "estimated_total",
-        "estimate_snapshot",
-        "amount_total",
-        "remaining_due",
-        "reference_tiers",
-        "urssaf_number",
-        "declared_at",
-        "payment_amount",
-        "payment_reference",
-        "debit_date",
-        "contribution_ids",
-        "estimated_contribution_ids",
-        "declared_contribution_ids",
-        "urssaf_environment",
-        "contribution_move_id",
-        "collected_currency_id",
-        "collected_amount_currency",
-    }
-)
 # What was declared: frozen once Urssaf holds the declaration (its number
 # or a declared state), together with its lines.
 DECLARED_FIELDS = frozenset({"partner_id", "company_id", "period_start", "period_end", "line_ids"})
@@ -87,13 +58,6 @@ def _naive_utc(moment):
     return moment
 
 
-def _is_default(fname, value):
-    """A value a client sends for a field it leaves as it is on a new record."""
-    if fname == "state":
-        return value == "draft"
-    return not value
-
-
 class UrssafUnreachableError(UserError):
     """Urssaf could not be reached and nothing was sent: try again later."""
 
@@ -103,9 +67,40 @@ class UrssafDeclaration(models.Model):
 
     _name = "urssaf.declaration"
     _description = "Urssaf declaration"
-    _inherit = ["mail.thread", "mail.activity.mixin", "urssaf.environment.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "urssaf.environment.mixin", "urssaf.protected.mixin"]
     _order = "period_start desc, partner_id, id desc"
     _check_company_auto = True
+    # Filled only by the addon's own steps, from the books and from Urssaf's
+    # answers: no user writes them, whatever the client or the group.
+    _urssaf_protected_fields = frozenset(
+        {
+            "state",
+            "error_message",
+            "error_step",
+            "outcome_unknown",
+            "periodicity",
+            "is_first_period",
+            "estimated_total",
+            "estimate_snapshot",
+            "amount_total",
+            "remaining_due",
+            "reference_tiers",
+            "urssaf_number",
+            "declared_at",
+            "payment_amount",
+            "payment_reference",
+            "debit_date",
+            "contribution_ids",
+            "estimated_contribution_ids",
+            "declared_contribution_ids",
+            "urssaf_environment",
+            "contribution_move_id",
+            "collected_currency_id",
+            "collected_amount_currency",
+        }
+    )
+    # A declaration a user creates always starts as a draft.
+    _urssaf_protected_defaults = {"state": "draft"}
 
     name = fields.Char(compute="_compute_name", store=True)
     partner_id = fields.Many2one(
@@ -258,19 +253,14 @@ class UrssafDeclaration(models.Model):
     # Who writes what: the legal record
     # ------------------------------------------------------------------
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        vals_list = [dict(vals) for vals in vals_list]
-        for index, vals in enumerate(vals_list):
-            if not self.env.su:
-                # A declaration a user creates always starts as a draft.
-                given = {fname for fname in SYSTEM_FIELDS & set(vals) if not _is_default(fname, vals[fname])}
-                self._urssaf_refuse_fields(given, self.env._("A new declaration"))
-                vals = vals_list[index] = {k: v for k, v in vals.items() if k not in SYSTEM_FIELDS}
+    @api.model
+    def _urssaf_create_values(self, vals_list):
+        vals_list = [dict(vals) for vals in super()._urssaf_create_values(vals_list)]
+        for vals in vals_list:
             self._urssaf_fill_period_values(vals)
             # Generated once, never changed: Urssaf finds the declaration by it.
             vals.setdefault("reference_tiers", f"ODOO-{uuid.uuid4().hex}")
-        return super().create(vals_list)
+        return vals_list
 
     def write(self, vals):
         # What Urssaf holds is locked for everybody, the addon's steps included.
@@ -278,9 +268,11 @@ class UrssafDeclaration(models.Model):
             declaration._urssaf_check_unlocked(set(vals))
         if self.env.su:
             return super().write(vals)
+        # Refused before the period is looked at: the field named is the
+        # one written, whatever else is wrong.
+        self._urssaf_refuse_protected(vals)
         period_values = {}
         for declaration in self:
-            declaration._urssaf_refuse_fields(SYSTEM_FIELDS & set(vals), declaration.display_name)
             if {"partner_id", "company_id", "period_start", "period_end"} & set(vals):
                 # Another person or period: its periodicity is Urssaf's again.
                 merged = {
@@ -297,18 +289,8 @@ class UrssafDeclaration(models.Model):
                 }
         result = super().write(vals)
         for declaration, values in period_values.items():
-            declaration.sudo().write(values)
+            declaration._urssaf_write(values)
         return result
-
-    def _urssaf_write(self, vals):
-        """Write what the addon's own steps computed or Urssaf answered.
-
-        The caller's rights on these declarations are checked, then the
-        system fields are written as the superuser: the only way to write
-        them, and one that no RPC call can take.
-        """
-        self.check_access("write")
-        return self.sudo().write(vals)
 
     def _urssaf_write_logged(self, vals, body):
         """``_urssaf_write`` what a step got, and say it in the chatter in
@@ -331,19 +313,6 @@ class UrssafDeclaration(models.Model):
         self._message_log(body=body)
         return result
 
-    def _urssaf_refuse_fields(self, fnames, what):
-        """Refuse, naming the field, a user's write of fields only the addon fills."""
-        if fnames:
-            fname = sorted(fnames, key=list(self._fields).index)[0]
-            raise UserError(
-                self.env._(
-                    "%(what)s: the field “%(field)s” is filled only from the books and Urssaf's answers; "
-                    "it cannot be written.",
-                    what=what,
-                    field=self._fields[fname].get_description(self.env)["string"],
-                )
-            )
-
     def _urssaf_is_locked(self):
         """Urssaf holds this declaration: what was declared can no longer change."""
         self.ensure_one()
@@ -365,7 +334,7 @@ class UrssafDeclaration(models.Model):
                     "%(declaration)s is declared to Urssaf (%(number)s): “%(field)s” can no longer be changed.",
                     declaration=self.display_name,
                     number=self.urssaf_number or self._state_label(),
-                    field=what or self._fields[fname].get_description(self.env)["string"],
+                    field=what or field_label(self, fname),
                 )
             )
 
@@ -438,7 +407,7 @@ class UrssafDeclaration(models.Model):
                 raise ValidationError(
                     self.env._(
                         "%(field)s: %(mandate)s is not a mandate of %(partner)s for %(company)s.",
-                        field=self._fields["sepa_mandate_id"].get_description(self.env)["string"],
+                        field=field_label(self, "sepa_mandate_id"),
                         mandate=mandate.display_name,
                         partner=declaration.partner_id.display_name,
                         company=declaration.company_id.name,

@@ -13,7 +13,12 @@ class UrssafDeclarationContribution(models.Model):
 
     _name = "urssaf.declaration.contribution"
     _description = "Urssaf contribution line"
+    _inherit = ["urssaf.protected.mixin"]
     _order = "kind, id"
+    # Urssaf's answer, as it gave it: only the addon's steps write and
+    # remove them.
+    _urssaf_protected_fields = frozenset({"declaration_id", "kind", "category_id", "label", "base", "rate", "amount"})
+    _urssaf_protected_unlink = True
 
     declaration_id = fields.Many2one("urssaf.declaration", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="declaration_id.company_id", store=True)

@@ -5,16 +5,18 @@ from odoo.tools import float_compare, float_round
 
 from .urssaf_common import DECLARANT, euro
 
-# Set by the addon from the books: a user changes only the amount to declare.
-USER_READONLY_FIELDS = frozenset({"declaration_id", "category_id", "computed_amount"})
-
 
 class UrssafDeclarationLine(models.Model):
     """The turnover of one activity category in a declaration."""
 
     _name = "urssaf.declaration.line"
     _description = "Urssaf declaration turnover line"
+    _inherit = ["urssaf.protected.mixin"]
     _order = "sequence, id"
+    # Set by the addon from the books: a user changes only the amount to
+    # declare of the line the books gave.
+    _urssaf_protected_fields = frozenset({"computed_amount"})
+    _urssaf_fixed_fields = frozenset({"declaration_id", "category_id"})
 
     declaration_id = fields.Many2one("urssaf.declaration", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="declaration_id.company_id", store=True)
@@ -47,18 +49,12 @@ class UrssafDeclarationLine(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             self.env["urssaf.declaration"].browse(vals.get("declaration_id"))._urssaf_check_lines_editable()
-            if not self.env.su:
-                if vals.get("computed_amount"):
-                    self._urssaf_refuse_field("computed_amount")
             self._check_amount_precision(vals.get("amount"))
             self._check_adjustment_allowed(vals.get("amount", 0.0), vals.get("computed_amount", 0.0))
         return super().create(vals_list)
 
     def write(self, vals):
         self.declaration_id._urssaf_check_lines_editable()
-        if not self.env.su:
-            for fname in USER_READONLY_FIELDS & set(vals):
-                self._urssaf_refuse_field(fname)
         if "amount" in vals:
             self._check_amount_precision(vals["amount"])
             for line in self:
@@ -82,14 +78,6 @@ class UrssafDeclarationLine(models.Model):
                     amount=collected[0].computed_amount,
                 )
             )
-
-    def _urssaf_refuse_field(self, fname):
-        raise UserError(
-            self.env._(
-                "Turnover line: the field “%(field)s” is filled only from the books; it cannot be written.",
-                field=self._fields[fname].get_description(self.env)["string"],
-            )
-        )
 
     def _check_amount_precision(self, amount):
         """Urssaf takes euros and cents: refuse a third decimal rather than

@@ -13,9 +13,9 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import format_date
 
+from ..urssaf_api.call_pool import UrssafCallPool
 from ..urssaf_api.client import SharedBackoff
 from ..urssaf_api.exceptions import UrssafError
-from .urssaf_call_pool import UrssafCallPool
 from .urssaf_common import check_declarant
 from .urssaf_declaration import UrssafUnreachableError
 

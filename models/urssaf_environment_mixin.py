@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 from ..urssaf_api.exceptions import UrssafError
@@ -16,10 +16,10 @@ class UrssafEnvironmentMixin(models.AbstractModel):
       declared), from its company's environment at that moment; what
       follows (ending, revoking, paying, looking it up) is only done in that
       same environment.
-    - The fields Urssaf's answers fill (``_urssaf_answer_fields``: the
-      state, Urssaf's references and dates, the environment) are written
-      only by the addon's steps, as the superuser: never by a user, whatever
-      the client.
+    - The fields Urssaf's answers fill (the state, Urssaf's references and
+      dates, the environment) are each model's ``_urssaf_protected_fields``
+      (``urssaf.protected.mixin``, which every model using this one
+      inherits too): written only through ``_urssaf_write``.
     - Sending a batch is for declarants; every record is checked before the
       first call, so that a bad one sends nothing; a client error becomes a
       message in the user's language.
@@ -27,9 +27,6 @@ class UrssafEnvironmentMixin(models.AbstractModel):
 
     _name = "urssaf.environment.mixin"
     _description = "Record sent to Urssaf"
-
-    # The fields filled from Urssaf's answers, in each model.
-    _urssaf_answer_fields = ("urssaf_environment",)
 
     urssaf_environment = fields.Selection(
         URSSAF_ENVIRONMENTS,
@@ -39,45 +36,6 @@ class UrssafEnvironmentMixin(models.AbstractModel):
         help="Where this record was sent: the embedded sandbox (a simulation in this database), Urssaf's "
         "sandbox (test platform) or production. Set when it is first sent to Urssaf.",
     )
-
-    def _urssaf_refuse_answer_fields(self, fnames):
-        """Refuse, naming the field, a user's write of a field Urssaf's answers fill."""
-        if self.env.su:
-            return
-        refused = [fname for fname in self._urssaf_answer_fields if fname in fnames]
-        if not refused:
-            return
-        label = self._fields[refused[0]].get_description(self.env)["string"]
-        if refused[0] == "urssaf_environment":
-            raise UserError(
-                self.env._("%(field)s is set when the record is sent to Urssaf: it cannot be changed.", field=label)
-            )
-        raise UserError(
-            self.env._(
-                "%(record)s: “%(field)s” is filled only from Urssaf's answers; it cannot be written.",
-                record=self._description,
-                field=label,
-            )
-        )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        # A record a user creates starts as a draft: no state or answer of
-        # Urssaf's given, not even as a default.
-        defaults = {"state": "draft"}
-        given = {fname for vals in vals_list for fname, value in vals.items() if value and value != defaults.get(fname)}
-        given |= {key[len("default_") :] for key in self.env.context if key.startswith("default_")}
-        self._urssaf_refuse_answer_fields(given)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._urssaf_refuse_answer_fields(vals)
-        return super().write(vals)
-
-    def _urssaf_write(self, vals):
-        """Write what Urssaf answered, on records the user may write."""
-        self.check_access("write")
-        return self.sudo().write(vals)
 
     # --- sending --------------------------------------------------------------
 
@@ -115,7 +73,7 @@ class UrssafEnvironmentMixin(models.AbstractModel):
         """Record that these records are being sent to their company's
         current environment (call it just before the first call to Urssaf)."""
         for record in self:
-            record.sudo().write({"urssaf_environment": record.company_id.sudo().urssaf_environment})
+            record._urssaf_write({"urssaf_environment": record.company_id.sudo().urssaf_environment})
 
     def _urssaf_check_environment(self):
         """Raise a UserError when a record was sent to another environment

@@ -29,17 +29,14 @@ class UrssafMandate(models.Model):
 
     _name = "urssaf.mandate"
     _description = "Urssaf tierce-déclaration mandate"
-    _inherit = ["mail.thread", "mail.activity.mixin", "urssaf.environment.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "urssaf.environment.mixin", "urssaf.protected.mixin"]
     _order = "signature_date desc, id desc"
     _check_company_auto = True
-    _urssaf_answer_fields = (
-        "state",
-        "urssaf_mandate_ref",
-        "effective_date",
-        "end_date",
-        "refusal_reason",
-        "urssaf_environment",
+    # Filled from Urssaf's answers only.
+    _urssaf_protected_fields = frozenset(
+        {"state", "urssaf_mandate_ref", "effective_date", "end_date", "refusal_reason", "urssaf_environment"}
     )
+    _urssaf_protected_defaults = {"state": "draft"}
 
     partner_id = fields.Many2one(
         "res.partner",

@@ -2,6 +2,8 @@
 from odoo import api, models
 from odoo.exceptions import UserError
 
+from .urssaf_common import field_label
+
 DEFAULT_PREFIX = "default_"
 
 
@@ -16,16 +18,24 @@ class UrssafProtectedMixin(models.AbstractModel):
     - in ``create``'s values, unless the value is the one a new record
       starts with anyway (``_urssaf_protected_defaults``, else empty);
     - in a ``default_<field>`` key of the context, which Odoo fills into
-      ``create``'s values after the model's own ``create`` looked at them:
-      refused even for the superuser, since the addon's steps never pass
-      one and a sudo() keeps the caller's context;
-    - in ``write``;
+      ``create``'s values after the model's own ``create`` looked at them
+      (``_prepare_create_values``): refused even for the superuser, since
+      the addon's steps never pass one and a sudo() keeps the caller's
+      context;
+    - in ``write``, and so are the ``_urssaf_fixed_fields``, given when the
+      record is created and never moved after;
     - by ``unlink``, when ``_urssaf_protected_unlink`` is set (a record
       that only the addon creates and removes).
 
     The addon's steps write them through ``_urssaf_write``: the caller's
     rights on the records are checked, then the values are written as the
-    superuser, which no RPC call can be.
+    superuser, which no RPC call can be. A model that computes some of them
+    when a record is created does it in ``_urssaf_create_values``, which
+    runs after the check.
+
+    What is not "who may write this field" (a declaration locked once
+    declared, an amount adjustable by declarants only...) stays with each
+    model.
     """
 
     _name = "urssaf.protected.mixin"
@@ -33,6 +43,8 @@ class UrssafProtectedMixin(models.AbstractModel):
 
     # The fields of the model written only by the addon's steps.
     _urssaf_protected_fields = frozenset()
+    # Given when a record is created, then written only by the addon's steps.
+    _urssaf_fixed_fields = frozenset()
     # What a client may send for a protected field of a new record: the
     # value the record starts with anyway ({field: value}; else empty).
     _urssaf_protected_defaults = {}
@@ -45,10 +57,12 @@ class UrssafProtectedMixin(models.AbstractModel):
             return value == self._urssaf_protected_defaults[fname] or not value
         return not value
 
-    def _urssaf_refuse_protected(self, fnames):
+    def _urssaf_refuse_protected(self, fnames, protected=None):
         """Refuse, naming the first field in the model's order, a write of
-        protected fields."""
-        fnames = set(fnames) & set(self._urssaf_protected_fields)
+        protected fields (of ``protected``, by default the model's list)."""
+        if protected is None:
+            protected = self._urssaf_protected_fields
+        fnames = set(fnames) & set(protected)
         if not fnames:
             return
         order = list(self._fields)
@@ -58,13 +72,9 @@ class UrssafProtectedMixin(models.AbstractModel):
                 "%(record)s: the field “%(field)s” is filled only from the books and Urssaf's answers; "
                 "it cannot be written.",
                 record=self._description,
-                field=self._urssaf_field_label(fname),
+                field=field_label(self, fname),
             )
         )
-
-    def _urssaf_field_label(self, fname):
-        """The field's label in the user's language."""
-        return self._fields[fname].get_description(self.env)["string"]
 
     def _urssaf_protected_context_defaults(self):
         """The protected fields a ``default_*`` key of the context would set
@@ -90,14 +100,21 @@ class UrssafProtectedMixin(models.AbstractModel):
                     if fname in self._urssaf_protected_fields and not self._urssaf_is_start_value(fname, value)
                 }
             )
-        return super().create(vals_list)
+        return super().create(self._urssaf_create_values(vals_list))
+
+    @api.model
+    def _urssaf_create_values(self, vals_list):
+        """The values of new records, with what the addon computes for them
+        (protected fields included): called once the values are checked."""
+        return vals_list
 
     def write(self, vals):
         if not self.env.su:
-            self._urssaf_refuse_protected(vals)
+            self._urssaf_refuse_protected(vals, self._urssaf_protected_fields | self._urssaf_fixed_fields)
         return super().write(vals)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_protected(self):
         if self._urssaf_protected_unlink and not self.env.su and self:
             raise UserError(
                 self.env._(
@@ -105,11 +122,11 @@ class UrssafProtectedMixin(models.AbstractModel):
                     record=self._description,
                 )
             )
-        return super().unlink()
 
     def _urssaf_write(self, vals):
         """Write what the addon's own steps computed or Urssaf answered: the
         caller's rights on these records are checked, then the values are
-        written as the superuser."""
+        written as the superuser (the only way to write protected fields,
+        and one that no RPC call can take)."""
         self.check_access("write")
         return self.sudo().write(vals)

@@ -6,7 +6,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..urssaf_api.exceptions import UrssafError
 from ..urssaf_api.masking import mask_iban
-from .urssaf_common import correlation_note, urssaf_user_error
+from .urssaf_common import correlation_note, field_label, urssaf_user_error
 
 
 class UrssafSepaMandate(models.Model):
@@ -14,11 +14,13 @@ class UrssafSepaMandate(models.Model):
 
     _name = "urssaf.sepa.mandate"
     _description = "Urssaf SEPA mandate"
-    _inherit = ["mail.thread", "mail.activity.mixin", "urssaf.environment.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "urssaf.environment.mixin", "urssaf.protected.mixin"]
     _order = "signature_date desc, id desc"
     _rec_name = "rum"
     _check_company_auto = True
-    _urssaf_answer_fields = ("state", "rum", "urssaf_environment")
+    # Filled from Urssaf's answers only.
+    _urssaf_protected_fields = frozenset({"state", "rum", "urssaf_environment"})
+    _urssaf_protected_defaults = {"state": "draft"}
 
     partner_id = fields.Many2one(
         "res.partner",
@@ -85,7 +87,7 @@ class UrssafSepaMandate(models.Model):
         partner's or not a valid IBAN (never shown in clear)."""
         self.ensure_one()
         account = self.bank_account_id
-        label = self._fields["bank_account_id"].get_description(self.env)["string"]
+        label = field_label(self, "bank_account_id")
         if account.partner_id != self.partner_id:
             raise ValidationError(
                 self.env._(

@@ -25,3 +25,10 @@ from . import test_register
 from . import test_zero_period
 from . import test_migrations
 from . import test_vat_thresholds
+from . import test_harness
+from . import test_parallel_runs
+from . import test_demo
+
+# pytest only: an ERROR logged during a test fails it, as under Odoo's runner
+# (see pytest_error_logs; Odoo's runner ignores this name).
+pytest_plugins = [f"{__name__}.pytest_error_logs"]

@@ -9,6 +9,9 @@ server; a refused attempt must fail with its message and leave the database
 rows it names exactly as they were; an allowed one (a control) must go
 through and change them.
 
+Context defaults (``default_<field>`` keys) are tried on every model of
+the legal record: wrap a row's call in :func:`with_context_defaults`.
+
 To extend a table, add a row: what is tried (in words), who tries it, the
 call (built from the case's records when the row runs), the part of the
 message expected (``None`` for a control that must go through) and the
@@ -57,6 +60,22 @@ class Attempt:
     call: object
     refused: str | None
     tables: tuple = field(default=())
+
+
+def with_context_defaults(call, **defaults):
+    """``call`` (a row's call) sent with ``default_<field>`` keys in its
+    context: Odoo fills them into ``create``'s values after the model's own
+    ``create`` looked at them, so each model of the legal record must refuse
+    them itself (``urssaf.protected.mixin``)."""
+
+    def build(case):
+        model, method, args, *rest = call(case)
+        kwargs = dict(rest[0]) if rest else {}
+        context = dict(kwargs.get("context") or {})
+        context.update({f"default_{fname}": value for fname, value in defaults.items()})
+        return model, method, args, {**kwargs, "context": context}
+
+    return build
 
 
 class RpcTrustCase(UrssafSandboxMixin, HttpCase):

@@ -16,7 +16,7 @@ from . import rpc_trust
 from .common import FROZEN_NOW, UrssafTransactionCase
 from .rpc_trust import DECLARANT as DECLARANT_GROUP
 from .rpc_trust import PREPARER as PREPARER_GROUP
-from .rpc_trust import Attempt
+from .rpc_trust import Attempt, with_context_defaults
 
 DOCUMENT = base64.b64encode(b"%PDF-1.4 mandat signe")
 IBAN_TRADER = "FR76 3000 6000 0112 3456 7890 189"
@@ -66,6 +66,24 @@ def _line_write(name, values):
 
 def _call(name, method):
     return lambda case: ("urssaf.declaration", method, [[getattr(case, name).id]])
+
+
+def _new_in_june(case):
+    """A declaration of a period nobody declared yet (June 2026)."""
+    return (
+        "urssaf.declaration",
+        "create",
+        [{"partner_id": case.trader.id, "period_start": "2026-06-01", "period_end": "2026-06-30"}],
+    )
+
+
+def _new_line(case):
+    """A line of another category on the draft."""
+    return (
+        "urssaf.declaration.line",
+        "create",
+        [{"declaration_id": case.draft.id, "category_id": case.craftsman.urssaf_category_id.id, "amount": 0.0}],
+    )
 
 
 WRITTEN_ONLY_BY_THE_ADDON = "cannot be written"
@@ -286,7 +304,7 @@ class TestDeclarationTrustRpc(rpc_trust.RpcTrustCase):
                 "write",
                 [case.declared.contribution_ids.ids, {"amount": 1}],
             ),
-            "not allowed",
+            WRITTEN_ONLY_BY_THE_ADDON,
             DECLARATIONS,
         ),
         Attempt(
@@ -338,6 +356,74 @@ class TestDeclarationTrustRpc(rpc_trust.RpcTrustCase):
             "doesn't have 'read' access",
             DECLARATIONS,
         ),
+        # 6. Context defaults: Odoo fills ``default_<field>`` keys into
+        # create's values after the model's own create looked at them (it
+        # drops them itself for the lines created through a one2many).
+        Attempt(
+            "preparer creates a declaration of a free period, paid with a forged number, through context defaults",
+            "preparer",
+            with_context_defaults(
+                _new_in_june, state="paid", urssaf_number="DEC-FORGED", payment_reference="PAY-FORGED"
+            ),
+            WRITTEN_ONLY_BY_THE_ADDON,
+            DECLARATIONS,
+        ),
+        Attempt(
+            "declarant creates a declaration with its Urssaf number alone as a context default",
+            "declarant",
+            with_context_defaults(_new_in_june, urssaf_number="DEC-FORGED"),
+            "“Urssaf declaration number” is filled only",
+            DECLARATIONS,
+        ),
+        Attempt(
+            "declarant creates a declaration whose periodicity and snapshot come from the context",
+            "declarant",
+            with_context_defaults(_new_in_june, periodicity="quarterly", estimate_snapshot='{"forged": true}'),
+            WRITTEN_ONLY_BY_THE_ADDON,
+            DECLARATIONS,
+        ),
+        Attempt(
+            "preparer adds a line whose computed amount comes from the context",
+            "preparer",
+            with_context_defaults(_new_line, computed_amount=5000.0),
+            "“Collected (computed)” is filled only",
+            DECLARATIONS,
+        ),
+        Attempt(
+            "declarant creates a contribution line from context defaults",
+            "declarant",
+            with_context_defaults(
+                lambda case: (
+                    "urssaf.declaration.contribution",
+                    "create",
+                    [{"declaration_id": case.draft.id, "kind": "declared", "label": "X"}],
+                ),
+                amount=-1000.0,
+            ),
+            WRITTEN_ONLY_BY_THE_ADDON,
+            DECLARATIONS,
+        ),
+        Attempt(
+            "declarant creates a SEPA mandate already active, with a RUM of its choosing, through context defaults",
+            "declarant",
+            with_context_defaults(
+                lambda case: (
+                    "urssaf.sepa.mandate",
+                    "create",
+                    [
+                        {
+                            "partner_id": case.craftsman.id,
+                            "bank_account_id": case.craftsman_sepa.bank_account_id.id,
+                            "holder": "Craftsman",
+                        }
+                    ],
+                ),
+                state="active",
+                rum="RUM-FORGED",
+            ),
+            WRITTEN_ONLY_BY_THE_ADDON,
+            ("urssaf_sepa_mandate",),
+        ),
         # Controls: what the rules let through does go through.
         Attempt(
             "declarant adjusts the amount to declare of a draft",
@@ -378,6 +464,13 @@ class TestDeclarationTrustRpc(rpc_trust.RpcTrustCase):
             None,
             ("urssaf_declaration",),
         ),
+        Attempt(
+            "preparer creates a declaration of a free period with the state a new one has anyway in the context",
+            "preparer",
+            with_context_defaults(_new_in_june, state="draft"),
+            None,
+            ("urssaf_declaration",),
+        ),
     )
 
     def after_attempts(self):
@@ -387,6 +480,12 @@ class TestDeclarationTrustRpc(rpc_trust.RpcTrustCase):
         self.assertEqual(self.draft.state, "declared")
         self.assertEqual(self.draft.turnover_total, 1900.0)
         self.assertEqual(self.numbered_error.urssaf_number, "DEC-NUMBERED")
+        june = self.env["urssaf.declaration"].search(
+            [("partner_id", "=", self.trader.id), ("period_start", "=", date(2026, 6, 1))]
+        )
+        self.assertEqual((june.state, june.urssaf_number, june.payment_reference), ("draft", False, False))
+        self.assertEqual(june.periodicity, "monthly")
+        self.assertFalse(self.env["urssaf.sepa.mandate"].search([("rum", "=", "RUM-FORGED")]), "no forged SEPA mandate")
 
 
 @freeze_time(FROZEN_NOW)

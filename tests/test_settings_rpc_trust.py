@@ -107,7 +107,7 @@ class TestSettingsTrust(rpc_trust.RpcTrustCase):
             "a declarant writes the environment of a mandate",
             "declarant",
             lambda case: ("urssaf.mandate", "write", [[case.mandate.id], {"urssaf_environment": "production"}]),
-            "Urssaf environment is set when the record is sent to Urssaf",
+            "“Urssaf environment” is filled only from the books and Urssaf's answers",
             ("urssaf_mandate",),
         ),
         Attempt(
@@ -118,7 +118,7 @@ class TestSettingsTrust(rpc_trust.RpcTrustCase):
                 "create",
                 [{"partner_id": case.mandate.partner_id.id, "urssaf_environment": "production"}],
             ),
-            "Urssaf environment is set when the record is sent to Urssaf",
+            "“Urssaf environment” is filled only from the books and Urssaf's answers",
             ("urssaf_mandate",),
         ),
         Attempt(

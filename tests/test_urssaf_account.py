@@ -23,7 +23,7 @@ from odoo.tools.sql import column_exists, table_exists
 
 from ..urssaf_api.seed import seed_account
 from . import rpc_trust
-from .rpc_trust import PASSWORD, Attempt
+from .rpc_trust import PASSWORD, Attempt, with_context_defaults
 from .test_partner_mandates import ADDON, DECLARANT, PDF, PREPARER, UrssafAeCase
 
 NIR_TRADER = seed_account("monthly_trader")["nir"]
@@ -31,7 +31,7 @@ NIR_TRADER_FORMATTED = "2 88 04 75 111 023 71"
 NIR_LIBERAL = seed_account("liberal_bnc_liberatoire")["nir"]
 NIR_NOT_ELIGIBLE = seed_account("not_eligible")["nir"]
 assert len({NIR_TRADER, NIR_LIBERAL, NIR_NOT_ELIGIBLE}) == 3
-CHECK_ONLY = "is set by the Urssaf account check only"
+CHECK_ONLY = "is filled only from the books and Urssaf's answers"
 # A record rule's refusal (of a record of another company).
 RULE = "stumbled upon some top-secret records"
 MESSAGE_REFUSED = "(Document type: Message, Operation: read)"
@@ -189,14 +189,14 @@ class TestAccountTrust(rpc_trust.RpcTrustCase):
             "a declarant writes the eligibility on the account",
             "declarant",
             lambda case: ("urssaf.account", "write", [[case.account_a.id], {"eligible": False}]),
-            f"Eligible to tierce déclaration {CHECK_ONLY}",
+            f"“Eligible to tierce déclaration” {CHECK_ONLY}",
             ("urssaf_account",),
         ),
         Attempt(
             "a declarant writes the periodicity on the partner",
             "declarant",
             lambda case: ("res.partner", "write", [[case.ae.id], {"urssaf_periodicity": "quarterly"}]),
-            f"Declaration periodicity {CHECK_ONLY}",
+            f"“Declaration periodicity” {CHECK_ONLY}",
             ("urssaf_account", "res_partner"),
         ),
         Attempt(
@@ -209,6 +209,52 @@ class TestAccountTrust(rpc_trust.RpcTrustCase):
             ),
             CHECK_ONLY,
             ("urssaf_account",),
+        ),
+        # --- context defaults, filled into create's values after the model looked at them ----
+        Attempt(
+            "a declarant creates an account with the check's results as context defaults",
+            "declarant",
+            with_context_defaults(
+                lambda case: ("urssaf.account", "create", [{"partner_id": case.company_b.partner_id.id}]),
+                state="eligible",
+                eligible=True,
+                periodicity="monthly",
+            ),
+            CHECK_ONLY,
+            ("urssaf_account",),
+        ),
+        Attempt(
+            "a declarant creates an auto-entrepreneur whose account gets eligible from the context defaults",
+            "declarant",
+            with_context_defaults(
+                lambda case: ("res.partner", "create", [{"name": "Forged AE", "urssaf_is_auto_entrepreneur": True}]),
+                eligible=True,
+                activity_start="2020-01-01",
+            ),
+            CHECK_ONLY,
+            ("urssaf_account", "res_partner"),
+        ),
+        Attempt(
+            "a declarant creates a mandate already active at Urssaf through the context defaults",
+            "declarant",
+            with_context_defaults(
+                lambda case: ("urssaf.mandate", "create", [{"partner_id": case.ae.id}]),
+                state="active",
+                urssaf_mandate_ref="MANDATE-FORGED",
+                effective_date="2026-01-01",
+            ),
+            "“State” is filled only",
+            ("urssaf_mandate",),
+        ),
+        Attempt(
+            "a declarant creates a mandate said sent to production through the context defaults",
+            "declarant",
+            with_context_defaults(
+                lambda case: ("urssaf.mandate", "create", [{"partner_id": case.ae.id}]),
+                urssaf_environment="production",
+            ),
+            "“Urssaf environment” is filled only",
+            ("urssaf_mandate",),
         ),
         # --- controls: company A's declarant -------------------------------------------------
         Attempt(
@@ -504,7 +550,7 @@ class TestPerCompanyAccount(UrssafAeCase):
             with self.subTest(field=fname):
                 with self.assertRaises(UserError) as caught:
                     partner.with_user(self.declarant).write({fname: value})
-                self.assertIn(f"{label} is set by the Urssaf account check only", str(caught.exception))
+                self.assertIn(f"“{label}” {CHECK_ONLY}", str(caught.exception))
                 with self.assertRaises(UserError):
                     account.with_user(self.declarant).write({account_fname: value})
         self.assertEqual(account.read(results), before)

@@ -27,7 +27,7 @@ after the other, and a run must not leave a declaration behind for that.
 
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-from ..urssaf_api.exceptions import UrssafRateLimitedError, UrssafTransportError
+from .exceptions import UrssafRateLimitedError, UrssafTransportError
 
 
 class PoolOutcome:

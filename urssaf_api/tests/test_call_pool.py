@@ -5,8 +5,8 @@ import threading
 import time
 from unittest import TestCase
 
-from ..models.urssaf_call_pool import UrssafCallPool
-from ..urssaf_api.exceptions import UrssafApiError, UrssafRateLimitedError, UrssafTransportError
+from ..call_pool import UrssafCallPool
+from ..exceptions import UrssafApiError, UrssafRateLimitedError, UrssafTransportError
 
 
 class Probe:
