@@ -56,6 +56,8 @@ STATES = [
     ("cancelled", "Cancelled"),
 ]
 STEPS = [("estimate", "Estimate"), ("declare", "Declare"), ("pay", "Pay")]
+# Not settled yet: late once the due date has passed.
+UNSETTLED_STATES = ("draft", "estimated", "declared", "error")
 # Once Urssaf holds the declaration, only what Urssaf says may change it.
 LOCKED_STATES = ("declared", "paid")
 # Filled only by the addon's own steps, from the books and from Urssaf's
@@ -86,6 +88,7 @@ SYSTEM_FIELDS = frozenset(
         "contribution_move_id",
         "collected_currency_id",
         "collected_amount_currency",
+        "currency_id",
     }
 )
 # What was declared: frozen once Urssaf holds the declaration (its number
@@ -154,7 +157,9 @@ class UrssafDeclaration(models.Model):
     company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
     # Urssaf declares and debits euros, whatever the declaring company's
     # currency: the turnover is converted at the rate of each day collected.
-    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+    # Stored, so that the amounts sum in grouped lists, pivots and graphs
+    # (Odoo aggregates a monetary field only by a stored currency).
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id", store=True)
     collected_currency_id = fields.Many2one(
         "res.currency",
         string="Currency of the books",
@@ -191,6 +196,9 @@ class UrssafDeclaration(models.Model):
         help="The first declaration after the activity start, longer than a regular period.",
     )
     due_date = fields.Date(string="Due date", compute="_compute_due_date", store=True, index=True)
+    days_late = fields.Integer(
+        compute="_compute_days_late", help="Days since the due date of a declaration not yet declared and paid."
+    )
     state = fields.Selection(
         STATES, default="draft", required=True, readonly=True, copy=False, tracking=True, index=True
     )
@@ -280,6 +288,14 @@ class UrssafDeclaration(models.Model):
                 )
             else:
                 declaration.due_date = False
+
+    @api.depends("due_date", "state")
+    @api.depends_context("date")
+    def _compute_days_late(self):
+        today = fields.Date.context_today(self)
+        for declaration in self:
+            late = declaration.state in UNSETTLED_STATES and declaration.due_date and declaration.due_date < today
+            declaration.days_late = (today - declaration.due_date).days if late else 0
 
     @api.depends("line_ids.amount", "line_ids.computed_amount")
     def _compute_totals(self):
