@@ -263,6 +263,10 @@ class UrssafDeclaration(models.Model):
         "An auto-entrepreneur has only one declaration per period.",
     )
 
+    # The euro whatever the company: company_id, always set, only triggers
+    # the computation of new declarations (a stored field depending on
+    # nothing is computed only when its column is created, on update).
+    @api.depends("company_id")
     def _compute_currency_id(self):
         self.currency_id = euro(self.env)
 

@@ -110,3 +110,12 @@ class AccountantDayCase(UrssafSandboxMixin, HttpCase):
         """``execute_kw`` over XML-RPC as the user of ``role``."""
         user = self.users[role]
         return self.xmlrpc_object.execute_kw(self.env.cr.dbname, user.id, PASSWORD, model, method, args, kwargs or {})
+
+    def call_kw(self, role, model, method, args, kwargs=None):
+        """The web client's own call (JSON-RPC on ``/web/dataset/call_kw``)
+        in a session of the user of ``role``."""
+        self.authenticate(self.users[role].login, PASSWORD)
+        return self.make_jsonrpc_request(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
+        )
