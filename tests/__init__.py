@@ -22,3 +22,6 @@ from . import test_contribution_books
 from . import test_acre
 from . import test_books_rpc_trust
 from . import test_register
+from . import test_cockpit
+from . import test_declaration_grouping
+from . import test_send_confirmation

@@ -65,12 +65,18 @@ class UrssafDeclarationSend(models.TransientModel):
         )
 
     def _declare_line(self, declaration):
+        # An estimate of nothing is 0.00: only a missing one is "not estimated".
+        estimated = (
+            self._amount(declaration.estimated_total, declaration)
+            if declaration.estimate_snapshot
+            else self.env._("not estimated yet")
+        )
         line = self.env._(
             "%(partner)s, %(period)s: turnover %(turnover)s, estimated contributions %(estimated)s",
             partner=declaration.partner_id.display_name,
             period=self._period(declaration),
             turnover=self._amount(declaration.turnover_total, declaration),
-            estimated=self._amount(declaration.estimated_total, declaration),
+            estimated=estimated,
         )
         return f"{line}{self._late_warning(declaration)}"
 
