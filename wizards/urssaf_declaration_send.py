@@ -47,9 +47,6 @@ class UrssafDeclarationSend(models.TransientModel):
     def _amount(self, amount, declarations):
         return formatLang(self.env, amount, currency_obj=declarations.currency_id[:1])
 
-    def _period(self, declaration):
-        return f"{format_date(self.env, declaration.period_start)} – {format_date(self.env, declaration.period_end)}"
-
     def _declare_heading(self, declarations):
         total = self._amount(sum(declarations.mapped("turnover_total")), declarations)
         if len(declarations) == 1:
@@ -72,9 +69,8 @@ class UrssafDeclarationSend(models.TransientModel):
             else self.env._("not estimated yet")
         )
         line = self.env._(
-            "%(partner)s, %(period)s: turnover %(turnover)s, estimated contributions %(estimated)s",
-            partner=declaration.partner_id.display_name,
-            period=self._period(declaration),
+            "%(declaration)s: turnover %(turnover)s, estimated contributions %(estimated)s",
+            declaration=declaration.display_name,
             turnover=self._amount(declaration.turnover_total, declaration),
             estimated=estimated,
         )
@@ -118,9 +114,8 @@ class UrssafDeclarationSend(models.TransientModel):
         today = fields.Date.context_today(self)
         debit_date = periods.working_day_on_or_after(max(declaration.due_date or today, today))
         return self.env._(
-            "%(partner)s, %(period)s: %(amount)s from %(account)s, debited on %(date)s%(late)s",
-            partner=declaration.partner_id.display_name,
-            period=self._period(declaration),
+            "%(declaration)s: %(amount)s from %(account)s, debited on %(date)s%(late)s",
+            declaration=declaration.display_name,
             amount=self._amount(declaration.remaining_due, declaration),
             account=account,
             date=format_date(self.env, debit_date),
