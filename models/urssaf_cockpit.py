@@ -173,5 +173,6 @@ class UrssafCockpit(models.Model):
         model, domain = tiles[tile]
         xmlid = "action_urssaf_declaration" if model == DECLARATION else "action_urssaf_account"
         action = self.env["ir.actions.act_window"]._for_xml_id(f"l10n_fr_urssaf_tierce_declaration.{xmlid}")
-        action.update(name=self._tile_titles()[tile], domain=domain)
+        title = self._tile_titles()[tile]
+        action.update(name=title, display_name=title, domain=domain)
         return action

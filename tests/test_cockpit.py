@@ -15,6 +15,33 @@ from odoo.tools.safe_eval import safe_eval
 from .accountant_day import TODAY, AccountantDayCase
 
 _AE = [("is_auto_entrepreneur", "=", True)]
+# In the browser: click the cockpit's Late tile, count the rows of the list it opens.
+LATE_TILE_JS = """
+        (async () => {
+            const wait = async (check, what) => {
+                for (let i = 0; i < 400; i++) {
+                    const found = check();
+                    if (found) return found;
+                    await new Promise((resolve) => setTimeout(resolve, 50));
+                }
+                throw new Error("not found: " + what);
+            };
+            const tile = await wait(
+                () => [...document.querySelectorAll(".o_urssaf_cockpit a")].find(
+                    (link) => link.textContent.trim().startsWith("Late")),
+                "the Late tile",
+            );
+            tile.click();
+            await wait(() => document.querySelector(".o_list_view .o_data_row"), "the late declarations");
+            const rows = document.querySelectorAll(".o_list_view .o_data_row").length;
+            const title = document.querySelector(".o_breadcrumb").textContent;
+            if (rows === expected && title.includes("Late declarations")) {
+                console.log("test successful");
+            } else {
+                console.error(`the Late tile opened ${rows} rows under "${title}", not ${expected}`);
+            }
+        })().catch((error) => console.error(error.message));
+        """
 COUNTS = [
     "due_soon_count",
     "late_count",
@@ -180,3 +207,15 @@ class TestCockpit(AccountantDayCase):
         action = self.env.ref("l10n_fr_urssaf_tierce_declaration.action_urssaf_cockpit")
         result = action.with_user(self.users["preparer"]).run()
         self.assertEqual(result["res_model"], "urssaf.cockpit")
+
+    def test_browser_opens_the_late_list_from_the_cockpit(self):
+        """In the web client: the menu's cockpit renders, and its Late tile
+        opens the late declarations."""
+        late = self._cockpit("preparer")["late_count"]
+        self.assertTrue(late)
+        code = f"const expected = {late};" + LATE_TILE_JS
+        self.browser_js(
+            "/odoo/action-l10n_fr_urssaf_tierce_declaration.action_urssaf_cockpit",
+            code,
+            login=self.users["preparer"].login,
+        )
