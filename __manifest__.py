@@ -45,6 +45,9 @@
         "demo/urssaf_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "l10n_fr_urssaf_tierce_declaration/static/src/scss/urssaf_cockpit.scss",
+        ],
         "web.assets_tests": [
             "l10n_fr_urssaf_tierce_declaration/static/tests/tours/*.js",
         ],
