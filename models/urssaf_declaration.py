@@ -197,7 +197,9 @@ class UrssafDeclaration(models.Model):
     )
     due_date = fields.Date(string="Due date", compute="_compute_due_date", store=True, index=True)
     days_late = fields.Integer(
-        compute="_compute_days_late", help="Days since the due date of a declaration not yet declared and paid."
+        string="Days late",
+        compute="_compute_days_late",
+        help="Days since the due date of a declaration not paid yet.",
     )
     state = fields.Selection(
         STATES, default="draft", required=True, readonly=True, copy=False, tracking=True, index=True

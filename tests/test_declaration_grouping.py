@@ -5,6 +5,7 @@ preparer the way the web client asks them: the pivot's
 grouped list's ``web_read_group`` with the aggregates the list derives from
 ``fields_get``."""
 
+import xmlrpc.client
 from collections import defaultdict
 
 from odoo.tests import tagged
@@ -107,3 +108,13 @@ class TestDeclarationGrouping(AccountantDayCase):
             )
         )
         self.assertEqual(self.env.cr.fetchone()[0], 0)
+
+    def test_currency_is_the_euro_for_good(self):
+        """The sums add euros: no user changes a declaration's currency."""
+        usd = self.env.ref("base.USD")
+        for role in ("preparer", "declarant"):
+            with self.subTest(role), self.assertRaises(xmlrpc.client.Fault) as caught:
+                self.rpc(role, "urssaf.declaration", "write", [self.october.ids, {"currency_id": usd.id}])
+            self.assertIn("cannot be written", caught.exception.faultString)
+        self.env.cr.execute(SQL("SELECT currency_id FROM urssaf_declaration WHERE id = %s", self.october.id))
+        self.assertEqual(self.env.cr.fetchone()[0], self.env.ref("base.EUR").id)
