@@ -75,3 +75,11 @@ class TestSendConfirmation(AccountantDayCase):
         self.september.invalidate_recordset()
         self.assertEqual(self.september.state, "paid")
         self.assertEqual(self.september.debit_date, TODAY)
+
+    def test_pay_says_when_there_is_no_account_to_debit(self):
+        self.env["urssaf.sepa.mandate"].search([("partner_id", "=", self.trader.id)]).sudo().write({"state": "revoked"})
+        _wizard, summary = self._summary("pay", self.september)
+        [line] = summary.splitlines()[1:]
+        self.assertIn(f"{_money(self.september.remaining_due)} cannot be paid:", line)
+        self.assertIn("no active SEPA mandate", line)
+        self.assertNotIn("debited on", line)

@@ -107,16 +107,23 @@ class UrssafDeclarationSend(models.TransientModel):
         """The amount, the account debited (masked) and the day Urssaf debits
         it when no date is sent: the due date, or once it has passed the next
         working day from today."""
+        amount = self._amount(declaration.remaining_due, declaration)
         try:
             account = declaration._payment_sepa_mandate().iban_masked
         except UserError as error:
-            account = str(error)
+            # Said now rather than when the payment is refused.
+            return self.env._(
+                "%(declaration)s: %(amount)s cannot be paid: %(reason)s",
+                declaration=declaration.display_name,
+                amount=amount,
+                reason=error.args[0],
+            )
         today = fields.Date.context_today(self)
         debit_date = periods.working_day_on_or_after(max(declaration.due_date or today, today))
         return self.env._(
             "%(declaration)s: %(amount)s from %(account)s, debited on %(date)s%(late)s",
             declaration=declaration.display_name,
-            amount=self._amount(declaration.remaining_due, declaration),
+            amount=amount,
             account=account,
             date=format_date(self.env, debit_date),
             late=self._late_warning(declaration),
