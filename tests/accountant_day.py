@@ -7,8 +7,8 @@ One set of records for these tests (company A of the trust tables):
 - the trader (monthly, eligible, mandate and SEPA mandate active): its
   September declared and unpaid, August estimated, July in error with an
   unknown outcome, October still a draft;
-- the craftsman (quarterly, mandate, no SEPA mandate), 70,000 collected this
-  year: near its services ceiling;
+- the craftsman (quarterly, mandate, no SEPA mandate), 70,000 declared and
+  paid for the first quarter: near its services ceiling;
 - the liberal profession (checked, no mandate), and the ineligible one;
 - in company B, a draft declaration that company A's users never count.
 """
@@ -19,7 +19,7 @@ from odoo import Command
 from odoo.tests import HttpCase, freeze_time, new_test_user
 
 from ..urssaf_api.seed import seed_account
-from .common import FROZEN_NOW, UrssafSandboxMixin, paid_vendor_bill
+from .common import FROZEN_NOW, UrssafSandboxMixin
 from .rpc_trust import PASSWORD, USER_GROUPS
 from .test_declaration_trust import DOCUMENT, IBAN_TRADER, _declaration
 
@@ -77,8 +77,6 @@ class AccountantDayCase(UrssafSandboxMixin, HttpCase):
         cls.craftsman = _auto_entrepreneur(env, "quarterly_craftsman_moselle", "PRESTATION_SERVICES_BIC")
         cls.liberal = _auto_entrepreneur(env, "liberal_bnc_liberatoire", "PRESTATION_SERVICES_BNC", mandate=False)
         cls.ineligible = _auto_entrepreneur(env, "not_eligible", "PRESTATION_SERVICES_BIC", mandate=False)
-        # 70,000 of services collected this year: 90 % of the BIC services ceiling.
-        paid_vendor_bill(env, cls.craftsman, date(2026, 3, 2), 70000.0, date(2026, 3, 10))
 
         preparer, declarant = cls.users["preparer"], cls.users["declarant"]
         cls.september = _declaration(env, cls.trader, date(2026, 9, 1), date(2026, 9, 30), 1000.0)
@@ -93,6 +91,12 @@ class AccountantDayCase(UrssafSandboxMixin, HttpCase):
         cls.october = _declaration(env, cls.trader, date(2026, 10, 1), date(2026, 10, 31), 400.0)
         assert cls.september.state == "declared", cls.september.error_message
         assert cls.august.state == "estimated", cls.august.error_message
+
+        # 70,000 of services declared this year: 90 % of the BIC services ceiling.
+        cls.craftsman_q1 = _declaration(
+            env, cls.craftsman, date(2026, 1, 1), date(2026, 3, 31), 70000.0, "PRESTATION_SERVICES_BIC"
+        )
+        cls.craftsman_q1.write({"state": "paid", "urssaf_number": "DEC-Q1-CRAFTSMAN"})
 
         category = env["urssaf.activity.category"].search([("code", "=", "VENTE_MARCHANDISES")])
         cls.other_company_declaration = env["urssaf.declaration"].create(
