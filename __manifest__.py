@@ -15,6 +15,7 @@
     "data": [
         "security/urssaf_security.xml",
         "security/ir.model.access.csv",
+        "security/urssaf_cockpit_security.xml",
         "data/urssaf_activity_category_data.xml",
         "data/ir_cron_data.xml",
         "data/ir_cron_declaration_data.xml",
@@ -30,6 +31,7 @@
         "data/urssaf_declaration_actions.xml",
         "views/urssaf_register_line_views.xml",
         "report/urssaf_register_report.xml",
+        "views/urssaf_cockpit_views.xml",
         "views/urssaf_menus.xml",
         "views/urssaf_run_views.xml",
         "views/res_config_settings_views.xml",
@@ -43,6 +45,9 @@
         "demo/urssaf_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "l10n_fr_urssaf_tierce_declaration/static/src/scss/urssaf_cockpit.scss",
+        ],
         "web.assets_tests": [
             "l10n_fr_urssaf_tierce_declaration/static/tests/tours/*.js",
         ],

@@ -19,3 +19,4 @@ from . import urssaf_run
 from . import urssaf_yearly_summary
 from . import account_bank_statement_line
 from . import urssaf_register_line
+from . import urssaf_cockpit

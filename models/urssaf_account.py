@@ -8,6 +8,7 @@ from stdnum.fr import siret as stdnum_siret
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 from odoo.tools.misc import format_date
 
 from ..urssaf_api.contributions import acre_applies, acre_end
@@ -196,6 +197,22 @@ class UrssafAccount(models.Model):
         string="ACRE covers the current period",
         compute="_compute_acre",
         help="The declaration of the current period still gets the reduced ACRE rate.",
+    )
+
+    # Whether this company may declare and pay for the auto-entrepreneur:
+    # searched in SQL against this account's own company (the cockpit's
+    # counts and the lists' filters).
+    has_active_mandate = fields.Boolean(
+        string="Active mandate",
+        compute="_compute_has_active_mandates",
+        search="_search_has_active_mandate",
+        help="Urssaf holds an active tierce-déclaration mandate of the auto-entrepreneur for this company.",
+    )
+    has_active_sepa_mandate = fields.Boolean(
+        string="Active SEPA mandate",
+        compute="_compute_has_active_mandates",
+        search="_search_has_active_sepa_mandate",
+        help="Urssaf holds an active SEPA direct-debit mandate of the auto-entrepreneur for this company.",
     )
 
     _partner_company_unique = models.Constraint(
@@ -469,6 +486,36 @@ class UrssafAccount(models.Model):
                 _logger.warning("Urssaf account check skipped for account %s: %s", account.id, error)
             if not cron._commit_progress(1):
                 break
+
+    def _active_mandate_sql(self, table):
+        """Accounts of which ``table`` holds an active mandate for the
+        account's own company (SQL, over the ids of ``urssaf_account``)."""
+        return SQL(
+            """(SELECT account.id FROM urssaf_account account
+                 WHERE EXISTS (SELECT 1 FROM %(table)s mandate
+                                WHERE mandate.partner_id = account.partner_id
+                                  AND mandate.company_id = account.company_id
+                                  AND mandate.state = 'active'))""",
+            table=SQL.identifier(table),
+        )
+
+    def _search_has_active_mandate(self, operator, value):
+        if operator != "in":
+            return NotImplemented
+        return [("id", "in", self._active_mandate_sql("urssaf_mandate"))]
+
+    def _search_has_active_sepa_mandate(self, operator, value):
+        if operator != "in":
+            return NotImplemented
+        return [("id", "in", self._active_mandate_sql("urssaf_sepa_mandate"))]
+
+    @api.depends("partner_id", "company_id")
+    def _compute_has_active_mandates(self):
+        mandated = set(self.search([("id", "in", self.ids), ("has_active_mandate", "=", True)]).ids)
+        debitable = set(self.search([("id", "in", self.ids), ("has_active_sepa_mandate", "=", True)]).ids)
+        for account in self:
+            account.has_active_mandate = account.id in mandated
+            account.has_active_sepa_mandate = account.id in debitable
 
     def action_open_partner(self):
         self.ensure_one()

@@ -42,6 +42,8 @@ STATES = [
     ("cancelled", "Cancelled"),
 ]
 STEPS = [("estimate", "Estimate"), ("declare", "Declare"), ("pay", "Pay")]
+# Not settled yet: late once the due date has passed.
+UNSETTLED_STATES = ("draft", "estimated", "declared", "error")
 # Once Urssaf holds the declaration, only what Urssaf says may change it.
 LOCKED_STATES = ("declared", "paid")
 # What was declared: frozen once Urssaf holds the declaration (its number
@@ -97,6 +99,7 @@ class UrssafDeclaration(models.Model):
             "contribution_move_id",
             "collected_currency_id",
             "collected_amount_currency",
+            "currency_id",
         }
     )
     # A declaration a user creates always starts as a draft.
@@ -116,7 +119,9 @@ class UrssafDeclaration(models.Model):
     company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
     # Urssaf declares and debits euros, whatever the declaring company's
     # currency: the turnover is converted at the rate of each day collected.
-    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+    # Stored, so that the amounts sum in grouped lists, pivots and graphs
+    # (Odoo aggregates a monetary field only by a stored currency).
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id", store=True)
     collected_currency_id = fields.Many2one(
         "res.currency",
         string="Currency of the books",
@@ -153,6 +158,11 @@ class UrssafDeclaration(models.Model):
         help="The first declaration after the activity start, longer than a regular period.",
     )
     due_date = fields.Date(string="Due date", compute="_compute_due_date", store=True, index=True)
+    days_late = fields.Integer(
+        string="Days late",
+        compute="_compute_days_late",
+        help="Days since the due date of a declaration not paid yet.",
+    )
     state = fields.Selection(
         STATES, default="draft", required=True, readonly=True, copy=False, tracking=True, index=True
     )
@@ -217,6 +227,10 @@ class UrssafDeclaration(models.Model):
         "An auto-entrepreneur has only one declaration per period.",
     )
 
+    # The euro whatever the company: company_id, always set, only triggers
+    # the computation of new declarations (a stored field depending on
+    # nothing is computed only when its column is created, on update).
+    @api.depends("company_id")
     def _compute_currency_id(self):
         self.currency_id = euro(self.env)
 
@@ -242,6 +256,14 @@ class UrssafDeclaration(models.Model):
                 )
             else:
                 declaration.due_date = False
+
+    @api.depends("due_date", "state")
+    @api.depends_context("date")
+    def _compute_days_late(self):
+        today = fields.Date.context_today(self)
+        for declaration in self:
+            late = declaration.state in UNSETTLED_STATES and declaration.due_date and declaration.due_date < today
+            declaration.days_late = (today - declaration.due_date).days if late else 0
 
     @api.depends("line_ids.amount", "line_ids.computed_amount")
     def _compute_totals(self):

@@ -28,6 +28,9 @@ from . import test_vat_thresholds
 from . import test_harness
 from . import test_parallel_runs
 from . import test_demo
+from . import test_cockpit
+from . import test_declaration_grouping
+from . import test_send_confirmation
 
 # pytest only: an ERROR logged during a test fails it, as under Odoo's runner
 # (see pytest_error_logs; Odoo's runner ignores this name).
