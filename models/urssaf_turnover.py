@@ -338,6 +338,7 @@ class UrssafTurnover(models.AbstractModel):
             "urssaf.activity.category",
             "account.account",
             "account.journal",
+            "account.tax",
             "account.payment",
             "account.move",
             "account.move.line",
