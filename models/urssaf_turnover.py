@@ -300,7 +300,9 @@ class UrssafTurnover(models.AbstractModel):
             purchases=PURCHASES,
             settlement_origin=ORIGIN_SETTLEMENT,
         )
-        if RECEIPTS in register_types:
+        # Income on the bank is read from the books of those keeping their
+        # own: none asked, no lines to look at.
+        if RECEIPTS in register_types and (partners is None or reading[1]):
             rows = SQL(
                 "%s UNION ALL %s",
                 rows,

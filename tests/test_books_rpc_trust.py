@@ -33,6 +33,10 @@ def _partner_write(values):
     return call
 
 
+def _fee_account_write(case):
+    return ("res.company", "write", [[case.company_a.id], {"urssaf_fee_account_ids": [(4, case.expense.id)]}])
+
+
 def _journal_write(case):
     return ("res.company", "write", [[case.company_a.id], {"urssaf_contribution_journal_id": case.journal.id}])
 
@@ -68,6 +72,9 @@ class TestBooksTrust(rpc_trust.RpcTrustCase):
             }
         )
         cls.move = cls.env["account.move"].create({"move_type": "entry", "company_id": cls.company_a.id})
+        cls.expense = cls.env["account.account"].create(
+            {"code": "665999", "name": "Discounts granted", "account_type": "expense", "company_ids": cls.company_a.ids}
+        )
 
     ATTEMPTS = (
         Attempt(
@@ -96,6 +103,18 @@ class TestBooksTrust(rpc_trust.RpcTrustCase):
             _journal_write,
             None,
             ("res_company",),
+        ),
+        Attempt(
+            "a declarant makes a discount account a fee account",
+            "declarant",
+            _fee_account_write,
+            NO_WRITE,
+        ),
+        Attempt(
+            "an Access rights administrator makes a discount account a fee account",
+            "access_rights",
+            _fee_account_write,
+            NO_FIELD_ACCESS,
         ),
         Attempt(
             "a preparer records ACRE",
@@ -131,6 +150,7 @@ class TestBooksTrust(rpc_trust.RpcTrustCase):
         self.assertTrue(account.acre)
         self.assertEqual(self.company_a.urssaf_contribution_journal_id, self.journal)
         self.assertFalse(self.company_a.urssaf_post_contributions)
+        self.assertNotIn(self.expense, self.company_a.sudo().urssaf_fee_account_ids)
 
 
 # The period the books of company A collected in.
@@ -204,8 +224,10 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
                 "write",
                 [[case.company_a.id], {"urssaf_books_reader_ids": [(4, case.company_b.id)]}],
             ),
-            # Company A is not one of its companies at all.
-            "doesn't have 'read' access to",
+            # Refused on the company itself: a declarant writes no company,
+            # and company A is none of its own (which check speaks first
+            # varies).
+            "(res.company)",
         ),
     )
 
