@@ -764,10 +764,11 @@ class UrssafTurnover(models.AbstractModel):
             conditions.append(SQL("line.date >= %s", date_from))
         if date_to:
             conditions.append(SQL("line.date <= %s", date_to))
+        own_books_filter = SQL()
         if partners is not None:
             if own_books is None:
                 own_books = self._reading_side(partners)[1]
-            conditions.append(SQL("line.company_id = ANY(%s)", own_books))
+            own_books_filter = SQL("AND books.id = ANY(%s)", own_books)
         root = SQL("SPLIT_PART(books.parent_path, '/', 1)")
         return SQL(
             """
@@ -801,15 +802,27 @@ class UrssafTurnover(models.AbstractModel):
                              WHEN books_currency.name = 'EUR' THEN 1
                              ELSE %(euro_rate)s / %(books_rate)s
                          END AS euro_rate
-                    FROM account_move_line line
-                    JOIN account_account account ON account.id = line.account_id
-                    JOIN account_journal journal ON journal.id = line.journal_id
-                    JOIN res_company books ON books.id = line.company_id
-                    JOIN res_currency books_currency ON books_currency.id = books.currency_id
-                    JOIN res_company own_company ON STARTS_WITH(books.parent_path, own_company.parent_path)
-                    JOIN (%(readers)s) AS reader
-                      ON reader.partner_id = own_company.partner_id AND reader.source = 'customer_invoices'
+                    -- From the auto-entrepreneurs keeping their own books to
+                    -- their bank and cash journals, then to those journals'
+                    -- lines: a database whose auto-entrepreneurs keep none
+                    -- reads no line.
+                    FROM (%(readers)s) AS reader
+                    JOIN res_company own_company ON own_company.partner_id = reader.partner_id
                     JOIN res_company declaring ON declaring.id = reader.company_id
+                    JOIN res_company books ON STARTS_WITH(books.parent_path, own_company.parent_path)
+                    JOIN res_currency books_currency ON books_currency.id = books.currency_id
+                    JOIN account_journal journal
+                      ON journal.company_id = books.id AND journal.type IN %(journal_types)s
+                   CROSS JOIN LATERAL (
+                       -- OFFSET 0 keeps the subquery apart: looked up by
+                       -- journal (its index), not a scan of every line of
+                       -- the period hashed against the journals.
+                       SELECT line.*
+                         FROM account_move_line line
+                        WHERE line.journal_id = journal.id AND %(conditions)s
+                       OFFSET 0
+                   ) AS line
+                    JOIN account_account account ON account.id = line.account_id
                    CROSS JOIN LATERAL (
                        -- The entry's income and its sales taxes.
                        SELECT COALESCE(SUM(other.balance) FILTER (
@@ -821,11 +834,10 @@ class UrssafTurnover(models.AbstractModel):
                          LEFT JOIN account_tax tax ON tax.id = other.tax_line_id
                         WHERE other.move_id = line.move_id
                    ) AS entry
-                   WHERE %(conditions)s
+                   WHERE reader.source = 'customer_invoices'
                      AND account.account_type IN %(income_types)s
-                     AND journal.type IN %(journal_types)s
                      AND NOT entry.settles
-                     AND %(readable)s
+                     AND %(readable)s %(own_books)s
               ) AS income
               JOIN res_currency euro ON euro.name = 'EUR'
             """,
@@ -843,6 +855,7 @@ class UrssafTurnover(models.AbstractModel):
             journal_types=MONEY_JOURNAL_TYPES,
             conditions=SQL(" AND ").join(conditions),
             readable=self.env["res.company"]._urssaf_books_readable_sql(SQL("own_company"), SQL("declaring")),
+            own_books=own_books_filter,
         )
 
     @api.model
