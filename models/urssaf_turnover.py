@@ -1,9 +1,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The turnover an auto-entrepreneur collected over a period, read from the books.
 
-Collected ("encaissé") turnover is what the payments and bank lines dated in
-the period brought in cash on the auto-entrepreneur's posted invoices and
-sales receipts, excluding VAT, split by Urssaf activity category, in euros.
+Collected ("encaissé") turnover is what settled the auto-entrepreneur's
+posted invoices and sales receipts in the period, gross: the payments and
+bank lines, the fees an intermediary kept on the way, the offsets against
+another debt between the same parties (not the discounts nor the bad debts);
+and, for an auto-entrepreneur keeping its own books, the income booked on its
+bank and cash journals without an invoice. Excluding VAT, split by Urssaf
+activity category, in euros.
 Everything is computed in one SQL query over all the auto-entrepreneurs asked
 for: a quarterly run over hundreds of them must not cost a query per invoice.
 
