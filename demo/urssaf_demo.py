@@ -71,6 +71,8 @@ class UrssafDemo(models.AbstractModel):
         moreau = self._partner("moreau")
         moreau.write({"street": "3 quai de la Fosse", "zip": "44000", "email": "chloe.moreau@example.com"})
         ae_company = self._company(AE_COMPANY, {"name": moreau.name, "partner_id": moreau.id})
+        # The auto-entrepreneur lets the platform read its books to declare from them.
+        ae_company.urssaf_books_reader_ids = platform
         self._urssaf_accounts(platform)
         self._mandates(platform, today)
         self._users(platform | ae_company)

@@ -1,4 +1,8 @@
 from . import urssaf_activity_category
+
+# Before the registers' view, which reads their columns.
+from . import account_account
+from . import account_chart_template
 from . import res_company
 from . import res_config_settings
 from . import urssaf_protected_mixin

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..urssaf_api.client import TokenCache, UrssafClient
@@ -39,7 +40,13 @@ URSSAF_SETTINGS_FIELDS = (
     "urssaf_parallel_calls",
     "urssaf_job_queue",
     "urssaf_books_reader_ids",
+    "urssaf_fee_account_ids",
 )
+# The write-off accounts that are fees or commissions an intermediary kept on
+# its way (a payment processor, a bank, a platform) in the French chart: 622
+# commissions and fees, 627 bank services. What they take is the
+# auto-entrepreneur's cost, not less turnover: it was received.
+FRENCH_FEE_ACCOUNT_PREFIXES = ("622", "627")
 # Most calls a run keeps in flight to Urssaf at once, whatever the setting:
 # more would look like an attack to Urssaf's gateway.
 MAX_PARALLEL_CALLS = 64
@@ -560,6 +567,52 @@ class ResCompany(models.Model):
             books=books_company,
             declaring=declaring_company,
         )
+
+    # ------------------------------------------------------------------
+    # Received through an intermediary: the fee accounts
+    # ------------------------------------------------------------------
+
+    urssaf_fee_account_ids = fields.Many2many(
+        "account.account",
+        "urssaf_fee_account_rel",
+        "company_id",
+        "account_id",
+        string="Fees kept by intermediaries",
+        check_company=True,
+        help="The accounts a payment's difference is written off to when a payment processor, a bank or a platform "
+        "kept a fee or a commission on its way: the debt was settled in full, and the turnover collected is the "
+        "gross amount. A difference written off to any other account (a discount, a bad debt) was not received. "
+        "French chart: 622 commissions and fees, 627 bank services.",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+
+    def _urssaf_default_fee_accounts(self):
+        """The fee accounts of the company's chart: the 622 and 627 accounts
+        of the French chart (those the chart made and those added since);
+        none for another chart."""
+        self.ensure_one()
+        company = self.sudo()
+        if not (company.root_id.chart_template or "").startswith("fr"):
+            return self.env["account.account"]
+        Account = self.env["account.account"].sudo().with_company(company)
+        return Account.search(
+            Domain(Account._check_company_domain(company))
+            & Domain.OR(Domain("code", "=like", f"{prefix}%") for prefix in FRENCH_FEE_ACCOUNT_PREFIXES)
+        )
+
+    @api.model
+    def _urssaf_set_default_fee_accounts(self, companies=None):
+        """Fill the fee accounts of ``companies`` (all of them when None) that
+        have none yet from their chart (see ``_urssaf_default_fee_accounts``).
+        Called at install, by the migration bringing an existing database
+        along, and when a chart of accounts is loaded; a company whose list
+        was set is left as it is."""
+        if companies is None:
+            companies = self.sudo().search([("urssaf_fee_account_ids", "=", False)])
+        for company in companies.sudo().filtered(lambda company: not company.urssaf_fee_account_ids):
+            defaults = company._urssaf_default_fee_accounts()
+            if defaults:
+                company.urssaf_fee_account_ids = defaults
 
     # ------------------------------------------------------------------
     # Contributions in the books of an auto-entrepreneur's own company

@@ -73,6 +73,16 @@ class ResConfigSettings(models.TransientModel):
         string="Companies declaring from these books",
         groups=URSSAF_SETTINGS_GROUP,
     )
+    urssaf_fee_account_ids = fields.Many2many(
+        "account.account",
+        "urssaf_settings_fee_account_rel",
+        "settings_id",
+        "account_id",
+        string="Fees kept by intermediaries",
+        domain="[('company_ids', 'parent_of', company_id), ('account_type', 'not in', ('asset_receivable', "
+        "'liability_payable', 'asset_cash', 'liability_credit_card', 'off_balance'))]",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
     # The saved secret is never sent back to the browser: this field is
     # write-only (always empty when the page loads), never stored in the
     # settings table, and only an administrator's non-empty input replaces

@@ -80,6 +80,8 @@ class CollectedTurnoverCase(UrssafAccountingCase):
         cls.ae_company = cls.ae_company_data["company"]
         cls.ae_own = cls.ae_company.partner_id
         cls.ae_own.write(cls._ae_values("customer_invoices", cls.bic))
+        # The declaring company reads those books on their owner's say.
+        cls.ae_company.sudo().urssaf_books_reader_ids = [Command.link(cls.company.id)]
         # An auto-entrepreneur the declaring company pays through vendor bills.
         cls.ae_supplier = cls.env["res.partner"].create(
             {"name": "AE supplier", **cls._ae_values("vendor_bills", cls.bic)}

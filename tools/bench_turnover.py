@@ -449,7 +449,7 @@ def compute(env, partners, company):
 def naive(env, partners, company):
     """The same figures, invoice by invoice and reconciliation by
     reconciliation through the ORM (vendor bills only: the data, in euros):
-    the cash share of the paying entry, each reconciliation's amount per
+    the share received of what settled it, each reconciliation's amount per
     category rounded to the cent as the register's rows are."""
     env.invalidate_all()
     start = time.perf_counter()
@@ -484,7 +484,7 @@ def naive(env, partners, company):
                     amount = counterpart.balance * matched / abs(counterpart.amount_currency)
                 else:
                     amount = partial.amount if counterpart.balance > 0 else -partial.amount
-                amount *= cash_share(other)
+                amount *= received_share(counterpart)
                 row = defaultdict(float)
                 for line in lines:
                     template = line.product_id.product_tmpl_id
@@ -498,21 +498,28 @@ def naive(env, partners, company):
     return time.perf_counter() - start, result
 
 
-def cash_share(move):
-    """The share of an entry's money in what it booked besides the debts it
-    settled and its bank line's unmatched rest (a discount or a write-off
-    booked with a payment is not collected)."""
+def received_share(counterpart):
+    """The share received of what settled ``counterpart`` (a payment, bank
+    or offset line): of the lines its entry booked on the other side (its
+    bank line's unmatched rest aside), the money, the fees an intermediary
+    kept (the books' fee accounts) and the offsets, for what they settled
+    of another debt. A discount or another write-off was not received."""
+    move = counterpart.move_id
     outstanding = move.origin_payment_id.outstanding_account_id
     suspense = move.journal_id.suspense_account_id
-    cash = other = 0.0
+    company = move.company_id.sudo()
+    fees = company.parent_ids.urssaf_fee_account_ids
+    settling = received = 0.0
     for line in move.line_ids:
-        if line.account_id.account_type in ("asset_cash", "liability_credit_card") or line.account_id == outstanding:
-            cash += line.balance
-        elif line.account_id.account_type not in ("asset_receivable", "liability_payable") and (
-            line.account_id != suspense
-        ):
-            other += line.balance
-    return cash / (cash + other) if cash + other else 0.0
+        if line.account_id == suspense or line.balance * counterpart.balance >= 0:
+            continue
+        settling += line.balance
+        account_type = line.account_id.account_type
+        if account_type in ("asset_cash", "liability_credit_card") or line.account_id in outstanding | fees:
+            received += line.balance
+        elif account_type in ("asset_receivable", "liability_payable"):
+            received += line.balance - line.amount_residual
+    return received / settling if settling else 0.0
 
 
 def register_totals(env, partners, company):
