@@ -45,7 +45,10 @@ SETTLED_ACCOUNT_TYPES = ("asset_receivable", "liability_payable")
 
 # The income booked straight on a bank or cash journal, without an invoice,
 # counts for an auto-entrepreneur keeping its own books.
-INCOME_ACCOUNT_TYPES = ("income", "income_other")
+# Sales only: the turnover is what customers paid for goods and services.
+# "Other income" (interest a bank credits on a 76x account, a subsidy, a
+# gain on a sale of assets) is no turnover, whatever journal books it.
+INCOME_ACCOUNT_TYPES = ("income",)
 MONEY_JOURNAL_TYPES = ("bank", "cash")
 
 # Where a register row comes from: a document settled (by a payment, a bank
@@ -757,9 +760,9 @@ class UrssafTurnover(models.AbstractModel):
         """The register rows of income booked on a bank or cash journal
         without an invoice, for the auto-entrepreneurs keeping their own
         books: a row per income line of a posted entry of a bank or cash
-        journal of their company (or a branch) that settles no receivable or
-        payable (an entry settling an invoice is read as its settlement),
-        dated by it. ``amount``: the income (a debit reduces it);
+        journal of their company (or a branch), dated by it; in an entry that
+        also settles a receivable or payable (read as that settlement), only
+        the income it credits beside it. ``amount``: the income (a debit reduces it);
         ``amount_total``: with its share of the entry's sales taxes. Its
         category is its account's (``account.account.urssaf_category_id`` in
         the books' company, else their root company's), else the
@@ -847,7 +850,13 @@ class UrssafTurnover(models.AbstractModel):
                    ) AS entry
                    WHERE reader.source = 'customer_invoices'
                      AND account.account_type IN %(income_types)s
-                     AND NOT entry.settles
+                     -- An entry settling an invoice is read as its settlement;
+                     -- income it books beside it was received too (a customer
+                     -- paying more than the invoice, an extra sale on the same
+                     -- bank line), but a debit there is a price reduction (an
+                     -- early-payment discount on 709) the settlement's share
+                     -- already leaves out.
+                     AND (NOT entry.settles OR line.balance < 0)
                      AND %(readable)s %(own_books)s
               ) AS income
               JOIN res_currency euro ON euro.name = 'EUR'

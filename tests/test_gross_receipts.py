@@ -309,6 +309,48 @@ class TestGrossReceipts(CollectedTurnoverCase):
         self.pay_with_statement_line(invoice, self.ae_company_data["default_journal_bank"].id, "2025-01-25", 300.0)
         self.assertCollected(self.ae_own, Q1, {self.bic: 300.0})
 
+    def test_bank_line_paying_an_invoice_and_more(self):
+        """One bank line of 1,200: 1,000 settling an invoice, 200 more booked
+        straight to income (an extra sale): 1,200 collected, nothing twice."""
+        invoice = self._sale("2025-01-10", [(self.service, 1000.0)], vat=False)
+        journal = self.ae_company_data["default_journal_bank"]
+        entry = (
+            self.env["account.move"]
+            .with_company(self.ae_company)
+            .create(
+                {
+                    "journal_id": journal.id,
+                    "date": "2025-01-25",
+                    "line_ids": [
+                        Command.create(
+                            {"account_id": journal.default_account_id.id, "debit": 1200.0, "name": "Received"}
+                        ),
+                        Command.create(
+                            {
+                                "account_id": self._term_lines(invoice).account_id.id,
+                                "partner_id": self.customer.id,
+                                "credit": 1000.0,
+                                "name": invoice.name,
+                            }
+                        ),
+                        Command.create({"account_id": self.services_income.id, "credit": 200.0, "name": "Extra"}),
+                    ],
+                }
+            )
+        )
+        entry.action_post()
+        receivable = entry.line_ids.filtered(lambda line: line.account_id == self._term_lines(invoice).account_id)
+        (self._term_lines(invoice) + receivable).reconcile()
+        self.assertEqual(invoice.payment_state, "paid")
+        self.assertCollected(self.ae_own, Q1, {self.bic: 1200.0})
+
+    def test_other_income_on_the_bank_is_no_turnover(self):
+        """Interest the bank credits on an "other income" account (76x) is no
+        sale: nothing collected."""
+        interest = self._account(self.ae_company, "768000", "Interest received", "income_other")
+        self._bank_line("2025-02-14", 12.5, interest)
+        self.assertCollected(self.ae_own, Q1, {})
+
     # ------------------------------------------------------------------
     # The books' owner's say
     # ------------------------------------------------------------------
