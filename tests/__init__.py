@@ -25,6 +25,7 @@ from . import test_register
 from . import test_harness
 from . import test_parallel_runs
 from . import test_demo
+from . import test_queue_workers
 
 # pytest only: an ERROR logged during a test fails it, as under Odoo's runner
 # (see pytest_error_logs; Odoo's runner ignores this name).
