@@ -31,6 +31,8 @@
         "views/urssaf_register_line_views.xml",
         "report/urssaf_register_report.xml",
         "views/urssaf_menus.xml",
+        "views/urssaf_declaration_register_row_views.xml",
+        "data/urssaf_register_cron_data.xml",
         "views/urssaf_run_views.xml",
         "views/res_config_settings_views.xml",
         "wizards/urssaf_environment_change_views.xml",

@@ -17,3 +17,5 @@ from . import urssaf_run
 from . import urssaf_yearly_summary
 from . import account_bank_statement_line
 from . import urssaf_register_line
+from . import urssaf_declaration_register_row
+from . import urssaf_declaration_register

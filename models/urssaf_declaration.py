@@ -1136,6 +1136,7 @@ class UrssafDeclaration(models.Model):
                 note=correlation_note(self.env, declaration),
             ),
         )
+        self._urssaf_store_register_rows()
 
     def _payment_sepa_mandate(self):
         self.ensure_one()
