@@ -75,6 +75,17 @@ class UrssafYearlySummary(models.Model):
         help="The turnover declared collected in the year, in whole euros.",
     )
 
+    # What the view reads: pending writes of these fields are flushed before
+    # it is searched.
+    _depends = {
+        "urssaf.declaration": ["state", "partner_id", "company_id", "period_start"],
+        "urssaf.declaration.line": ["declaration_id", "category_id", "computed_amount", "amount"],
+        "urssaf.declaration.contribution": ["declaration_id", "category_id", "kind", "label", "amount"],
+        "urssaf.declaration.register.row": ["declaration_id", "category_id", "date", "amount"],
+        "urssaf.activity.category": ["code"],
+        "res.company": ["currency_id"],
+    }
+
     @property
     def _table_query(self):
         return self._summary_query()

@@ -58,5 +58,7 @@ class ReportUrssafYearlySummary(models.AbstractModel):
             "doc_model": "res.partner",
             "docs": partners,
             "year": year,
+            # The layout's company (else it would take the data's company_id, an id).
+            "company": company,
             "summaries": {partner.id: Summary._summary_values(partner, year, company) for partner in partners},
         }
