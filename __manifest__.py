@@ -34,6 +34,8 @@
         "report/urssaf_register_report.xml",
         "views/urssaf_cockpit_views.xml",
         "views/urssaf_menus.xml",
+        "views/urssaf_declaration_register_row_views.xml",
+        "data/urssaf_register_cron_data.xml",
         "views/urssaf_run_views.xml",
         "views/account_account_views.xml",
         "views/res_config_settings_views.xml",

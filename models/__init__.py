@@ -24,3 +24,5 @@ from . import urssaf_yearly_summary
 from . import account_bank_statement_line
 from . import urssaf_register_line
 from . import urssaf_cockpit
+from . import urssaf_declaration_register_row
+from . import urssaf_declaration_register

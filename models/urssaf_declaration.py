@@ -557,19 +557,6 @@ class UrssafDeclaration(models.Model):
             self.partner_id, self.period_start, self.period_end, self.company_id
         )
 
-    def action_print_register(self):
-        """The auto-entrepreneur's register of receipts over the period: the
-        amounts behind the turnover computed."""
-        self.ensure_one()
-        return self.env.ref("l10n_fr_urssaf_tierce_declaration.action_report_urssaf_register").report_action(
-            self.partner_id,
-            data={
-                "date_from": fields.Date.to_string(self.period_start),
-                "date_to": fields.Date.to_string(self.period_end),
-                "company_id": self.company_id.id,
-            },
-        )
-
     # ------------------------------------------------------------------
     # Checks before talking to Urssaf
     # ------------------------------------------------------------------
@@ -860,6 +847,7 @@ class UrssafDeclaration(models.Model):
                 note=correlation_note(self.env, declaration),
             ),
         )
+        self._urssaf_store_register_rows()
         self._urssaf_post_contributions()
 
     def _payment_sepa_mandate(self):

@@ -12,6 +12,7 @@ own books paid its suppliers.
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
+from .urssaf_declaration_register_row import CASH_JOURNAL_TYPE
 from .urssaf_turnover import PURCHASES, RECEIPTS, REGISTER_TYPES, without_jit
 
 
@@ -44,6 +45,9 @@ class UrssafRegisterLine(models.Model):
         string="Paid by",
         compute="_compute_payment_means",
         help="The payment method, else the journal of the bank line.",
+    )
+    is_cash = fields.Boolean(
+        string="Cash", compute="_compute_payment_means", help="Received (or paid) in cash: a cash journal."
     )
     partial_id = fields.Many2one("account.partial.reconcile", string="Reconciliation", readonly=True)
     category_id = fields.Many2one("urssaf.activity.category", readonly=True)
@@ -147,3 +151,4 @@ class UrssafRegisterLine(models.Model):
     def _compute_payment_means(self):
         for line in self:
             line.payment_means = (line.payment_method_line_id or line.journal_id).sudo().display_name or False
+            line.is_cash = line.journal_id.sudo().type == CASH_JOURNAL_TYPE

@@ -1,6 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 # The context key carrying the year of the summary: the mail composer renders
 # the template's report in the context it was opened with.
@@ -31,17 +31,34 @@ class ReportUrssafYearlySummary(models.AbstractModel):
             raise UserError(self.env._("Yearly summary: “%s” is not a year.", year)) from None
 
     @api.model
+    def _summary_company(self, data=None):
+        """The declaring company asked for (report data, else the current
+        one): one of the user's."""
+        company = self.env["res.company"].browse((data or {}).get("company_id")) or self.env.company
+        if company not in self.env.user.company_ids:
+            raise AccessError(
+                self.env._(
+                    "Yearly summary: the company “%(company)s” is not one of yours.", company=company.sudo().name
+                )
+            )
+        return company
+
+    @api.model
     def _get_report_values(self, docids, data=None):
-        partners = self.env["res.partner"].browse(docids)
+        # From the wizard the web client sends the report's data and no
+        # record ids (getReportUrl): the auto-entrepreneurs are in it.
+        partners = self.env["res.partner"].browse(docids or (data or {}).get("partner_ids") or [])
         # Who may print it may read the declarations it sums up.
         self.env["urssaf.declaration"].check_access("read")
         year = self._summary_year(data)
-        company = self.env.company
+        company = self._summary_company(data)
         Summary = self.env["urssaf.yearly.summary"]
         return {
-            "doc_ids": docids,
+            "doc_ids": partners.ids,
             "doc_model": "res.partner",
             "docs": partners,
             "year": year,
+            # The layout's company (else it would take the data's company_id, an id).
+            "company": company,
             "summaries": {partner.id: Summary._summary_values(partner, year, company) for partner in partners},
         }

@@ -195,7 +195,9 @@ class TestYearlySummary(UrssafDeclarationCase):
         with self.assertRaises(ValidationError):
             wizard.year = 2027
         action = wizard.action_print()
-        self.assertEqual(action["data"], {"year": 2026})
+        # Everything the print needs travels in its data: with data, the web
+        # client's URL carries no record ids (see test_declaration_register).
+        self.assertEqual(action["data"], {"year": 2026, "partner_ids": self.liberal.ids, "company_id": self.company.id})
         self.assertEqual(action["report_name"], "l10n_fr_urssaf_tierce_declaration.report_yearly_summary")
 
     def test_only_urssaf_users_print_it(self):

@@ -36,6 +36,14 @@ class UrssafDeclarationPrepare(models.TransientModel):
     state = fields.Selection([("choose", "Choose"), ("done", "Done")], default="choose")
     summary = fields.Text(readonly=True)
     declaration_ids = fields.Many2many("urssaf.declaration", string="Declarations")
+    books_changed_ids = fields.Many2many(
+        "urssaf.declaration",
+        "urssaf_declaration_prepare_books_changed_rel",
+        string="Books changed since declared",
+        help="Declarations of these auto-entrepreneurs, already declared, whose books changed since "
+        "(as last compared): the difference is to correct in a later declaration.",
+    )
+    books_changed_warning = fields.Text(readonly=True)
 
     @api.model
     def default_get(self, fields_list):
@@ -72,6 +80,7 @@ class UrssafDeclarationPrepare(models.TransientModel):
                 "state": "done",
                 "summary": preparation._summary(result),
                 "declaration_ids": [fields.Command.set((result["created"] | result["refreshed"]).ids)],
+                **self._books_changed_values(),
             }
         )
         return {
@@ -82,6 +91,32 @@ class UrssafDeclarationPrepare(models.TransientModel):
             "target": "new",
             "name": self.env._("Prepare declarations"),
         }
+
+    def _books_changed_values(self):
+        """The declared periods of the auto-entrepreneurs prepared whose
+        books changed since they were declared (the daily comparison's
+        flag): a warning beside the periods prepared, since the difference
+        is corrected in a later declaration."""
+        changed = self.env["urssaf.declaration"].search(
+            [
+                ("partner_id", "in", self.partner_ids.ids),
+                ("company_id", "=", self.company_id.id),
+                ("register_books_changed", "=", True),
+            ],
+            order="partner_id, period_start",
+        )
+        return {
+            "books_changed_ids": [fields.Command.set(changed.ids)],
+            "books_changed_warning": changed._urssaf_register_books_warning(),
+        }
+
+    def action_open_books_changed(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "l10n_fr_urssaf_tierce_declaration.action_urssaf_declaration"
+        )
+        action["domain"] = [("id", "in", self.books_changed_ids.ids)]
+        return action
 
     def action_open_declarations(self):
         self.ensure_one()

@@ -1,6 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 from ..report.urssaf_yearly_summary_report import SUMMARY_YEAR_KEY, last_complete_year
 
@@ -51,6 +51,19 @@ class UrssafYearlySummarySend(models.TransientModel):
                     )
                 )
 
+    @api.constrains("company_id")
+    def _check_company(self):
+        """Only the user's own companies: the summary shows their
+        declarations, nobody else's."""
+        for wizard in self:
+            if wizard.company_id not in self.env.user.company_ids:
+                raise AccessError(
+                    self.env._(
+                        "Declaring company: “%(company)s” is not one of your companies.",
+                        company=wizard.company_id.sudo().name,
+                    )
+                )
+
     @api.depends("partner_id", "company_id", "year")
     def _compute_figures(self):
         Summary = self.env["urssaf.yearly.summary"]
@@ -71,7 +84,12 @@ class UrssafYearlySummarySend(models.TransientModel):
         return (
             self.env.ref(REPORT_XMLID)
             .with_context(**self._summary_context())
-            .report_action(self.partner_id, data={"year": self.year})
+            .report_action(
+                self.partner_id,
+                # All of it in the data: with data, the web client's URL
+                # carries no record ids (getReportUrl).
+                data={"year": self.year, "partner_ids": self.partner_id.ids, "company_id": self.company_id.id},
+            )
         )
 
     def action_send(self):

@@ -1,0 +1,141 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The register of receipts kept with each declaration.
+
+When Urssaf records a declaration, the rows of the register of receipts
+behind its turnover (those of ``urssaf.turnover._register_sql`` for its
+auto-entrepreneur, company and period, the rows ``_compute_collected``
+sums) are copied here, dated: the register a micro-entrepreneur must be
+able to produce ("identified and dated as soon as drawn up", Code de
+commerce D123-205-1), which later changes of the books cannot rewrite.
+The names of the documents, parties and means of payment are copied too,
+so that the register still reads as declared when a document is renamed
+or deleted.
+"""
+
+from odoo import api, fields, models
+
+from .urssaf_turnover import RECEIPTS
+
+# The journal type of the money received in cash: shown apart in the
+# register (Code de commerce D123-205-1).
+CASH_JOURNAL_TYPE = "cash"
+# The declarations whose register is kept: those Urssaf holds.
+REGISTER_KEPT_STATES = ("declared", "paid")
+
+JOURNAL_TYPES = [
+    ("sale", "Sales"),
+    ("purchase", "Purchase"),
+    ("cash", "Cash"),
+    ("bank", "Bank"),
+    ("credit", "Credit card"),
+    ("general", "Miscellaneous"),
+]
+
+
+class UrssafDeclarationRegisterRow(models.Model):
+    _name = "urssaf.declaration.register.row"
+    _description = "Urssaf register row kept with a declaration"
+    _inherit = ["urssaf.protected.mixin"]
+    _order = "declaration_id, date, move_id, id"
+    _rec_name = "document"
+
+    declaration_id = fields.Many2one(
+        "urssaf.declaration", required=True, readonly=True, index=True, ondelete="restrict"
+    )
+    company_id = fields.Many2one("res.company", string="Declaring company", required=True, readonly=True, index=True)
+    partner_id = fields.Many2one("res.partner", string="Auto-entrepreneur", required=True, readonly=True, index=True)
+    register_type = fields.Selection(
+        [(RECEIPTS, "Receipts")], string="Register", default=RECEIPTS, required=True, readonly=True
+    )
+    declared_at = fields.Datetime(
+        string="Declared on", readonly=True, help="When Urssaf recorded the declaration these rows were kept with."
+    )
+    rebuilt = fields.Boolean(
+        readonly=True,
+        help="Kept from the books as they were when the addon was updated, after the declaration: "
+        "not necessarily the rows it was made of.",
+    )
+    date = fields.Date(readonly=True, index=True, help="The day the payment or bank line collected the amount.")
+    move_id = fields.Many2one("account.move", string="Document settled", readonly=True, ondelete="set null")
+    document = fields.Char(readonly=True, help="The document settled, as it was named when declared.")
+    document_ref = fields.Char(
+        string="Document reference", readonly=True, help="The reference written on the document settled."
+    )
+    counterpart_partner_id = fields.Many2one(
+        "res.partner", string="Customer", readonly=True, ondelete="set null", help="Who paid."
+    )
+    counterpart_name = fields.Char(string="Customer name", readonly=True)
+    partial_id = fields.Many2one(
+        "account.partial.reconcile", string="Reconciliation", readonly=True, ondelete="set null"
+    )
+    payment_move_id = fields.Many2one("account.move", string="Payment entry", readonly=True, ondelete="set null")
+    payment_entry = fields.Char(string="Payment entry name", readonly=True)
+    payment_id = fields.Many2one("account.payment", readonly=True, ondelete="set null")
+    journal_id = fields.Many2one("account.journal", readonly=True, ondelete="set null")
+    journal_type = fields.Selection(JOURNAL_TYPES, readonly=True)
+    payment_method_line_id = fields.Many2one(
+        "account.payment.method.line", string="Payment method", readonly=True, ondelete="set null"
+    )
+    payment_means = fields.Char(
+        string="Paid by", readonly=True, help="The payment method, else the journal of the bank line."
+    )
+    is_cash = fields.Boolean(string="Cash", readonly=True, help="Received in cash (a cash journal).")
+    category_id = fields.Many2one("urssaf.activity.category", readonly=True, ondelete="restrict")
+    books_currency_id = fields.Many2one("res.currency", string="Currency of the books", readonly=True)
+    amount_currency = fields.Monetary(
+        string="Amount in the currency of the books",
+        currency_field="books_currency_id",
+        readonly=True,
+        help="Excluding VAT, before its conversion into euros.",
+    )
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    amount = fields.Monetary(string="Amount excluding VAT", readonly=True)
+    amount_total = fields.Monetary(string="Amount including VAT", readonly=True)
+    cash_amount = fields.Monetary(
+        string="Received in cash",
+        compute="_compute_cash_amount",
+        store=True,
+        help="The amount excluding VAT, when received in cash.",
+    )
+
+    # Every field of a row is the addon's: rows are written once, when the
+    # declaration is recorded, and never changed nor removed.
+    _urssaf_protected_fields = frozenset(
+        {
+            "declaration_id",
+            "company_id",
+            "partner_id",
+            "register_type",
+            "declared_at",
+            "rebuilt",
+            "date",
+            "move_id",
+            "document",
+            "document_ref",
+            "counterpart_partner_id",
+            "counterpart_name",
+            "partial_id",
+            "payment_move_id",
+            "payment_entry",
+            "payment_id",
+            "journal_id",
+            "journal_type",
+            "payment_method_line_id",
+            "payment_means",
+            "is_cash",
+            "category_id",
+            "books_currency_id",
+            "amount_currency",
+            "currency_id",
+            "amount",
+            "amount_total",
+            "cash_amount",
+        }
+    )
+    _urssaf_protected_defaults = {"register_type": RECEIPTS}
+    _urssaf_protected_unlink = True
+
+    @api.depends("is_cash", "amount")
+    def _compute_cash_amount(self):
+        for row in self:
+            row.cash_amount = row.amount if row.is_cash else 0.0

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Benchmark the registers' year pivot: the register kept with the
+declarations (stored rows) beside today's live register view, in one run.
+
+Usage: python3 tools/bench_registers.py [--db NAME] [--keep] [--partners 10000] [--invoices 40] [--seed 25]
+
+1. creates a throwaway database with the addon (or reuses ``--db``) and
+   generates, unless already there, ``--partners`` auto-entrepreneurs'
+   paid vendor bills of 2025 with ``tools/bench_turnover.py``'s builder;
+2. records the four quarters of 2025 of every auto-entrepreneur as
+   declared and keeps their registers with them, by the addon's own step
+   (``urssaf.declaration._urssaf_store_register_rows``, 1,000
+   auto-entrepreneurs at a time), timed;
+3. times the year pivot as the web client asks it (``formatted_read_group``
+   by auto-entrepreneur and year, sum of the amounts) on the stored rows
+   and on the live view (``urssaf.register.line``), each three times, and
+   checks that both give the same totals;
+4. drops the database it created, unless ``--keep``.
+
+Target (reported, not asserted): the year pivot of 10,000
+auto-entrepreneurs under 1 s on the stored rows.
+"""
+
+# A command-line tool talks on stdout and stderr.
+# pylint: disable=print-used
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+
+from bench_turnover import database_exists, flush_and_forget, generate, machine_speed, timed
+from odoo_env import ADDON, addon_folder, addons_path, check_postgres, find_odoo, install_addon
+
+from odoo import api
+from odoo.modules.registry import Registry
+from odoo.sql_db import close_db
+from odoo.tools import config
+
+YEAR = (date(2025, 1, 1), date(2025, 12, 31))
+QUARTERS = [
+    (date(2025, 1, 1), date(2025, 3, 31)),
+    (date(2025, 4, 1), date(2025, 6, 30)),
+    (date(2025, 7, 1), date(2025, 9, 30)),
+    (date(2025, 10, 1), date(2025, 12, 31)),
+]
+BATCH = 1000
+TARGET = 1.0
+
+
+def declare_year(env, partners, company, figures):
+    """The four quarters of each auto-entrepreneur, declared, with their
+    registers kept by the addon's own step."""
+    Declaration = env["urssaf.declaration"].with_context(tracking_disable=True, mail_create_nolog=True)
+    existing = Declaration.search_count([("company_id", "=", company.id), ("state", "=", "declared")])
+    if existing:
+        print(f"Reusing the {existing} declarations declared of {env.cr.dbname}.")
+        return
+    rows = env["urssaf.declaration.register.row"]
+    with timed(f"{len(partners) * 4} declarations recorded as declared", figures):
+        for start, end in QUARTERS:
+            for index in range(0, len(partners), BATCH):
+                batch = partners[index : index + BATCH]
+                declarations = Declaration.create(
+                    [
+                        {
+                            "partner_id": partner.id,
+                            "company_id": company.id,
+                            "period_start": start,
+                            "period_end": end,
+                            "periodicity": "quarterly",
+                        }
+                        for partner in batch
+                    ]
+                )
+                declarations.write({"state": "declared", "declared_at": datetime(end.year, end.month, end.day)})
+                flush_and_forget(env)
+    declarations = Declaration.search([("company_id", "=", company.id), ("state", "=", "declared")])
+    with timed("registers kept (the addon's step)", figures):
+        for index in range(0, len(declarations), BATCH):
+            declarations[index : index + BATCH]._urssaf_store_register_rows()
+            flush_and_forget(env)
+    env.cr.execute("ANALYZE urssaf_declaration_register_row")
+    env.cr.commit()
+    print(f"  {rows.search_count([])} register rows kept", flush=True)
+
+
+def pivot(env, model, company):
+    """The year pivot as the web client asks it; (seconds, {partner: total})."""
+    env.invalidate_all()
+    domain = [("company_id", "=", company.id), ("date", ">=", YEAR[0]), ("date", "<=", YEAR[1])]
+    if model == "urssaf.register.line":
+        domain.append(("register_type", "=", "receipts"))
+    start = time.perf_counter()
+    groups = env[model].formatted_read_group(domain, ["partner_id", "date:year"], ["amount:sum"])
+    elapsed = time.perf_counter() - start
+    return elapsed, {group["partner_id"][0]: round(group["amount:sum"], 2) for group in groups}
+
+
+def measure(env, company, figures):
+    speed = machine_speed(env.cr)
+    print(f"Year pivot ({YEAR[0].year}), by auto-entrepreneur (machine: fixed query {speed:.2f} s):", flush=True)
+    results = {}
+    for model, label in (
+        ("urssaf.declaration.register.row", "stored rows (registers kept)"),
+        ("urssaf.register.line", "live view (today)"),
+    ):
+        times = []
+        for _run in range(3):
+            elapsed, totals = pivot(env, model, company)
+            times.append(elapsed)
+        results[model] = totals
+        figures[label] = min(times)
+        print(f"  {label}: best {min(times):.3f} s, runs {', '.join(f'{t:.3f}' for t in times)}", flush=True)
+    stored, live = results["urssaf.declaration.register.row"], results["urssaf.register.line"]
+    wrong = [pid for pid in set(stored) | set(live) if abs(stored.get(pid, 0.0) - live.get(pid, 0.0)) > 0.011]
+    if wrong:
+        print(f"bench_registers: {len(wrong)} auto-entrepreneurs' totals differ, e.g. {wrong[:5]}", file=sys.stderr)
+        return False
+    fast, slow = figures["stored rows (registers kept)"], figures["live view (today)"]
+    print(
+        f"Stored rows {fast:.3f} s (target {TARGET:.0f} s: {'met' if fast < TARGET else 'MISSED'}) "
+        f"beside the live view {slow:.3f} s, {slow / fast:.0f} times faster; {len(stored)} auto-entrepreneurs, "
+        f"same totals.",
+        flush=True,
+    )
+    return True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="use this database, created with the addon when it does not exist, and keep it")
+    parser.add_argument("--keep", action="store_true", help="keep the database created")
+    parser.add_argument("--partners", type=int, default=10000)
+    parser.add_argument("--invoices", type=int, default=40, help="bills per auto-entrepreneur")
+    parser.add_argument(
+        "--seed", type=int, default=25, help="auto-entrepreneurs built through the ORM (see bench_turnover)"
+    )
+    args = parser.parse_args()
+
+    odoo_dir = find_odoo()
+    check_postgres()
+    work = Path(tempfile.mkdtemp(prefix="urssaf-bench-"))
+    path = addons_path(odoo_dir, addon_folder(work / "addons"))
+    db = args.db or f"urssaf_bench_{uuid.uuid4().hex[:8]}"
+    figures = {}
+    ok = False
+    try:
+        if not args.db or not database_exists(db):
+            with timed("database and addon installed", figures):
+                print(f"Creating database {db} with {ADDON}...", flush=True)
+                if install_addon(db, path, work / "data"):
+                    print(f"bench_registers: installing {ADDON} in {db} failed.", file=sys.stderr)
+                    return 1
+        config.parse_config([f"--addons-path={path}", f"--data-dir={work / 'data'}", "--log-level=warn"])
+        registry = Registry(db)
+        with registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            company, partners = generate(env, args.partners, args.invoices, args.seed, figures)
+            declare_year(env, partners, company, figures)
+            ok = measure(env, company, figures)
+        return 0 if ok else 1
+    finally:
+        if not args.db and not args.keep:
+            Registry.delete(db)
+            close_db(db)
+            subprocess.run(["dropdb", "--if-exists", db], check=False)
+        elif not args.db:
+            print(f"Database {db} kept: python3 tools/bench_registers.py --db {db}")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
