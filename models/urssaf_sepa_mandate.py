@@ -194,7 +194,11 @@ class UrssafSepaMandate(models.Model):
             try:
                 return client.register_sepa_mandate(identifier, iban, holder, signature_date, bic=bic)
             except UrssafOutcomeUnknown as error:
-                found = find_registered(client, identifier, iban, holder, signature_date, known_rums)
+                try:
+                    found = find_registered(client, identifier, iban, holder, signature_date, known_rums)
+                except UrssafError:
+                    # Still unknown: the next sending looks it up first.
+                    found = None
                 if found is None:
                     raise error from None
                 return found
