@@ -409,18 +409,18 @@ class UrssafAccount(models.Model):
         # The check rewrites the account: only who may change it asks.
         self.check_access("write")
         # Every account's identifier is checked before the first call.
-        for account in self:
-            account._urssaf_identifier()
-        return self._urssaf_batch_send("check")
+        checked = {account.id: account._urssaf_identifier() for account in self}
+        return self._urssaf_batch_send("check", checked)
 
     def _urssaf_batch_label(self, step):
         return self.env._("Check accounts")
 
-    def _urssaf_batch_prepare(self, step):
+    def _urssaf_batch_prepare(self, step, identifier=None):
         """The account check's call (plain values only: it runs in a pool
         thread) and what records its answer (in the run's thread)."""
         self.ensure_one()
-        identifier = self._urssaf_identifier()
+        if identifier is None:
+            identifier = self._urssaf_identifier()
         checked_at = fields.Datetime.now()
 
         def call(client):

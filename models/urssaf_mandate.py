@@ -110,9 +110,8 @@ class UrssafMandate(models.Model):
         flight (the company's *Urssaf calls in parallel*), a summary at the
         end."""
         check_declarant(self.env)
-        for mandate in self:
-            mandate._urssaf_check_registrable()
-        return self._urssaf_batch_send("register")
+        checked = {mandate.id: mandate._urssaf_check_registrable() for mandate in self}
+        return self._urssaf_batch_send("register", checked)
 
     def _urssaf_batch_label(self, step):
         return self.env._("Register mandates")
@@ -148,7 +147,7 @@ class UrssafMandate(models.Model):
             )
         return self.partner_id._urssaf_identifier(self.company_id)
 
-    def _urssaf_batch_prepare(self, step):
+    def _urssaf_batch_prepare(self, step, identifier=None):
         """The registration's call (plain values only: it runs in a pool
         thread) and what records its answer (in the run's thread).
 
@@ -156,7 +155,9 @@ class UrssafMandate(models.Model):
         time-out) is settled by looking the account up first (Comptes names
         the mandate this platform holds): one registration each."""
         self.ensure_one()
-        identifier = self._urssaf_check_registrable()
+        if identifier is None or self.state not in ("draft", "refused"):
+            # Not checked yet, or changed since (read again once locked).
+            identifier = self._urssaf_check_registrable()
         signature_date = self.signature_date
         # Where it goes (a refused mandate registered again may go elsewhere).
         self._urssaf_stamp_environment()
@@ -200,7 +201,7 @@ class UrssafMandate(models.Model):
             ref=result.mandate_id,
             date=format_date(self.env, result.effective_date or self.signature_date),
         )
-        self._urssaf_record_answer(
+        self._urssaf_batch_record_answer(
             {
                 "state": "active",
                 "urssaf_mandate_ref": result.mandate_id,

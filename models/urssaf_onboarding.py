@@ -19,7 +19,7 @@ from odoo.tools import SQL, mute_logger
 from ..urssaf_api.call_pool import UrssafCallPool
 from ..urssaf_api.client import SharedBackoff
 from ..urssaf_api.exceptions import UrssafError, UrssafOutcomeUnknown
-from .urssaf_common import check_declarant
+from .urssaf_common import check_declarant, correlation_note
 
 DONE, REFUSED, FAILED = "done", "refused", "failed"
 
@@ -27,7 +27,9 @@ DONE, REFUSED, FAILED = "done", "refused", "failed"
 class UrssafBatchMixin(models.AbstractModel):
     """Records sent to Urssaf on a selection, each once, several in flight.
 
-    A model using it implements ``_urssaf_batch_prepare(step)`` returning
+    A model using it implements ``_urssaf_batch_prepare(step, identifier)``
+    (``identifier``: what the check before the first call found, None when
+    not checked yet) returning
     ``(call, record)``: ``call(client)`` talks to Urssaf with plain values
     only (it runs in a pool thread), ``record(value, error)`` keeps what it
     gave, in the thread of the run, and returns ``(outcome, message)`` with
@@ -38,13 +40,13 @@ class UrssafBatchMixin(models.AbstractModel):
     _name = "urssaf.batch.mixin"
     _description = "Urssaf calls on a selection"
 
-    def _urssaf_batch_prepare(self, step):
+    def _urssaf_batch_prepare(self, step, identifier=None):
         raise NotImplementedError
 
     def _urssaf_batch_label(self, step):
         raise NotImplementedError
 
-    def _urssaf_batch_run(self, step):
+    def _urssaf_batch_run(self, step, checked=None):
         """Send ``step`` for each record, at most the company's *Urssaf calls
         in parallel* in flight; returns the results sorted into done,
         refused, failed (record, message) and skipped (held by another
@@ -58,7 +60,7 @@ class UrssafBatchMixin(models.AbstractModel):
             if company._urssaf_parallel_calls() > 1:
                 client.shared_backoff = SharedBackoff()
             try:
-                records._urssaf_batch_calls(step, company, client, results)
+                records._urssaf_batch_calls(step, company, client, results, checked or {})
             finally:
                 client.close()
         return results
@@ -85,7 +87,7 @@ class UrssafBatchMixin(models.AbstractModel):
         self.invalidate_recordset()
         return self.filtered(lambda record: record.id in held)
 
-    def _urssaf_batch_calls(self, step, company, client, results):
+    def _urssaf_batch_calls(self, step, company, client, results, checked):
         """``_urssaf_batch_run`` for the records of ``company``: each one
         prepared when the pool has a thread free for its call."""
         sent = []  # the record function of each call handed to the pool
@@ -95,7 +97,7 @@ class UrssafBatchMixin(models.AbstractModel):
             for record in self:
                 try:
                     with self.env.cr.savepoint():
-                        call, keep = record._urssaf_batch_prepare(step)
+                        call, keep = record._urssaf_batch_prepare(step, checked.get(record.id))
                 except UserError as error:
                     self.env.invalidate_all()
                     record._urssaf_batch_log_failure(step, str(error.args[0]))
@@ -138,16 +140,24 @@ class UrssafBatchMixin(models.AbstractModel):
         if kind == REFUSED:
             results.setdefault("refusals", []).append((self, message))
 
+    def _urssaf_batch_record_answer(self, values, message, answer):
+        """Keep what Urssaf answered and say it in one chatter line, with
+        the correlation id (the line names the new state: no tracking line
+        besides it, which also halves the chatter writes of a large run)."""
+        self.with_context(mail_notrack=True)._urssaf_write(values)
+        self.sudo()._message_log(body=message + correlation_note(self.env, answer))
+
     def _urssaf_batch_log_failure(self, step, message):
         """The failure's chatter line (what failed and why; the messages
         never carry a NIR nor an IBAN in clear)."""
         self.sudo()._message_log(body=message)
 
-    def _urssaf_batch_send(self, step):
-        """A list or form button: ``step`` for these records; a summary
+    def _urssaf_batch_send(self, step, checked=None):
+        """A list or form button: ``step`` for these records (``checked``:
+        the identifier each one's check found, by id); a summary
         notification, or for one record, its failure as an error."""
         check_declarant(self.env)
-        results = self._urssaf_batch_run(step)
+        results = self._urssaf_batch_run(step, checked)
         if len(self) == 1 and results[FAILED] and not results["unknown"]:
             # Nothing Urssaf may hold: say why, change nothing.
             raise UserError(results[FAILED][0][1])

@@ -148,9 +148,8 @@ class UrssafSepaMandate(models.Model):
         calls in flight (the company's *Urssaf calls in parallel*), a summary
         at the end."""
         check_declarant(self.env)
-        for mandate in self:
-            mandate._urssaf_check_registrable()
-        return self._urssaf_batch_send("register")
+        checked = {mandate.id: mandate._urssaf_check_registrable() for mandate in self}
+        return self._urssaf_batch_send("register", checked)
 
     def _urssaf_batch_label(self, step):
         return self.env._("Register SEPA mandates")
@@ -164,7 +163,7 @@ class UrssafSepaMandate(models.Model):
         self._urssaf_check_bank_account()
         return self.partner_id._urssaf_identifier(self.company_id)
 
-    def _urssaf_batch_prepare(self, step):
+    def _urssaf_batch_prepare(self, step, identifier=None):
         """The registration's call (plain values only: it runs in a pool
         thread) and what records its answer (in the run's thread).
 
@@ -174,7 +173,9 @@ class UrssafSepaMandate(models.Model):
         looked up first, and the one of this IBAN, holder and signature date
         that no mandate of this database holds is taken as this one's."""
         self.ensure_one()
-        identifier = self._urssaf_check_registrable()
+        if identifier is None or self.state != "draft":
+            # Not checked yet, or changed since (read again once locked).
+            identifier = self._urssaf_check_registrable()
         sent_before = bool(self.urssaf_environment)
         self._urssaf_stamp_environment()
         iban, holder, signature_date = self._iban(), self.holder, self.signature_date
@@ -226,7 +227,7 @@ class UrssafSepaMandate(models.Model):
                 iban=self.iban_masked,
                 reason=urssaf_error_text(self.env, error),
             )
-            self.message_post(body=message + correlation_note(self.env, error))
+            self.sudo()._message_log(body=message + correlation_note(self.env, error))
             return "refused", message
         if error is not None:
             raise urssaf_user_error(
@@ -237,7 +238,7 @@ class UrssafSepaMandate(models.Model):
             iban=self.iban_masked,
             rum=result.rum,
         )
-        self._urssaf_record_answer({"state": "active", "rum": result.rum}, message, result)
+        self._urssaf_batch_record_answer({"state": "active", "rum": result.rum}, message, result)
         return "done", message
 
     def action_revoke(self):
