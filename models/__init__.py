@@ -7,6 +7,7 @@ from . import res_company
 from . import res_config_settings
 from . import urssaf_protected_mixin
 from . import urssaf_environment_mixin
+from . import urssaf_onboarding
 from . import urssaf_account
 from . import res_partner
 from . import product_template
