@@ -16,15 +16,11 @@ def _restore_stdnum_resource_reader():
         stdnum.__spec__.loader = SourceFileLoader(stdnum.__name__, stdnum.__file__)
 
 
-try:
-    import odoo  # noqa: F401
-except ImportError:
-    # A checkout on a machine without Odoo: only the pure-Python urssaf_api
-    # (the client, the sandbox and their tests: ``python -m pytest
-    # urssaf_api``) is usable; pytest reaches it through this package.
-    odoo = None
-
-if odoo is not None:
+# Odoo imports the addon as odoo.addons.<name>. Under another name, this is
+# a checkout whose pure-Python urssaf_api (the client, the sandbox and their
+# tests: ``python -m pytest urssaf_api``) is reached through this package,
+# with or without Odoo on the machine: the Odoo parts are left out.
+if __name__.startswith("odoo.addons."):
     _restore_stdnum_resource_reader()
 
     from . import models

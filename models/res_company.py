@@ -10,6 +10,7 @@ from odoo.tools import SQL
 
 from ..urssaf_api.client import TokenCache, UrssafClient
 from ..urssaf_api.exceptions import UrssafError
+from .urssaf_common import field_label, urssaf_error_text
 
 URSSAF_ENVIRONMENTS = [
     ("embedded", "Embedded sandbox"),
@@ -288,7 +289,7 @@ class ResCompany(models.Model):
 
     def _urssaf_field_label(self, fname):
         """The field's label in the user's language, to name it in errors."""
-        return self._fields[fname].get_description(self.env)["string"]
+        return field_label(self, fname)
 
     def _urssaf_environment_label(self, environment):
         """The name of an environment key in the user's language."""
@@ -510,7 +511,9 @@ class ResCompany(models.Model):
                     "The connection to Urssaf (%(environment)s, %(url)s) failed: %(error)s",
                     environment=environment,
                     url=self._urssaf_api_url(),
-                    error=error,
+                    # Worded for people, in their language, by the one
+                    # renderer: the client's own text is English data.
+                    error=urssaf_error_text(self.env, error),
                 )
             ) from error
         return self.env._(

@@ -21,7 +21,9 @@ from .urssaf_common import (
     PERIODICITY_SELECTION,
     PREPARER,
     check_declarant,
+    field_label,
 )
+from .urssaf_common import euro as urssaf_euro
 
 # The partner's fields that show and edit its Urssaf account in the current
 # company (partner field -> urssaf.account field).
@@ -352,7 +354,7 @@ class ResPartner(models.Model):
 
     def _urssaf_field_label(self, fname):
         """The label of a field in the user's language, to name it in messages."""
-        return self._fields[fname].get_description(self.env)["string"]
+        return field_label(self, fname)
 
     def _urssaf_company(self):
         """The company whose Urssaf account and settings serve this partner:
@@ -496,7 +498,7 @@ class ResPartner(models.Model):
     def _compute_urssaf_ceiling(self):
         """One SQL batch for all the partners shown, in the current company."""
         company = self.env.company
-        euro = self.env.ref("base.EUR")
+        euro = urssaf_euro(self.env)
         today = fields.Date.context_today(self)
         auto_entrepreneurs = self.filtered(lambda p: p.urssaf_is_auto_entrepreneur and p.id)
         collected = {}

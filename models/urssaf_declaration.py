@@ -5,11 +5,9 @@ import uuid
 from datetime import timezone
 from decimal import Decimal
 
-import psycopg2
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, float_compare, float_is_zero, float_round, mute_logger
+from odoo.tools import float_compare, float_is_zero, float_round
 from odoo.tools.misc import format_date, formatLang
 
 from ..urssaf_api import periods
@@ -676,52 +674,6 @@ class UrssafDeclaration(models.Model):
             limit=1,
         )
 
-    def _lock_for_urssaf(self):
-        """Lock this declaration's row for the rest of the transaction.
-
-        Two processes (two users, two scheduled runs) may try to send the same
-        declaration at once: the second one finds the row locked and steps
-        aside instead of sending it a second time. Returns False when locked
-        elsewhere.
-        """
-        self.ensure_one()
-        try:
-            # A refused lock is an expected outcome here, not a bad query.
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    SQL("SELECT id FROM %s WHERE id = %s FOR UPDATE NOWAIT", SQL.identifier(self._table), self.id)
-                )
-        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
-            # Locked, or changed by a transaction that committed after ours
-            # began: someone else is sending it (or has sent it).
-            return False
-        # Another transaction may have declared it before we got the lock.
-        self.invalidate_recordset()
-        return True
-
-    def _lock_rows_for_urssaf(self):
-        """``_lock_for_urssaf`` for many declarations in one query: returns
-        those whose rows this transaction now holds, in their order; the rows
-        another transaction holds are left out."""
-        if not self:
-            return self
-        try:
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    SQL(
-                        "SELECT id FROM %s WHERE id IN %s FOR UPDATE SKIP LOCKED",
-                        SQL.identifier(self._table),
-                        tuple(self.ids),
-                    )
-                )
-                held = {row[0] for row in self.env.cr.fetchall()}
-        except psycopg2.errors.SerializationFailure:
-            # One of them changed since this transaction began: find which,
-            # each on its own.
-            return self.filtered(lambda declaration: declaration._lock_for_urssaf())
-        self.invalidate_recordset()
-        return self.filtered(lambda declaration: declaration.id in held)
-
     # ------------------------------------------------------------------
     # Estimate / declare / pay
     # ------------------------------------------------------------------
@@ -779,9 +731,6 @@ class UrssafDeclaration(models.Model):
             )
         ) from error
 
-    def _urssaf_estimate(self):
-        return self._urssaf_step("estimate")
-
     def _urssaf_prepare_estimate(self):
         if self._urssaf_is_locked():
             raise UserError(self.env._("%(declaration)s is already declared.", declaration=self.display_name))
@@ -836,16 +785,15 @@ class UrssafDeclaration(models.Model):
     def _format_amount(self, amount):
         return formatLang(self.env, float(amount), currency_obj=self.currency_id)
 
-    def _urssaf_declare(self):
+    def _urssaf_prepare_declare(self):
         """Declare exactly once.
 
-        The row is locked while it is declared, and Urssaf is first asked
-        whether it already holds a declaration with this reference (an earlier
-        answer lost to a time-out, a 5xx or a crash) before anything is sent.
+        The row is locked while it is declared (the run engine holds it from
+        ``_lock_rows_for_urssaf`` to the end of the transaction), and the
+        call first asks Urssaf whether it already holds a declaration with
+        this reference (an earlier answer lost to a time-out, a 5xx or a
+        crash) before anything is sent.
         """
-        return self._urssaf_step("declare")
-
-    def _urssaf_prepare_declare(self):
         if self._urssaf_is_locked():
             return False
         self._check_can_declare()
@@ -945,11 +893,9 @@ class UrssafDeclaration(models.Model):
             )
         return mandate
 
-    def _urssaf_pay(self):
-        """Pay what remains due, exactly once (same rules as declaring)."""
-        return self._urssaf_step("pay")
-
     def _urssaf_prepare_pay(self):
+        """Pay what remains due, exactly once (same rules as declaring: the
+        row locked, the payment looked up at Urssaf before one is sent)."""
         if self.state == "paid":
             return False
         if not self.urssaf_number or (self.state == "error" and self.error_step != "pay"):

@@ -6,11 +6,15 @@ reminders. The legal record itself is in ``urssaf_declaration.py``; the
 report of a scheduled run is ``urssaf.run``."""
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 
+import psycopg2
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL, mute_logger
 from odoo.tools.misc import format_date
 
 from ..urssaf_api.call_pool import UrssafCallPool
@@ -46,6 +50,49 @@ def step_identity(job):
     return chunk_key(job.model_name, f"{job.method_name}({job.args[0]})", job.recordset.ids)
 
 
+@dataclasses.dataclass
+class RunResults:
+    """What running a step did to declarations, each in one of: ``done``;
+    ``skipped`` (locked elsewhere, nothing to do); ``unknown`` (Urssaf may
+    have recorded what was sent: looked up before anything is sent again);
+    ``failed``, ``[(declaration, reason)]``, of which ``unreachable`` are
+    those Urssaf could not be reached for; ``not_attempted``, left as they
+    were once a run stopped on an unreachable Urssaf."""
+
+    done: models.BaseModel
+    skipped: models.BaseModel
+    unknown: models.BaseModel
+    unreachable: models.BaseModel
+    not_attempted: models.BaseModel
+    failed: list = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def empty(cls, model):
+        """No result yet, for records of ``model``."""
+        none = model.browse()
+        return cls(done=none, skipped=none, unknown=none, unreachable=none, not_attempted=none)
+
+    def merge(self, other):
+        """Add ``other``'s results to these; returns self."""
+        self.done |= other.done
+        self.skipped |= other.skipped
+        self.unknown |= other.unknown
+        self.unreachable |= other.unreachable
+        self.not_attempted |= other.not_attempted
+        self.failed += other.failed
+        return self
+
+    def summary(self, env):
+        """One sentence counting them, in the user's language (a job's result)."""
+        return env._(
+            "%(done)s done, %(unknown)s outcome unknown, %(failed)s failed, %(skipped)s skipped.",
+            done=len(self.done),
+            unknown=len(self.unknown),
+            failed=len(self.failed),
+            skipped=len(self.skipped) + len(self.not_attempted),
+        )
+
+
 class UrssafDeclarationRun(models.Model):
     """Running the steps (estimate, declare, pay) on declarations."""
 
@@ -55,6 +102,52 @@ class UrssafDeclarationRun(models.Model):
     # The run engine
     # ------------------------------------------------------------------
 
+    def _lock_for_urssaf(self):
+        """Lock this declaration's row for the rest of the transaction.
+
+        Two processes (two users, two scheduled runs) may try to send the same
+        declaration at once: the second one finds the row locked and steps
+        aside instead of sending it a second time. Returns False when locked
+        elsewhere.
+        """
+        self.ensure_one()
+        try:
+            # A refused lock is an expected outcome here, not a bad query.
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL("SELECT id FROM %s WHERE id = %s FOR UPDATE NOWAIT", SQL.identifier(self._table), self.id)
+                )
+        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+            # Locked, or changed by a transaction that committed after ours
+            # began: someone else is sending it (or has sent it).
+            return False
+        # Another transaction may have declared it before we got the lock.
+        self.invalidate_recordset()
+        return True
+
+    def _lock_rows_for_urssaf(self):
+        """``_lock_for_urssaf`` for many declarations in one query: returns
+        those whose rows this transaction now holds, in their order; the rows
+        another transaction holds are left out."""
+        if not self:
+            return self
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM %s WHERE id IN %s FOR UPDATE SKIP LOCKED",
+                        SQL.identifier(self._table),
+                        tuple(self.ids),
+                    )
+                )
+                held = {row[0] for row in self.env.cr.fetchall()}
+        except psycopg2.errors.SerializationFailure:
+            # One of them changed since this transaction began: find which,
+            # each on its own.
+            return self.filtered(lambda declaration: declaration._lock_for_urssaf())
+        self.invalidate_recordset()
+        return self.filtered(lambda declaration: declaration.id in held)
+
     def _run_batch(self, step):
         """Run ``step`` on each declaration independently and say how it went.
 
@@ -62,9 +155,9 @@ class UrssafDeclarationRun(models.Model):
         savepoint, and its error is kept on the declaration.
         """
         results = self._urssaf_process(step)
-        if len(self) == 1 and results["failed"] and self.state != "error":
+        if len(self) == 1 and results.failed and self.state != "error":
             # Refused before anything was sent: say why, change nothing.
-            raise UserError(results["failed"][0][1])
+            raise UserError(results.failed[0][1])
         return self._batch_notification(step, results)
 
     def _urssaf_process(self, step, stop_after=None):
@@ -81,11 +174,9 @@ class UrssafDeclarationRun(models.Model):
         is recorded here as it arrives. The row locks taken while preparing
         hold until the transaction ends: nobody else sends these meanwhile.
         """
-        results = {"done": self.browse(), "failed": [], "skipped": self.browse(), "unknown": self.browse()}
-        results["unreachable"] = self.browse()
-        results["not_attempted"] = self.browse()
+        results = RunResults.empty(self)
         locked = self._lock_rows_for_urssaf()
-        results["skipped"] |= self - locked
+        results.skipped |= self - locked
         clients = {}
         try:
             for company, declarations in locked.grouped("company_id").items():
@@ -107,13 +198,13 @@ class UrssafDeclarationRun(models.Model):
             for declaration in remaining:
                 try:
                     with self.env.cr.savepoint():
-                        ready = declaration._urssaf_prepare(step, clients, locked=True)
+                        ready = declaration._urssaf_prepare(step, clients)
                 except UserError as error:
                     self.env.invalidate_all()
-                    results["failed"].append((declaration, str(error.args[0])))
+                    results.failed.append((declaration, str(error.args[0])))
                     continue
                 if ready is False:
-                    results["skipped"] |= declaration
+                    results.skipped |= declaration
                     continue
                 client, call, record = ready
                 sent.append((declaration, record))
@@ -128,10 +219,10 @@ class UrssafDeclarationRun(models.Model):
                 declaration, record = sent[index]
                 declaration._urssaf_record_outcome(record, outcome, results)
         for index in pool.not_attempted:
-            results["not_attempted"] |= sent[index][0]
+            results.not_attempted |= sent[index][0]
         if pool.stopped:
             # Never prepared: the pool stopped before they were taken.
-            results["not_attempted"] |= self.browse(declaration.id for declaration in remaining)
+            results.not_attempted |= self.browse(declaration.id for declaration in remaining)
 
     def _urssaf_record_outcome(self, record, outcome, results):
         """Record one call's outcome on this declaration (in a savepoint of
@@ -145,25 +236,25 @@ class UrssafDeclarationRun(models.Model):
                 record(outcome.value, outcome.error)
         except UserError as error:
             self.env.invalidate_all()
-            results["failed"].append((self, str(error.args[0])))
+            results.failed.append((self, str(error.args[0])))
             if isinstance(error, UrssafUnreachableError):
-                results["unreachable"] |= self
+                results.unreachable |= self
             return
         if self.state == "error" and self.outcome_unknown:
-            results["unknown"] |= self
+            results.unknown |= self
         elif self.state == "error":
-            results["failed"].append((self, self.error_message))
+            results.failed.append((self, self.error_message))
         else:
-            results["done"] |= self
+            results.done |= self
 
-    def _urssaf_prepare(self, step, clients, locked=False):
-        """Lock (unless ``locked``: this transaction holds the row already)
-        and check this declaration for ``step`` and build its call.
+    def _urssaf_prepare(self, step, clients):
+        """Check this declaration, whose row this transaction holds
+        (``_lock_rows_for_urssaf``), for ``step`` and build its call.
 
-        Returns False when there is nothing to send (locked elsewhere, done
-        already), else ``(client, call, record)``: ``call(client)`` talks to
-        Urssaf with plain values only (it runs in a pool thread: no ORM
-        there), ``record(value, error)`` keeps what it gave, in this thread.
+        Returns False when there is nothing to send (done already), else
+        ``(client, call, record)``: ``call(client)`` talks to Urssaf with
+        plain values only (it runs in a pool thread: no ORM there),
+        ``record(value, error)`` keeps what it gave, in this thread.
         """
         self.ensure_one()
         prepare = {
@@ -171,8 +262,6 @@ class UrssafDeclarationRun(models.Model):
             "declare": self._urssaf_prepare_declare,
             "pay": self._urssaf_prepare_pay,
         }[step]
-        if not locked and not self._lock_for_urssaf():
-            return False
         prepared = prepare()
         if prepared is False:
             return False
@@ -184,42 +273,24 @@ class UrssafDeclarationRun(models.Model):
                 clients[company].shared_backoff = SharedBackoff()
         return clients[company], call, record
 
-    def _urssaf_step(self, step):
-        """``step`` for this one declaration, its call made in this thread."""
-        self.ensure_one()
-        clients = {}
-        try:
-            prepared = self._urssaf_prepare(step, clients)
-            if prepared is False:
-                return False
-            client, call, record = prepared
-            try:
-                value, error = call(client), None
-            except UrssafError as caught:
-                value, error = None, caught
-            return record(value, error)
-        finally:
-            for client in clients.values():
-                client.close()
-
     def _batch_notification(self, step, results):
         label = self._step_label(step)
-        lines = [self.env._("%(step)s: %(count)s done.", step=label, count=len(results["done"]))]
-        if results["skipped"]:
+        lines = [self.env._("%(step)s: %(count)s done.", step=label, count=len(results.done))]
+        if results.skipped:
             lines.append(
                 self.env._(
                     "Skipped, being processed elsewhere or nothing to do: %s",
-                    ", ".join(results["skipped"].mapped("display_name")),
+                    ", ".join(results.skipped.mapped("display_name")),
                 )
             )
-        if results["unknown"]:
+        if results.unknown:
             lines.append(
                 self.env._(
                     "Outcome unknown, looked up at Urssaf on the next attempt: %s",
-                    ", ".join(results["unknown"].mapped("display_name")),
+                    ", ".join(results.unknown.mapped("display_name")),
                 )
             )
-        for declaration, message in results["failed"]:
+        for declaration, message in results.failed:
             lines.append(
                 self.env._(
                     "Failed: %(declaration)s: %(message)s", declaration=declaration.display_name, message=message
@@ -231,8 +302,8 @@ class UrssafDeclarationRun(models.Model):
             "params": {
                 "title": self.env._("Urssaf"),
                 "message": "\n".join(lines),
-                "type": "warning" if results["failed"] or results["unknown"] else "success",
-                "sticky": bool(results["failed"] or results["unknown"]),
+                "type": "warning" if results.failed or results.unknown else "success",
+                "sticky": bool(results.failed or results.unknown),
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
@@ -308,7 +379,7 @@ class UrssafDeclarationRun(models.Model):
             chunk = todo[start : start + size]
             results = chunk._urssaf_auto_declare_batch()
             run._add_results(results)
-            if results["not_attempted"]:
+            if results.not_attempted:
                 run._add_not_attempted(todo[start + size :])
                 break
             if not cron._commit_progress(len(chunk)):
@@ -403,18 +474,12 @@ class UrssafDeclarationRun(models.Model):
     def _urssaf_job_step(self, step):
         """A queue_job job: ``step`` on a chunk of declarations (safe to run
         again: locked, looked up by reference before anything is sent)."""
-        results = {}
+        results = RunResults.empty(self)
         for company in self.company_id:
             mine = self.filtered(lambda d, company=company: d.company_id == company)
             env_company = mine.with_company(company).with_context(allowed_company_ids=[company.id])
-            results[company.id] = env_company.exists()._urssaf_process(step)
-        return self.env._(
-            "%(done)s done, %(unknown)s outcome unknown, %(failed)s failed, %(skipped)s skipped.",
-            done=sum(len(r["done"]) for r in results.values()),
-            unknown=sum(len(r["unknown"]) for r in results.values()),
-            failed=sum(len(r["failed"]) for r in results.values()),
-            skipped=sum(len(r["skipped"]) for r in results.values()),
-        )
+            results.merge(env_company.exists()._urssaf_process(step))
+        return results.summary(self.env)
 
     def _urssaf_job_auto_declare(self, run_id):
         """A queue_job job: one chunk of a scheduled run. Its report lines go
@@ -425,13 +490,7 @@ class UrssafDeclarationRun(models.Model):
         declarations = self.with_company(company).with_context(allowed_company_ids=[company.id]).exists()
         results = declarations._urssaf_auto_declare_batch()
         run._add_results(results, deferred=True)
-        return self.env._(
-            "%(done)s declared, %(unknown)s outcome unknown, %(failed)s failed, %(skipped)s skipped.",
-            done=len(results["done"]),
-            unknown=len(results["unknown"]),
-            failed=len(results["failed"]),
-            skipped=len(results["skipped"]) + len(results["not_attempted"]),
-        )
+        return results.summary(self.env)
 
     def _urssaf_auto_declare_batch(self):
         """Re-read the books, estimate, then declare these declarations;
@@ -443,19 +502,12 @@ class UrssafDeclarationRun(models.Model):
         outcome is still looked up at Urssaf by declaring, which does that
         before it sends anything: what Urssaf may hold is never sent twice.
         """
-        results = {
-            "done": self.browse(),
-            "failed": [],
-            "skipped": self.browse(),
-            "unknown": self.browse(),
-            "unreachable": self.browse(),
-            "not_attempted": self.browse(),
-        }
+        results = RunResults.empty(self)
         # Another run is declaring them, or declared them since this run
         # began: step aside before reading the books again, which writes
         # the rows that run holds.
         ready = self._lock_rows_for_urssaf().filtered(lambda declaration: not declaration._urssaf_is_locked())
-        results["skipped"] |= self - ready
+        results.skipped |= self - ready
         try:
             # The books of the whole chunk in one read...
             with self.env.cr.savepoint():
@@ -469,21 +521,17 @@ class UrssafDeclarationRun(models.Model):
                         declaration._refresh_turnover()
                 except UserError as error:
                     self.env.invalidate_all()
-                    results["failed"].append((declaration, str(error.args[0])))
+                    results.failed.append((declaration, str(error.args[0])))
                     ready -= declaration
         estimated = ready._urssaf_process("estimate", stop_after=UNREACHABLE_STOP_AFTER)
-        for key in ("failed", "skipped", "unreachable", "not_attempted"):
-            results[key] += estimated[key]
-        if estimated["not_attempted"]:
+        # The estimated go on to declaring: their outcome is declaring's.
+        to_declare = estimated.done | estimated.unknown
+        results.merge(dataclasses.replace(estimated, done=self.browse(), unknown=self.browse()))
+        if estimated.not_attempted:
             # Urssaf is unreachable: declare nothing more in this run.
-            results["not_attempted"] |= estimated["done"] | estimated["unknown"]
+            results.not_attempted |= to_declare
             return results
-        declared = (estimated["done"] | estimated["unknown"])._urssaf_process(
-            "declare", stop_after=UNREACHABLE_STOP_AFTER
-        )
-        for key in ("done", "failed", "skipped", "unknown", "unreachable", "not_attempted"):
-            results[key] += declared[key]
-        return results
+        return results.merge(to_declare._urssaf_process("declare", stop_after=UNREACHABLE_STOP_AFTER))
 
     def _plan_deadline_activities(self, company, today):
         """One to-do per declaration still not declared N days before its deadline."""

@@ -108,21 +108,22 @@ class UrssafRun(models.Model):
         )
 
     def _add_results(self, results, deferred=False):
-        """Record what ``urssaf.declaration._urssaf_process`` reported.
+        """Record what ``urssaf.declaration._urssaf_process`` reported
+        (its ``RunResults``).
 
         ``deferred``: for a job among others of the same run, which leaves
         the run's own row (its counts) to the job that closes it.
         """
         counts = [self._fields[fname] for fname in COUNT_FIELDS]
         with self.env.protecting(counts, self) if deferred else contextlib.nullcontext():
-            self._add_lines(results["done"], "done")
+            self._add_lines(results.done, "done")
             self._add_lines(
-                results["skipped"], "skipped", self.env._("being processed elsewhere, or nothing to do"), link=False
+                results.skipped, "skipped", self.env._("being processed elsewhere, or nothing to do"), link=False
             )
-            self._add_lines(results["unknown"], "unknown", self.env._("looked up at Urssaf on the next run"))
-            for declaration, message in results["failed"]:
-                self._add_lines(declaration, "failed", message, unreachable=declaration in results["unreachable"])
-            self._add_not_attempted(results.get("not_attempted"))
+            self._add_lines(results.unknown, "unknown", self.env._("looked up at Urssaf on the next run"))
+            for declaration, message in results.failed:
+                self._add_lines(declaration, "failed", message, unreachable=declaration in results.unreachable)
+            self._add_not_attempted(results.not_attempted)
             if deferred:
                 self.env.flush_all()
 

@@ -4,6 +4,7 @@ from datetime import date
 from odoo import api, fields, models
 from odoo.tools.misc import format_date
 
+from ..models.urssaf_common import euro
 from ..models.urssaf_turnover import PURCHASES, RECEIPTS
 
 
@@ -53,7 +54,7 @@ class UrssafRegisterReport(models.AbstractModel):
             "docs": partners,
             "company": company,
             "registers": registers,
-            "currency": self.env.ref("base.EUR"),
+            "currency": euro(self.env),
             "period": str(date_from.year)
             if calendar_year
             else self.env._(

@@ -31,6 +31,7 @@ from . import test_demo
 from . import test_cockpit
 from . import test_declaration_grouping
 from . import test_send_confirmation
+from . import test_queue_workers
 
 # pytest only: an ERROR logged during a test fails it, as under Odoo's runner
 # (see pytest_error_logs; Odoo's runner ignores this name).

@@ -10,6 +10,7 @@ French one no English sentence left untranslated.
 import re
 from decimal import Decimal
 
+from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
 from .. import exceptions as messages
@@ -24,6 +25,7 @@ from ..urssaf_api.exceptions import (
     api_error_class,
 )
 from ..urssaf_api.masking import register_sensitive
+from .common import UrssafSandboxMixin
 
 # Words that only French sentences hold (the addon's own domain terms, such
 # as "tiers-déclarant", are allowed in both).
@@ -131,3 +133,42 @@ class TestErrorMessages(TransactionCase):
         register_sensitive("s3cr3t-V@lue")
         for env in (self.english, self.french):
             self.assertNotIn("s3cr3t-V@lue", messages.urssaf_error_text(env, error))
+
+
+@tagged("post_install", "-at_install")
+class TestConnectionMessage(UrssafSandboxMixin, TransactionCase):
+    """The settings' *Test connection* through the same renderer (its
+    failing server is on the loopback, which the sandbox mixin lets
+    through the test's HTTP guard)."""
+
+    def test_test_connection_failure_is_worded_by_the_renderer(self):
+        """The settings' *Test connection*: in French, the failure says why
+        in French (the renderer's text), not the client's English data."""
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env["ir.module.module"]._load_module_terms(["l10n_fr_urssaf_tierce_declaration"], ["fr_FR"])
+        english, french = self.env(context={"lang": "en_US"}), self.env(context={"lang": "fr_FR"})
+        company = self.env["res.company"].create({"name": "Urssaf connection test"})
+        company.sudo().write(
+            {
+                "urssaf_environment": "sandbox",
+                "urssaf_client_id": "nobody",
+                "urssaf_client_secret": "wrong-secret-value",
+                # Nothing listens on port 9 (discard) of the loopback here.
+                "urssaf_base_url": "http://127.0.0.1:9",
+                "urssaf_connect_timeout": 0.5,
+                "urssaf_timeout": 0.5,
+            }
+        )
+        texts = {}
+        for lang, env in (("en_US", english), ("fr_FR", french)):
+            with self.subTest(lang=lang), self.assertRaises(UserError) as caught:
+                company.with_env(env)._urssaf_test_connection()
+            error = caught.exception.__cause__
+            self.assertIsInstance(error, UrssafTransportError)
+            texts[lang] = str(caught.exception)
+            self.assertIn(messages.urssaf_error_text(env, error), texts[lang])
+            self.assertNotIn("wrong-secret-value", texts[lang])
+        self.assertTrue(texts["fr_FR"].startswith("La connexion à l'Urssaf"), texts["fr_FR"])
+        self.assertNotIn(str(caught.exception.__cause__), texts["fr_FR"], "the client's English text")
+        for sentence in _sentences(texts["fr_FR"].split(" : ", 1)[1]):
+            self.assertIsNone(ENGLISH.search(sentence), f"English left in the French text: {texts['fr_FR']}")

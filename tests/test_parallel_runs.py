@@ -157,8 +157,8 @@ class TestParallelRuns(ParallelRunsCase):
         declared = self.declarations - unknown
         self._inject_payment_faults(declared)
         paying = self._pay()
-        self.assertEqual(len(paying["unknown"]), 14)
-        self.assertEqual(len(paying["done"]), COUNT - 16 - 14)
+        self.assertEqual(len(paying.unknown), 14)
+        self.assertEqual(len(paying.done), COUNT - 16 - 14)
 
         self.server.clear_faults()
         second = self._declare_run()
@@ -187,7 +187,7 @@ class TestParallelRuns(ParallelRunsCase):
 
         with _no_commit(), patch.object(Declaration, "_urssaf_prepare_estimate", noting_prepare):
             results = self.declarations._urssaf_process("estimate")
-        self.assertEqual(len(results["done"]), 30)
+        self.assertEqual(len(results.done), 30)
         self.assertEqual(events.count("prepared"), 30)
         last_prepared = len(events) - 1 - events[::-1].index("prepared")
         self.assertLess(events.index("call"), last_prepared, "calls were on their way before the last was prepared")

@@ -688,6 +688,58 @@ class TestCollectedTurnover(CollectedTurnoverCase):
         self.assertEqual(result_many, expected)
         self.assertEqual(count_single, count_many)
 
+    def test_bank_line_unmatched_rest_is_not_received(self):
+        """A customer pays 1,500 for an invoice of 1,200 (1,000 excluding
+        VAT) in one bank line: the invoice takes 1,200 of it, the other 300
+        stay on the journal's suspense account, unmatched. Only the invoice
+        is collected; the rest is not turnover (nothing says what it pays)."""
+        untaxed = 1000.0
+        total = untaxed * (1 + VAT)
+        invoice = self._sale("2025-02-10", [(self.service, untaxed)])
+        st_line = (
+            self.env["account.bank.statement.line"]
+            .with_company(self.ae_company)
+            .create(
+                {
+                    "payment_ref": "Customer transfer",
+                    "journal_id": self.ae_company_data["default_journal_bank"].id,
+                    "partner_id": self.customer.id,
+                    "amount": 1500.0,
+                    "date": "2025-03-01",
+                }
+            )
+        )
+        synchronised = st_line.with_context(skip_account_move_synchronization=True)
+        _liquidity, suspense, _other = synchronised._seek_for_lines()
+        receivable = self._term_lines(invoice)
+        move = synchronised.move_id
+        move.button_draft()
+        move.write(
+            {
+                "line_ids": [
+                    Command.update(suspense.id, {"balance": total - 1500.0, "amount_currency": total - 1500.0}),
+                    Command.create(
+                        {
+                            "name": invoice.name,
+                            "account_id": receivable.account_id.id,
+                            "partner_id": self.customer.id,
+                            "balance": -total,
+                            "amount_currency": -total,
+                            "currency_id": suspense.currency_id.id,
+                        }
+                    ),
+                ]
+            }
+        )
+        move.action_post()
+        paying = move.line_ids.filtered(lambda line: line.account_id == receivable.account_id)
+        (paying | receivable).reconcile()
+        self.assertEqual(invoice.payment_state, "paid")
+        _liquidity, rest, _other = synchronised._seek_for_lines()
+        self.assertAlmostEqual(rest.balance, total - 1500.0)
+        self.assertFalse(st_line.is_reconciled, "300 are still to match")
+        self.assertCollected(self.ae_own, Q1, {self.bic: untaxed})
+
 
 @tagged("post_install", "-at_install")
 class TestCollectedTurnoverFromDocuments(TestCollectedTurnover):

@@ -227,3 +227,45 @@ class TestYearlySummary(UrssafDeclarationCase):
         self.assertIn("2025", text)
         currency = self.company.currency_id
         self.assertIn(_compact(formatLang(self.env, expected["declared_amount"], currency_obj=currency)), text)
+
+    def test_summary_leaves_out_what_urssaf_does_not_hold(self):
+        """A 2025 declaration only estimated, in draft, in error or
+        cancelled is not in 2025's summary: only what was declared counts
+        (the figures of the income tax return)."""
+        declared = self._declared(date(2025, 11, 1), date(2025, 11, 30), 1000.0)
+        others = self.env["urssaf.declaration"]
+        for start, end, amount in (
+            (date(2025, 7, 1), date(2025, 7, 31), 7000.0),
+            (date(2025, 8, 1), date(2025, 8, 31), 8000.0),
+            (date(2025, 9, 1), date(2025, 9, 30), 9000.0),
+            (date(2025, 10, 1), date(2025, 10, 31), 10000.0),
+        ):
+            others |= self._declaration(self.liberal, start, end, {"PRESTATION_SERVICES_BNC": amount})
+        estimated, _draft, error, cancelled = others
+        estimated.with_user(self.declarant).action_estimate()
+        error._urssaf_write({"state": "error", "error_step": "declare", "error_message": "Urssaf refused it."})
+        cancelled.with_user(self.declarant).action_cancel()
+        self.assertEqual(others.mapped("state"), ["estimated", "draft", "error", "cancelled"])
+        self.assertTrue(estimated.estimated_contribution_ids, "an estimate has contribution lines")
+        expected = self._expected(declared)
+
+        rows = (
+            self.env["urssaf.yearly.summary"]
+            .with_user(self.preparer)
+            .search([("partner_id", "=", self.liberal.id), ("year", "=", "2025")])
+        )
+        self.assertEqual(rows.declaration_count, 1)
+        for fname, amount in expected.items():
+            self.assertAlmostEqual(rows[fname], amount, places=2, msg=fname)
+        # As the pivot asks for it.
+        groups = (
+            self.env["urssaf.yearly.summary"]
+            .with_user(self.preparer)
+            .formatted_read_group(
+                [("partner_id", "=", self.liberal.id)], ["year"], ["declared_amount:sum", "computed_amount:sum"]
+            )
+        )
+        by_year = {group["year"]: group for group in groups}
+        self.assertEqual(set(by_year), {"2025"})
+        self.assertAlmostEqual(by_year["2025"]["declared_amount:sum"], 1000.0, places=2)
+        self.assertAlmostEqual(by_year["2025"]["computed_amount:sum"], 1000.0, places=2)

@@ -705,7 +705,7 @@ def declare_all(env, partners, company, collected, figures, send=True):
     for step in ("estimate", "declare") if send else ():
         start = time.perf_counter()
         outcome = declarations._urssaf_process(step)
-        steps[step] = (len(outcome["done"]), outcome["failed"], time.perf_counter() - start)
+        steps[step] = (len(outcome.done), outcome.failed, time.perf_counter() - start)
     figures["prepare"] = steps["prepare"][2]
 
     # The work first: every auto-entrepreneur's quarter declared, once, with

@@ -29,3 +29,38 @@ def test_no_module_of_the_package_imports_odoo():
     count, odoo_modules = result.stdout.split(" ", 1)
     assert int(count) >= 10, "every module of the package was imported"
     assert odoo_modules.strip() == "[]"
+
+
+def test_its_tests_run_from_a_checkout_without_odoo(tmp_path):
+    """``python -m pytest urssaf_api`` in a checkout, on a machine where
+    ``import odoo`` fails: pytest reaches the package through the addon's
+    ``__init__.py``, which leaves its Odoo parts out under that name."""
+    shim = tmp_path / "no_odoo" / "odoo"
+    shim.mkdir(parents=True)
+    (shim / "__init__.py").write_text('raise ImportError("no Odoo on this machine")\n', encoding="utf-8")
+    checkout = PACKAGE_DIR.parent
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "urssaf_api/tests/test_call_pool.py",
+            "urssaf_api/tests/test_periods.py",
+        ],
+        cwd=checkout,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(shim.parent),
+            # pytest-odoo, when installed, imports Odoo as it loads.
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert " passed" in result.stdout
