@@ -860,6 +860,7 @@ class UrssafDeclaration(models.Model):
                 note=correlation_note(self.env, declaration),
             ),
         )
+        self._urssaf_close_deadline_todos()
         self._urssaf_post_contributions()
 
     def _payment_sepa_mandate(self):

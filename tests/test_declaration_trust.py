@@ -536,7 +536,9 @@ class TestDeclarationTrust(UrssafTransactionCase):
         """A forged estimate (amounts that are not the books', a snapshot
         that matches them) is never declared as it is: the run re-reads the
         books (no invoice: 0) and estimates again before declaring."""
-        self.env.company.write({"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400})
+        self.env.company.write(
+            {"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400, "urssaf_responsible_user_id": self.env.uid}
+        )
         forged = _declaration(self.env, self.trader, date(2026, 9, 1), date(2026, 9, 30), 5000.0)
         forged.write({"state": "estimated", "estimate_snapshot": forged._amounts_snapshot(), "estimated_total": 1.0})
         with patch.object(type(self.env["ir.cron"]), "_commit_progress", lambda cron, processed=0, **kw: 1e9):
