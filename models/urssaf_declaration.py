@@ -35,6 +35,7 @@ STATES = [
     ("draft", "Draft"),
     ("estimated", "Estimated"),
     ("declared", "Declared"),
+    ("ordered", "Payment ordered"),
     ("paid", "Paid"),
     ("error", "Error"),
     ("cancelled", "Cancelled"),
@@ -43,7 +44,9 @@ STEPS = [("estimate", "Estimate"), ("declare", "Declare"), ("pay", "Pay")]
 # Not settled yet: late once the due date has passed.
 UNSETTLED_STATES = ("draft", "estimated", "declared", "error")
 # Once Urssaf holds the declaration, only what Urssaf says may change it.
-LOCKED_STATES = ("declared", "paid")
+LOCKED_STATES = ("declared", "ordered", "paid")
+# Paid at Urssaf: the payment ordered (debited on its debit date), or debited.
+PAYMENT_STATES = ("ordered", "paid")
 # What was declared: frozen once Urssaf holds the declaration (its number
 # or a declared state), together with its lines.
 DECLARED_FIELDS = frozenset({"partner_id", "company_id", "period_start", "period_end", "line_ids"})
@@ -344,7 +347,7 @@ class UrssafDeclaration(models.Model):
         frozen = set()
         if self._urssaf_is_locked():
             frozen |= DECLARED_FIELDS
-        if self.state == "paid":
+        if self.state in PAYMENT_STATES:
             frozen |= PAID_FIELDS
         fnames = frozen & set(fnames)
         if fnames:
@@ -553,9 +556,47 @@ class UrssafDeclaration(models.Model):
 
     def action_open_collected(self):
         self.ensure_one()
-        return self.env["urssaf.turnover"].action_open_collected(
-            self.partner_id, self.period_start, self.period_end, self.company_id
+        return self._urssaf_collected_action()
+
+    def _urssaf_collected_action(self, category=None):
+        """The rows of the register of receipts behind the turnover (or the
+        amount of one ``category``): date, document, customer, amounts,
+        category. Opened in the declaration's company and the companies
+        whose books they come from that the user may work in, whatever
+        companies are ticked in the switcher; the register's record rule
+        and the books' owner's say (the register's query) still apply."""
+        self.ensure_one()
+        Register = self.env["urssaf.register.line"]
+        domain = [
+            ("register_type", "=", "receipts"),
+            ("partner_id", "=", self.partner_id.id),
+            ("company_id", "=", self.company_id.id),
+            ("date", ">=", self.period_start),
+            ("date", "<=", self.period_end),
+        ]
+        if category is not None:
+            domain.append(("category_id", "=", category.id))
+        companies = self.company_id
+        rows = Register.with_context(allowed_company_ids=companies.ids).search(domain)
+        books = (rows.move_id | rows.payment_move_id).sudo().company_id
+        companies |= books & self.env.user.company_ids
+        name = self.env._(
+            "Collected by %(partner)s from %(start)s to %(end)s",
+            partner=self.partner_id.display_name,
+            start=format_date(self.env, self.period_start),
+            end=format_date(self.env, self.period_end),
         )
+        if category is not None:
+            name = self.env._("%(collected)s, %(category)s", collected=name, category=category.display_name)
+        return {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": "urssaf.register.line",
+            "views": [(self.env.ref("l10n_fr_urssaf_tierce_declaration.view_urssaf_register_line_list").id, "list")],
+            "domain": domain,
+            "context": {"allowed_company_ids": companies.ids, "create": False},
+            "target": "current",
+        }
 
     def action_print_register(self):
         """The auto-entrepreneur's register of receipts over the period: the
@@ -897,7 +938,7 @@ class UrssafDeclaration(models.Model):
     def _urssaf_prepare_pay(self):
         """Pay what remains due, exactly once (same rules as declaring: the
         row locked, the payment looked up at Urssaf before one is sent)."""
-        if self.state == "paid":
+        if self.state in PAYMENT_STATES:
             return False
         if not self.urssaf_number or (self.state == "error" and self.error_step != "pay"):
             raise UserError(
@@ -938,7 +979,7 @@ class UrssafDeclaration(models.Model):
 
     def _record_payment(self, payment, declaration, mandate, how, reference=None):
         values = {
-            "state": "paid",
+            "state": "paid",  # or ordered until its debit date, below
             "sepa_mandate_id": mandate.id,
             "remaining_due": 0.0,
             "error_message": False,
@@ -956,6 +997,10 @@ class UrssafDeclaration(models.Model):
         elif reference:
             values["payment_reference"] = reference
         debit_date = values.get("debit_date") or self.debit_date
+        if payment is not None and debit_date and debit_date > fields.Date.context_today(self):
+            # Urssaf debits the account on the debit date: paid from then on
+            # (the scheduled action), or once the bank's debit is matched.
+            values["state"] = "ordered"
         self._urssaf_write_logged(
             values,
             self.env._(

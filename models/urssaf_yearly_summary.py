@@ -5,7 +5,7 @@ from odoo.tools import SQL
 from .urssaf_declaration_contribution import VERSEMENT_LIBERATOIRE_LABEL
 
 # What Urssaf holds: a declaration declared, then paid.
-SUMMARY_STATES = ("declared", "paid")
+SUMMARY_STATES = ("declared", "ordered", "paid")  # ordered: a payment not debited yet
 
 
 class UrssafYearlySummary(models.Model):

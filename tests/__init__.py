@@ -32,6 +32,7 @@ from . import test_cockpit
 from . import test_declaration_grouping
 from . import test_send_confirmation
 from . import test_queue_workers
+from . import test_drill_down
 
 # pytest only: an ERROR logged during a test fails it, as under Odoo's runner
 # (see pytest_error_logs; Odoo's runner ignores this name).
