@@ -208,8 +208,13 @@ registry.category("web_tour.tours").add(`${ADDON}.accountant_tour`, {
         ...screenshot("declaration_paid", notEmpty("payment_reference")),
         ...openMenu(URSSAF_MENU, `${ADDON}.menu_urssaf_declarations`, "Back to the declarations"),
         {
-            content: "The declaration is listed, paid",
-            trigger: `.o_list_view .o_data_row:has(td[name="partner_id"]:contains(${AE})) td[name="state"] .badge:is(.text-bg-info, .text-bg-success)`,
+            content: "The declaration is listed, payment ordered or paid",
+            trigger: [".text-bg-info", ".text-bg-success"]
+                .map(
+                    (badge) =>
+                        `.o_list_view .o_data_row:has(td[name="partner_id"]:contains(${AE})) td[name="state"] .badge${badge}`
+                )
+                .join(", "),
         },
     ],
 });
