@@ -14,6 +14,7 @@ from . import product_template
 from . import urssaf_mandate
 from . import urssaf_sepa_mandate
 from . import urssaf_declaration
+from . import urssaf_declaration_turnover
 from . import urssaf_declaration_run
 from . import urssaf_declaration_contribution_move
 from . import urssaf_declaration_line

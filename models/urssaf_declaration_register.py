@@ -17,6 +17,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 from odoo.tools.misc import format_date, formatLang
 
+from .urssaf_declaration import UrssafDeclaration as UrssafDeclarationRecord
 from .urssaf_declaration_register_row import CASH_JOURNAL_TYPE, REGISTER_KEPT_STATES
 
 # Filled only by the addon's comparison of the kept rows with the books.
@@ -38,6 +39,11 @@ _FINGERPRINT = """
 
 class UrssafDeclaration(models.Model):
     _inherit = "urssaf.declaration"
+
+    # The register kept and the books' comparison are the addon's alone.
+    _urssaf_protected_fields = (
+        UrssafDeclarationRecord._urssaf_protected_fields | REGISTER_CHECK_FIELDS | {"register_row_ids"}
+    )
 
     register_row_ids = fields.One2many(REGISTER_MODEL, "declaration_id", string="Register kept", readonly=True)
     register_row_count = fields.Integer(string="Register rows", compute="_compute_register_row_count")
@@ -115,14 +121,6 @@ class UrssafDeclaration(models.Model):
                     ("register_books_changed", "=", True),
                 ]
             )
-
-    def write(self, vals):
-        if not self.env.su:
-            for declaration in self:
-                declaration._urssaf_refuse_fields(
-                    (REGISTER_CHECK_FIELDS | {"register_row_ids"}) & set(vals), declaration.display_name
-                )
-        return super().write(vals)
 
     # ------------------------------------------------------------------
     # Keeping the register

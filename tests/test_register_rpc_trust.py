@@ -13,10 +13,11 @@ from .rpc_trust import Attempt
 from .test_declaration_trust import _declaration, _make_auto_entrepreneur
 
 ROWS = ("urssaf_declaration_register_row",)
-# The legal record's guard (urssaf.protected.mixin) answers before the
-# access rights (read only for every group) are even looked at.
+# The legal record's guard (urssaf.protected.mixin) answers a write or a
+# create before the access rights (read only for every group) are looked at;
+# a deletion is refused by the access rights first.
 NOT_WRITTEN = "cannot be written"
-NOT_DELETED = "cannot be deleted"
+NOT_DELETED = "not allowed to delete"
 
 
 def _row_call(method, *args):
