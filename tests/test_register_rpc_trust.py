@@ -93,6 +93,36 @@ class TestRegisterTrustRpc(rpc_trust.RpcTrustCase):
         Attempt("a system administrator removes a row kept", "system", _row_call("unlink"), NOT_DELETED, ROWS),
         Attempt("a system administrator adds a row", "system", _new_row, NOT_WRITTEN, ROWS),
         Attempt(
+            "a declarant adds a row through the context's defaults",
+            "declarant",
+            rpc_trust.with_context_defaults(
+                lambda case: ("urssaf.declaration.register.row", "create", [{}]), amount=5000.0, rebuilt=True
+            ),
+            NOT_WRITTEN,
+            ROWS,
+        ),
+        Attempt(
+            "a declarant creates a declaration whose books' comparison is forged through the context's defaults",
+            "declarant",
+            rpc_trust.with_context_defaults(
+                lambda case: (
+                    "urssaf.declaration",
+                    "create",
+                    [
+                        {
+                            "partner_id": case.trader.id,
+                            "company_id": case.company_a.id,
+                            "period_start": "2026-10-01",
+                            "period_end": "2026-10-31",
+                        }
+                    ],
+                ),
+                register_books_total=12345.0,
+            ),
+            NOT_WRITTEN,
+            ("urssaf_declaration",),
+        ),
+        Attempt(
             "a declarant clears the books' difference of a declaration",
             "declarant",
             lambda case: (
