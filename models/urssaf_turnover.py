@@ -6,7 +6,8 @@ posted invoices and sales receipts in the period, gross: the payments and
 bank lines, the fees an intermediary kept on the way, the offsets against
 another debt between the same parties (not the discounts nor the bad debts);
 and, for an auto-entrepreneur keeping its own books, the income booked on its
-bank and cash journals without an invoice. Excluding VAT, split by Urssaf
+bank and cash journals without an invoice and, when point_of_sale is
+installed, its point-of-sale takings not invoiced. Excluding VAT, split by Urssaf
 activity category, in euros.
 Everything is computed in one SQL query over all the auto-entrepreneurs asked
 for: a quarterly run over hundreds of them must not cost a query per invoice.
@@ -263,7 +264,9 @@ class UrssafTurnover(models.AbstractModel):
         """The registers' rows: one per reconciliation of a document by a
         payment, a bank line or an offset, and per Urssaf category of the
         document; for an auto-entrepreneur keeping its own books, one per
-        line of income booked on a bank or cash journal without an invoice.
+        line of income booked on a bank or cash journal without an invoice,
+        and (point_of_sale installed) one per payment of a point-of-sale
+        order not invoiced and per Urssaf category of the order.
 
         Columns: ``id``, ``register_type``, ``partner_id`` (the
         auto-entrepreneur), ``company_id`` (the declaring company), ``date``
@@ -278,7 +281,9 @@ class UrssafTurnover(models.AbstractModel):
         document settled by a payment, a bank line or an offset; ``bank``:
         income booked on a bank or cash journal without an invoice, whose
         ``move_id`` and ``payment_move_id`` are that entry and which has no
-        ``partial_id``) and ``journal_type`` (of the payment or bank entry).
+        ``partial_id``; ``pos``: a point-of-sale order's payment, see
+        ``_pos_takings_sql``) and ``journal_type`` (of the payment or bank
+        entry).
         Rows of zero are left out.
 
         :param partners: with ``company``, the auto-entrepreneurs whose
@@ -933,8 +938,10 @@ class UrssafTurnover(models.AbstractModel):
         the payment is its lines' untaxed amount (``amount``) and amount
         with taxes (``amount_total``) over the order's total with taxes, in
         the company's currency at the order's rate, then in euros at the
-        rate of the day collected. ``move_id`` and ``payment_move_id``: the
-        session's entry (none while it is open); ``journal_id``: the payment
+        rate of the day collected. ``move_id``: none, no invoice is settled
+        (and the row reads the same before and after the session's closing,
+        which a kept register compares by ``move_id``); ``payment_move_id``:
+        the session's entry, once closed; ``journal_id``: the payment
         method's (cash or bank). The books' owner must let the declaring
         company read them.
 
@@ -964,7 +971,7 @@ class UrssafTurnover(models.AbstractModel):
             SELECT ((taking.payment_id::bigint * %(company_bits)s + taking.company_id) * 2 + 1) * %(category_bits)s
                    + %(first_rank)s + taking.rank AS id,
                    %(receipts)s AS register_type, taking.partner_id, taking.company_id,
-                   taking.date, taking.move_id, NULL::int AS partial_id,
+                   taking.date, NULL::int AS move_id, NULL::int AS partial_id,
                    taking.move_id AS payment_move_id, NULL::int AS payment_id, taking.journal_id,
                    NULL::int AS payment_method_line_id, taking.counterpart_partner_id,
                    taking.category_id, taking.books_currency_id,

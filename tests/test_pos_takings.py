@@ -212,7 +212,9 @@ class TestPosTakings(CollectedTurnoverCase):
         self.assertEqual(sorted((rows - cash).mapped("amount")), [27.78, 55.56])
         self.assertEqual(rows.category_id, self.bic | self.goods)
         self.assertEqual(rows.counterpart_partner_id, self.customer)
-        self.assertEqual(rows.move_id, session.move_id)
+        # No invoice settled; booked in the session's entry.
+        self.assertFalse(rows.move_id)
+        self.assertEqual(rows.payment_move_id, session.move_id)
         self.assertFalse(rows.partial_id)
         self.assertEqual(self._origins(rows), {ORIGIN_POS})
         # Ids: one each, stable, within what a browser holds exactly.
