@@ -298,3 +298,17 @@ class TestPosTakings(CollectedTurnoverCase):
         self.assertFalse(self._rows())
         self.ae_company.sudo().urssaf_books_reader_ids = [Command.link(self.company.id)]
         self.assertCollected(self.ae_own, Q1, {self.bic: 40.0})
+
+    def test_query_names_no_pos_table_without_point_of_sale(self):
+        """Without point_of_sale (its models out of the registry), the query
+        names none of its tables; with it, but for auto-entrepreneurs keeping
+        no books, neither."""
+        self._order([(self.service, 40.0, 1)], [(self.card_method, 48.0, "2025-02-10 09:00:00")])
+        Turnover = self.env["urssaf.turnover"]
+        self.assertIn("pos_payment", Turnover._register_sql().code)
+        self.assertIn("pos_payment", Turnover._register_sql(self.ae_own, *Q1, self.company).code)
+        self.assertNotIn("pos_payment", Turnover._register_sql(self.ae_supplier, *Q1, self.company).code)
+        self.patch(type(Turnover), "_reads_pos", lambda model: False)
+        self.assertNotIn("pos_", Turnover._register_sql().code)
+        self.assertNotIn("pos_", Turnover._register_sql(self.ae_own, *Q1, self.company).code)
+        self.assertCollected(self.ae_own, Q1, {})
