@@ -136,6 +136,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="use this database, created with the addon when it does not exist, and keep it")
     parser.add_argument("--keep", action="store_true", help="keep the database created")
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="generate the books and stop (with --db: build once, then bench the registers on it)",
+    )
     parser.add_argument("--partners", type=int, default=10000)
     parser.add_argument("--invoices", type=int, default=40, help="bills per auto-entrepreneur")
     parser.add_argument(
@@ -162,6 +167,9 @@ def main():
         with registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             company, partners = generate(env, args.partners, args.invoices, args.seed, figures)
+            cr.commit()
+            if args.build_only:
+                return 0
             declare_year(env, partners, company, figures)
             ok = measure(env, company, figures)
         return 0 if ok else 1
