@@ -13,6 +13,7 @@ or deleted.
 """
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from .urssaf_turnover import RECEIPTS
 
@@ -134,6 +135,38 @@ class UrssafDeclarationRegisterRow(models.Model):
     )
     _urssaf_protected_defaults = {"register_type": RECEIPTS}
     _urssaf_protected_unlink = True
+
+    # The registers' pivot (a year by auto-entrepreneur, 10,000 of them
+    # and a million rows) reads the rows of a company over a period: an
+    # index-only scan of this index, once vacuumed, without the table.
+    _company_date_idx = models.Index("(company_id, date) INCLUDE (partner_id, amount)")
+
+    def _read_group_orderby(self, order, groupby_terms, query):
+        # Tell _order_field_to_sql that the order is that of groups.
+        return super(UrssafDeclarationRegisterRow, self.with_context(urssaf_group_order=True))._read_group_orderby(
+            order, groupby_terms, query
+        )
+
+    def _order_field_to_sql(self, alias, field_name, direction, nulls, query):
+        """Groups by auto-entrepreneur come in the order of res.partner
+        (``complete_name``, then ``id`` descending), as Odoo's own join on
+        res_partner gives it, but looked up once per group after the rows
+        are summed, not joined to every row and grouped by: on a million
+        rows that join made PostgreSQL sort them all (it cannot tell that
+        the partner's name adds no group), 2 s of the pivot's 2.2 s."""
+        if field_name == "partner_id" and self.env.context.get("urssaf_group_order"):
+            partner = SQL.identifier(alias, "partner_id")
+            reverse = SQL("ASC") if direction.code == "DESC" else SQL("DESC")
+            return SQL(
+                "(SELECT res_partner.complete_name FROM res_partner WHERE res_partner.id = %s) %s %s, %s %s %s",
+                partner,
+                direction,
+                nulls,
+                partner,
+                reverse,
+                nulls,
+            )
+        return super()._order_field_to_sql(alias, field_name, direction, nulls, query)
 
     @api.depends("is_cash", "amount")
     def _compute_cash_amount(self):

@@ -290,6 +290,47 @@ class TestRegisterKept(CollectedTurnoverCase, HttpCase):
             )
         self.assertEqual(declarations.register_row_ids.filtered("is_cash").move_id, bill_in_cash | in_cash)
 
+    def test_year_pivot_of_the_rows_kept_as_the_web_client_asks_it(self):
+        """The pivot view's call (rows by auto-entrepreneur, columns by
+        year): the totals of the register view, the auto-entrepreneurs in
+        res.partner's order (name, not id) whatever the way the rows are
+        grouped; the list still sorts by auto-entrepreneur."""
+        self._books()
+        sale = self._sale("2025-02-10", [(self.service, 80.0)])
+        self._pay(sale, sale.amount_total, "2025-02-15")
+        # By name, the auto-entrepreneur keeping its books comes last, by id first.
+        self.ae_own.sudo().name = "Zed, keeping its own books"
+        declarations = self._declaration(self.ae_supplier, Q1) | self._declaration(self.ae_own, Q1)
+        for declaration in declarations:
+            self._declare(declaration)
+        domain = [("company_id", "=", self.company.id), ("date", ">=", "2025-01-01"), ("date", "<=", "2025-12-31")]
+        sets = [[], ["partner_id"], ["date:year"], ["partner_id", "date:year"]]
+        Row = self.env["urssaf.declaration.register.row"].with_user(self.preparer)
+        total, by_partner, by_year, by_partner_year = Row.formatted_read_grouping_sets(
+            domain, sets, ["amount:sum", "__count"]
+        )
+        live = {
+            group["partner_id"][0]: group["amount:sum"]
+            for group in self.env["urssaf.register.line"]
+            .sudo()
+            .formatted_read_group(domain + [("register_type", "=", "receipts")], ["partner_id"], ["amount:sum"])
+        }
+        in_partner_order = self.env["res.partner"].search([("id", "in", declarations.partner_id.ids)]).ids
+        self.assertEqual(in_partner_order, [self.ae_supplier.id, self.ae_own.id])
+        for groups in (by_partner, by_partner_year):
+            self.assertEqual([group["partner_id"][0] for group in groups], in_partner_order)
+            for group in groups:
+                self.assertAlmostEqual(group["amount:sum"], live[group["partner_id"][0]])
+        self.assertEqual([group["date:year"][1] for group in by_year], ["2025"])
+        self.assertAlmostEqual(total[0]["amount:sum"], sum(live.values()))
+        self.assertEqual(total[0]["__count"], len(declarations.register_row_ids))
+        # Descending too, as a click on the header asks it.
+        descending = Row.formatted_read_group(domain, ["partner_id"], ["amount:sum"], order="partner_id desc")
+        self.assertEqual([group["partner_id"][0] for group in descending], in_partner_order[::-1])
+        # The list sorted by auto-entrepreneur: Odoo's own order.
+        rows = Row.search(domain, order="partner_id, id")
+        self.assertEqual(list(dict.fromkeys(rows.partner_id.ids)), in_partner_order)
+
     def test_rebuilt_for_the_migration(self):
         self._books()
         declaration = self._declaration(self.ae_supplier, Q1)
