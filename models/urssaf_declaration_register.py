@@ -133,10 +133,7 @@ class UrssafDeclaration(models.Model):
 
     def write(self, vals):
         if not self.env.su:
-            for declaration in self:
-                declaration._urssaf_refuse_fields(
-                    (REGISTER_CHECK_FIELDS | {"register_row_ids"}) & set(vals), declaration.display_name
-                )
+            self._urssaf_refuse_protected(vals, REGISTER_CHECK_FIELDS | {"register_row_ids"})
         return super().write(vals)
 
     # ------------------------------------------------------------------
