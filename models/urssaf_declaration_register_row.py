@@ -12,6 +12,8 @@ so that the register still reads as declared when a document is renamed
 or deleted.
 """
 
+from contextlib import contextmanager
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -31,6 +33,30 @@ JOURNAL_TYPES = [
     ("credit", "Credit card"),
     ("general", "Miscellaneous"),
 ]
+
+
+# What the pivot's sums need of PostgreSQL for a million rows: hash tables
+# of the groups (10,000 auto-entrepreneurs by year, and their totals) in
+# memory rather than spilled to disk with the default 4 MB (0.69 s against
+# 1.02 s of the query's 1.09 s); no JIT compilation, which would cost more
+# (0.17 s) than it saves.
+GROUP_QUERY_SETTINGS = {"work_mem": "32MB", "jit": "off"}
+
+
+@contextmanager
+def group_query_settings(cr):
+    """Run the block's queries with ``GROUP_QUERY_SETTINGS``, then turn them
+    back as they were (``set_config(..., true)`` is local to the
+    transaction, as ``SET LOCAL``: an error's rollback turns them back too)."""
+    before = {}
+    for name, value in GROUP_QUERY_SETTINGS.items():
+        cr.execute(SQL("SELECT current_setting(%s), set_config(%s, %s, true)", name, name, value))
+        before[name] = cr.fetchone()[0]
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            cr.execute(SQL("SELECT set_config(%s, %s, true)", name, value))
 
 
 class UrssafDeclarationRegisterRow(models.Model):
@@ -140,6 +166,28 @@ class UrssafDeclarationRegisterRow(models.Model):
     # and a million rows) reads the rows of a company over a period: an
     # index-only scan of this index, once vacuumed, without the table.
     _company_date_idx = models.Index("(company_id, date) INCLUDE (partner_id, amount)")
+
+    def init(self):
+        # The number of groups by auto-entrepreneur and year, which
+        # PostgreSQL otherwise guesses ten times too many: with it, the
+        # pivot hashes its groups instead of sorting a million rows.
+        self.env.cr.execute(
+            """
+            CREATE STATISTICS IF NOT EXISTS urssaf_declaration_register_row_partner_year (ndistinct)
+                ON partner_id, (date_trunc('year', date::timestamp)::date)
+              FROM urssaf_declaration_register_row
+            """
+        )
+
+    @api.model
+    def _read_group(self, *args, **kwargs):
+        with group_query_settings(self.env.cr):
+            return super()._read_group(*args, **kwargs)
+
+    @api.model
+    def _read_grouping_sets(self, *args, **kwargs):
+        with group_query_settings(self.env.cr):
+            return super()._read_grouping_sets(*args, **kwargs)
 
     def _read_group_orderby(self, order, groupby_terms, query):
         # Tell _order_field_to_sql that the order is that of groups.

@@ -2,19 +2,27 @@
 """Benchmark the registers' year pivot: the register kept with the
 declarations (stored rows) beside today's live register view, in one run.
 
-Usage: python3 tools/bench_registers.py [--db NAME] [--keep] [--partners 10000] [--invoices 40] [--seed 25]
+Usage: python3 tools/bench_registers.py [--db NAME] [--keep] [--build-only] [--partners 10000]
+       [--invoices 40] [--seed 25] [--runs 5] [--no-orm]
 
 1. creates a throwaway database with the addon (or reuses ``--db``) and
    generates, unless already there, ``--partners`` auto-entrepreneurs'
-   paid vendor bills of 2025 with ``tools/bench_turnover.py``'s builder;
+   paid vendor bills of 2025 with ``tools/bench_turnover.py``'s builder
+   (``--build-only`` stops there: build once, then bench with ``--db``,
+   after ``-u`` of the addon when it changed);
 2. records the four quarters of 2025 of every auto-entrepreneur as
    declared and keeps their registers with them, by the addon's own step
    (``urssaf.declaration._urssaf_store_register_rows``, 1,000
-   auto-entrepreneurs at a time), timed;
-3. times the year pivot as the web client asks it (``formatted_read_group``
-   by auto-entrepreneur and year, sum of the amounts) on the stored rows
-   and on the live view (``urssaf.register.line``), each three times, and
-   checks that both give the same totals;
+   declarations at a time), timed; then, for comparison in the same run,
+   creates the rows of one such batch through the ORM, one record a row
+   (as the addon kept them before), undone after (``--no-orm`` skips it);
+3. vacuums the rows (what autovacuum does after they are inserted), then
+   times the year pivot as the pivot view asks it (one
+   ``formatted_read_grouping_sets``: rows by auto-entrepreneur, columns by
+   year, the sum of the amounts and the count) on the stored rows
+   (``--runs`` times) and on the live view (``urssaf.register.line``, at
+   most three times), best and median, with the machine's speed (a fixed
+   query) before and after, and checks that both give the same totals;
 4. drops the database it created, unless ``--keep``.
 
 Target (reported, not asserted): the year pivot of 10,000
