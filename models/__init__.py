@@ -7,12 +7,14 @@ from . import res_company
 from . import res_config_settings
 from . import urssaf_protected_mixin
 from . import urssaf_environment_mixin
+from . import urssaf_onboarding
 from . import urssaf_account
 from . import res_partner
 from . import product_template
 from . import urssaf_mandate
 from . import urssaf_sepa_mandate
 from . import urssaf_declaration
+from . import urssaf_declaration_turnover
 from . import urssaf_declaration_run
 from . import urssaf_declaration_contribution_move
 from . import urssaf_declaration_line

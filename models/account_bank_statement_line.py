@@ -32,7 +32,7 @@ class AccountBankStatementLine(models.Model):
             .sudo()
             .search(
                 [
-                    ("state", "=", "paid"),
+                    ("state", "in", ("ordered", "paid")),
                     ("contribution_move_id.company_id", "in", debits.company_id.ids),
                     # Still owed to Urssaf in the books.
                     (

@@ -294,6 +294,21 @@ class ResCompany(models.Model):
         for company in self.sudo():
             company._urssaf_settings_errors_raise()
 
+    # Issue 27, someone responsible: an unattended run needs a person to
+    # own its declarations and to-dos (never OdooBot).
+    @api.constrains("urssaf_auto_declare", "urssaf_responsible_user_id")
+    def _check_urssaf_responsible(self):
+        for company in self.sudo():
+            if company.urssaf_auto_declare and not company.urssaf_responsible_user_id:
+                raise ValidationError(
+                    self.env._(
+                        "%(field)s is required to turn on %(auto)s: the declarations of the scheduled runs "
+                        "and their deadline to-dos go to that person.",
+                        field=company._urssaf_field_label("urssaf_responsible_user_id"),
+                        auto=company._urssaf_field_label("urssaf_auto_declare"),
+                    )
+                )
+
     def _urssaf_field_label(self, fname):
         """The field's label in the user's language, to name it in errors."""
         return field_label(self, fname)

@@ -65,7 +65,7 @@ class UrssafAccount(models.Model):
 
     _name = "urssaf.account"
     _description = "Urssaf account of an auto-entrepreneur"
-    _inherit = ["mail.thread", "urssaf.protected.mixin"]
+    _inherit = ["mail.thread", "urssaf.protected.mixin", "urssaf.batch.mixin"]
     _order = "partner_id, company_id"
     _check_company_auto = True
     # What the account check (Comptes) writes, and nobody else: a user who
@@ -117,6 +117,14 @@ class UrssafAccount(models.Model):
         inverse="_inverse_nir_formatted",
         groups=DECLARANT,
         help="15 characters with the 2-digit key; 2A/2B for Corsica.",
+    )
+    # The partner's Company ID, so that an import of the accounts carries
+    # it (validated as a SIRET by the partner's own constraint).
+    siret = fields.Char(
+        string="SIRET",
+        related="partner_id.company_registry",
+        readonly=False,
+        help="The auto-entrepreneur's SIRET: the Company ID of its contact.",
     )
     identifier_type = fields.Selection(
         IDENTIFIER_TYPE_SELECTION,
@@ -219,6 +227,16 @@ class UrssafAccount(models.Model):
         "UNIQUE(partner_id, company_id)",
         "An auto-entrepreneur has one Urssaf account per company.",
     )
+
+    @api.model
+    def get_import_templates(self):
+        """The template of Odoo's import (Favorites > Import records)."""
+        return [
+            {
+                "label": self.env._("Import template for auto-entrepreneurs' Urssaf accounts"),
+                "template": "/l10n_fr_urssaf_tierce_declaration/static/csv/urssaf_account_import_template.csv",
+            }
+        ]
 
     @api.depends("partner_id", "company_id")
     def _compute_display_name(self):
@@ -384,28 +402,57 @@ class UrssafAccount(models.Model):
             ) from None
 
     def action_urssaf_check(self):
-        """Ask Urssaf (Comptes) for eligibility and periodicity of these accounts."""
+        """Ask Urssaf (Comptes) for eligibility and periodicity of these
+        accounts, several calls in flight (the company's *Urssaf calls in
+        parallel*); a summary notification once they are all answered."""
         check_declarant(self.env)
         # The check rewrites the account: only who may change it asks.
         self.check_access("write")
         # Every account's identifier is checked before the first call.
-        for account in self:
-            account._urssaf_identifier()
-        for account in self:
-            account._urssaf_check()
-        return True
+        checked = {account.id: account._urssaf_identifier() for account in self}
+        return self._urssaf_batch_send("check", checked)
+
+    def _urssaf_batch_label(self, step):
+        return self.env._("Check accounts")
+
+    def _urssaf_batch_prepare(self, step, identifier=None):
+        """The account check's call (plain values only: it runs in a pool
+        thread) and what records its answer (in the run's thread)."""
+        self.ensure_one()
+        if identifier is None:
+            identifier = self._urssaf_identifier()
+        checked_at = fields.Datetime.now()
+
+        def call(client):
+            return client.get_account(identifier)
+
+        def record(result, error):
+            return self._urssaf_check_record(result, error, checked_at)
+
+        return call, record
 
     def _urssaf_check(self):
         """Check this account at Urssaf, with its company's credentials, and
         record the answer on it (the results are the check's alone: written
         as superuser) and in its chatter."""
         self.ensure_one()
-        identifier = self._urssaf_identifier()
+        call, record = self._urssaf_batch_prepare("check")
         client = self.company_id._urssaf_client()
-        now = fields.Datetime.now()
         try:
-            result = client.get_account(identifier)
-        except UrssafNotFoundError as error:
+            result, error = call(client), None
+        except UrssafError as failure:
+            result, error = None, failure
+        finally:
+            client.close()
+        record(result, error)
+        # False when Urssaf does not know the account.
+        return error is None
+
+    def _urssaf_check_record(self, result, error, now):
+        """Keep what the account check answered (``result``) or why it
+        failed (``error``); ``(outcome, message)``: done when eligible,
+        refused when not eligible or unknown to Urssaf."""
+        if isinstance(error, UrssafNotFoundError):
             # Nothing Urssaf said before about another identifier still holds.
             self._urssaf_write(
                 {
@@ -419,11 +466,10 @@ class UrssafAccount(models.Model):
                     "checked_at": now,
                 }
             )
-            self.sudo()._message_log(
-                body=self.env._("Urssaf account check: unknown account. %s", urssaf_error_text(self.env, error))
-            )
-            return False
-        except UrssafError as error:
+            message = self.env._("Urssaf account check: unknown account. %s", urssaf_error_text(self.env, error))
+            self.sudo()._message_log(body=message)
+            return "refused", message
+        if error is not None:
             raise urssaf_user_error(
                 self.env, error, self.env._("Checking the Urssaf account of %s", self.partner_id.display_name)
             ) from error
@@ -452,14 +498,13 @@ class UrssafAccount(models.Model):
         else:
             reason = (result.ineligibility_reason or "").rstrip(". ") or self.env._("no reason given")
             summary = self.env._("not eligible: %s", reason)
-        self.sudo()._message_log(
-            body=self.env._(
-                "Urssaf account checked: %(summary)s.%(note)s",
-                summary=summary,
-                note=correlation_note(self.env, result),
-            )
+        message = self.env._(
+            "Urssaf account checked: %(summary)s.%(note)s",
+            summary=summary,
+            note=correlation_note(self.env, result),
         )
-        return True
+        self.sudo()._message_log(body=message)
+        return ("done" if result.eligible else "refused"), message
 
     @api.model
     def _cron_urssaf_check_accounts(self):

@@ -44,7 +44,6 @@ class UrssafCockpit(models.Model):
     error_count = fields.Integer(string="In error", compute="_compute_counts")
     outcome_unknown_count = fields.Integer(string="Outcome unknown", compute="_compute_counts")
     books_changed_count = fields.Integer(string="Books changed since declared", compute="_compute_counts")
-    books_changed_available = fields.Boolean(compute="_compute_counts")
     no_mandate_count = fields.Integer(string="Without an active mandate", compute="_compute_counts")
     no_sepa_mandate_count = fields.Integer(string="Without an active SEPA mandate", compute="_compute_counts")
     ineligible_count = fields.Integer(string="Not eligible", compute="_compute_counts")
@@ -94,10 +93,9 @@ class UrssafCockpit(models.Model):
             "error": (DECLARATION, [*company, ("state", "=", "error")]),
             "outcome_unknown": (DECLARATION, [*company, ("outcome_unknown", "=", True)]),
         }
-        # The registers' difference between the books and what was declared
-        # (its own change): counted once the declarations know it.
-        if "books_changed" in self.env[DECLARATION]._fields:
-            tiles["books_changed"] = (DECLARATION, [*company, ("books_changed", "=", True)])
+        # The books no longer say what the register kept with the
+        # declaration says (the daily comparison's flag).
+        tiles["books_changed"] = (DECLARATION, [*company, ("register_books_changed", "=", True)])
         auto_entrepreneurs = [*company, ("is_auto_entrepreneur", "=", True)]
         tiles.update(
             {
@@ -160,7 +158,6 @@ class UrssafCockpit(models.Model):
             for tile in self._tile_titles():
                 model, domain = tiles.get(tile, (None, None))
                 cockpit[f"{tile}_count"] = self.env[model].search_count(domain) if model else 0
-            cockpit.books_changed_available = "books_changed" in tiles
             oldest = self.env[DECLARATION]._read_group(tiles["late"][1], aggregates=["due_date:min"])[0][0]
             cockpit.late_days = (today - oldest).days if oldest else 0
             cockpit.late_summary = cockpit._late_summary()

@@ -27,7 +27,6 @@ from .urssaf_common import (
     field_label,
     urssaf_error_text,
 )
-from .urssaf_turnover import UNCATEGORISED
 
 _logger = logging.getLogger(__name__)
 
@@ -35,6 +34,7 @@ STATES = [
     ("draft", "Draft"),
     ("estimated", "Estimated"),
     ("declared", "Declared"),
+    ("ordered", "Payment ordered"),
     ("paid", "Paid"),
     ("error", "Error"),
     ("cancelled", "Cancelled"),
@@ -43,7 +43,9 @@ STEPS = [("estimate", "Estimate"), ("declare", "Declare"), ("pay", "Pay")]
 # Not settled yet: late once the due date has passed.
 UNSETTLED_STATES = ("draft", "estimated", "declared", "error")
 # Once Urssaf holds the declaration, only what Urssaf says may change it.
-LOCKED_STATES = ("declared", "paid")
+LOCKED_STATES = ("declared", "ordered", "paid")
+# Paid at Urssaf: the payment ordered (debited on its debit date), or debited.
+PAYMENT_STATES = ("ordered", "paid")
 # What was declared: frozen once Urssaf holds the declaration (its number
 # or a declared state), together with its lines.
 DECLARED_FIELDS = frozenset({"partner_id", "company_id", "period_start", "period_end", "line_ids"})
@@ -344,7 +346,7 @@ class UrssafDeclaration(models.Model):
         frozen = set()
         if self._urssaf_is_locked():
             frozen |= DECLARED_FIELDS
-        if self.state == "paid":
+        if self.state in PAYMENT_STATES:
             frozen |= PAID_FIELDS
         fnames = frozen & set(fnames)
         if fnames:
@@ -445,117 +447,6 @@ class UrssafDeclaration(models.Model):
                         end=declaration.period_end,
                     )
                 )
-
-    # ------------------------------------------------------------------
-    # Turnover
-    # ------------------------------------------------------------------
-
-    def _refresh_turnover(self, turnover=None):
-        """Compute the collected turnover of these drafts from the posted
-        invoices, one batch per company and period; keep the amounts a
-        declarant adjusted.
-
-        :param turnover: None, or the turnover already computed for a run,
-            ``{(company_id, start, end): (collected, converted)}`` as
-            ``urssaf.turnover._collected_totals`` returns them, for all
-            these declarations' auto-entrepreneurs
-        """
-        categories = {c.code: c for c in self.env["urssaf.activity.category"].search([])}
-        turnover_model = self.env["urssaf.turnover"]
-        groups = {}
-        for declaration in self:
-            if declaration.state not in ("draft", "estimated", "error") or declaration.urssaf_number:
-                continue
-            key = (declaration.company_id, declaration.period_start, declaration.period_end)
-            groups.setdefault(key, self.browse())
-            groups[key] |= declaration
-        for (company, start, end), declarations in groups.items():
-            known = (turnover or {}).get((company.id, start, end))
-            if known and set(declarations.partner_id.ids) <= known[0].keys():
-                collected, converted = known
-            else:
-                collected, converted = turnover_model._collected_totals(declarations.partner_id, start, end, company)
-            new_lines = []
-            for declaration in declarations:
-                amounts = collected.get(declaration.partner_id.id, {})
-                currencies = converted.get(declaration.partner_id.id, {})
-                if declaration.line_ids or declaration.state != "draft" or currencies:
-                    declaration._set_computed_turnover(amounts, categories, currencies)
-                else:
-                    # A new draft: its lines are created with the others'.
-                    new_lines += [
-                        {**command[2], "declaration_id": declaration.id}
-                        for command in declaration._turnover_commands(amounts, categories)
-                    ]
-            if new_lines:
-                declarations.check_access("write")
-                self.env["urssaf.declaration.line"].sudo().create(new_lines)
-
-    def _set_computed_turnover(self, amounts, categories, converted=None):
-        """Write the computed amounts (euros) of the categories; ``converted``:
-        ``{currency_id: amount}`` collected in another currency than the euro,
-        shown beside them."""
-        self.ensure_one()
-        commands = self._turnover_commands(amounts, categories)
-        values = {"line_ids": commands} if commands else {}
-        # One currency of the books is shown; books in several (an
-        # auto-entrepreneur's company and a platform's) have no single total.
-        currency_id, amount_currency = (
-            next(iter(converted.items())) if converted and len(converted) == 1 else (False, 0)
-        )
-        if (currency_id, amount_currency) != (self.collected_currency_id.id, self.collected_amount_currency):
-            values.update(collected_currency_id=currency_id, collected_amount_currency=amount_currency)
-        if values:
-            self._urssaf_write(values)
-        if self.state == "estimated" and self._amounts_snapshot() != self.estimate_snapshot:
-            self._urssaf_write({"state": "draft"})
-
-    def _turnover_commands(self, amounts, categories):
-        """The commands that bring the turnover lines to the amounts
-        collected (``{category code: amount}``), keeping a declarant's
-        adjustments."""
-        self.ensure_one()
-        if UNCATEGORISED in amounts:
-            # Declaring it under a guessed category would be wrong.
-            raise UserError(
-                self.env._(
-                    "%(partner)s: part of the turnover has no Urssaf category. Set the auto-entrepreneur's "
-                    "default activity category, or the category of its products.",
-                    partner=self.partner_id.display_name,
-                )
-            )
-        lines = {line.category_id.code: line for line in self.line_ids}
-        codes = set(amounts) | set(lines)
-        default_category = self._urssaf_account_partner().urssaf_category_id
-        if not codes and default_category:
-            # A period with no turnover is still declared, with zero.
-            codes = {default_category.code}
-        commands = []
-        for code in sorted(codes, key=lambda c: categories[c].sequence if c in categories else 0):
-            computed = amounts.get(code, 0.0)
-            line = lines.get(code)
-            if line:
-                values = {"computed_amount": computed}
-                if not line.is_adjusted:
-                    values["amount"] = computed
-                commands.append(fields.Command.update(line.id, values))
-            elif code in categories:
-                commands.append(
-                    fields.Command.create(
-                        {"category_id": categories[code].id, "computed_amount": computed, "amount": computed}
-                    )
-                )
-        return commands
-
-    def action_refresh_turnover(self):
-        self._refresh_turnover()
-        return True
-
-    def action_open_collected(self):
-        self.ensure_one()
-        return self.env["urssaf.turnover"].action_open_collected(
-            self.partner_id, self.period_start, self.period_end, self.company_id
-        )
 
     # ------------------------------------------------------------------
     # Checks before talking to Urssaf
@@ -848,6 +739,7 @@ class UrssafDeclaration(models.Model):
             ),
         )
         self._urssaf_store_register_rows()
+        self._urssaf_close_deadline_todos()
         self._urssaf_post_contributions()
 
     def _payment_sepa_mandate(self):
@@ -884,7 +776,7 @@ class UrssafDeclaration(models.Model):
     def _urssaf_prepare_pay(self):
         """Pay what remains due, exactly once (same rules as declaring: the
         row locked, the payment looked up at Urssaf before one is sent)."""
-        if self.state == "paid":
+        if self.state in PAYMENT_STATES:
             return False
         if not self.urssaf_number or (self.state == "error" and self.error_step != "pay"):
             raise UserError(
@@ -925,7 +817,7 @@ class UrssafDeclaration(models.Model):
 
     def _record_payment(self, payment, declaration, mandate, how, reference=None):
         values = {
-            "state": "paid",
+            "state": "paid",  # or ordered until its debit date, below
             "sepa_mandate_id": mandate.id,
             "remaining_due": 0.0,
             "error_message": False,
@@ -943,6 +835,10 @@ class UrssafDeclaration(models.Model):
         elif reference:
             values["payment_reference"] = reference
         debit_date = values.get("debit_date") or self.debit_date
+        if payment is not None and debit_date and debit_date > fields.Date.context_today(self):
+            # Urssaf debits the account on the debit date: paid from then on
+            # (the scheduled action), or once the bank's debit is matched.
+            values["state"] = "ordered"
         self._urssaf_write_logged(
             values,
             self.env._(

@@ -6,6 +6,7 @@ with them, on the books' owner's say."""
 from odoo import fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from .urssaf_declaration import PAYMENT_STATES
 from .urssaf_declaration_contribution import VERSEMENT_LIBERATOIRE_LABEL
 
 
@@ -53,8 +54,10 @@ class UrssafDeclarationContributionMove(models.Model):
         from the declaration (accrual: the charge is owed once declared), or
         from the payment (cash basis)."""
         if company.urssaf_contribution_basis == "cash":
-            return self.state == "paid"
-        return bool(self.urssaf_number) and self.state in ("declared", "paid")
+            # A payment ordered is booked like a payment: its SEPA debit
+            # is what the bank line will be matched with.
+            return self.state in PAYMENT_STATES
+        return bool(self.urssaf_number) and self.state in ("declared", *PAYMENT_STATES)
 
     def _urssaf_post_contributions(self):
         """Book the contributions in the auto-entrepreneur's own company when
@@ -93,7 +96,7 @@ class UrssafDeclarationContributionMove(models.Model):
                     "Contributions posted in %(company)s: %(move)s.", company=company.name, move=move.display_name
                 )
             )
-        if self.state == "paid":
+        if self.state in PAYMENT_STATES:
             self._urssaf_reconcile_debit()
 
     def _urssaf_contribution_move_values(self, company):
@@ -186,6 +189,9 @@ class UrssafDeclarationContributionMove(models.Model):
             self.message_post(
                 body=self.env._("Urssaf's SEPA debit reconciled with the bank statement line %s.", st_line.display_name)
             )
+            if self.state == "ordered":
+                # The bank says it was debited: paid, whatever the date.
+                self._urssaf_mark_debited()
         return st_line
 
     def _urssaf_debit_day(self):
@@ -211,7 +217,7 @@ class UrssafDeclarationContributionMove(models.Model):
             .search(
                 [
                     ("id", "!=", self.id),
-                    ("state", "=", "paid"),
+                    ("state", "in", PAYMENT_STATES),
                     ("contribution_move_id.company_id", "=", company.id),
                     (
                         "contribution_move_id.line_ids",

@@ -31,11 +31,24 @@ class UrssafDeclarationLine(models.Model):
     amount = fields.Monetary(string="Amount to declare")
     difference = fields.Monetary(compute="_compute_difference", store=True)
     is_adjusted = fields.Boolean(string="Adjusted", compute="_compute_difference", store=True)
+    # What the form shows read-only to a preparer; the server's rule is
+    # _check_adjustment_allowed.
+    user_can_adjust = fields.Boolean(
+        string="May adjust the amount",
+        compute="_compute_user_can_adjust",
+        help="Whether the current user may change the amount to declare (Urssaf declarants only).",
+    )
 
     _category_unique = models.UniqueIndex("(declaration_id, category_id)", "One line per category.")
 
     def _compute_currency_id(self):
         self.currency_id = euro(self.env)
+
+    @api.depends_context("uid")
+    def _compute_user_can_adjust(self):
+        can_adjust = self.env.user.has_group(DECLARANT)
+        for line in self:
+            line.user_can_adjust = can_adjust
 
     @api.depends("amount", "computed_amount")
     def _compute_difference(self):
@@ -99,11 +112,4 @@ class UrssafDeclarationLine(models.Model):
 
     def action_open_collected(self):
         self.ensure_one()
-        declaration = self.declaration_id
-        return self.env["urssaf.turnover"].action_open_collected(
-            declaration.partner_id,
-            declaration.period_start,
-            declaration.period_end,
-            declaration.company_id,
-            category_code=self.category_id.code,
-        )
+        return self.declaration_id._urssaf_collected_action(category=self.category_id)

@@ -156,7 +156,7 @@ class UrssafDeclarationPreparation(models.AbstractModel):
                         "company_id": company.id,
                         "period_start": start,
                         "period_end": end,
-                        "user_id": company.urssaf_responsible_user_id.id or self.env.user.id,
+                        "user_id": Declaration._urssaf_responsible_for(company).id,
                     }
                 )
         if to_create:

@@ -17,6 +17,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 from odoo.tools.misc import format_date, formatLang
 
+from .urssaf_declaration import UrssafDeclaration as UrssafDeclarationRecord
 from .urssaf_declaration_register_row import CASH_JOURNAL_TYPE, REGISTER_KEPT_STATES
 from .urssaf_turnover import RECEIPTS, without_jit
 
@@ -39,6 +40,11 @@ _FINGERPRINT = """
 
 class UrssafDeclaration(models.Model):
     _inherit = "urssaf.declaration"
+
+    # The register kept and the books' comparison are the addon's alone.
+    _urssaf_protected_fields = (
+        UrssafDeclarationRecord._urssaf_protected_fields | REGISTER_CHECK_FIELDS | {"register_row_ids"}
+    )
 
     register_row_ids = fields.One2many(REGISTER_MODEL, "declaration_id", string="Register kept", readonly=True)
     register_row_count = fields.Integer(string="Register rows", compute="_compute_register_row_count")
@@ -130,11 +136,6 @@ class UrssafDeclaration(models.Model):
                     ("register_books_changed", "=", True),
                 ]
             )
-
-    def write(self, vals):
-        if not self.env.su:
-            self._urssaf_refuse_protected(vals, REGISTER_CHECK_FIELDS | {"register_row_ids"})
-        return super().write(vals)
 
     # ------------------------------------------------------------------
     # Keeping the register

@@ -23,7 +23,7 @@ from .urssaf_turnover import RECEIPTS
 # register (Code de commerce D123-205-1).
 CASH_JOURNAL_TYPE = "cash"
 # The declarations whose register is kept: those Urssaf holds.
-REGISTER_KEPT_STATES = ("declared", "paid")
+REGISTER_KEPT_STATES = ("declared", "ordered", "paid")
 
 JOURNAL_TYPES = [
     ("sale", "Sales"),

@@ -321,6 +321,7 @@ class UrssafDeclarationRun(models.Model):
         the one in flight and a rerun resumes without duplicates.
         """
         today = fields.Date.context_today(self)
+        self._urssaf_settle_ordered_payments(today)
         preparation = self.env["urssaf.declaration.preparation"]
         # Only the companies that declare for someone: an active mandate.
         mandates = self.env["urssaf.mandate"].sudo()._read_group([("state", "=", "active")], ["company_id"])
@@ -533,23 +534,94 @@ class UrssafDeclarationRun(models.Model):
             return results
         return results.merge(to_declare._urssaf_process("declare", stop_after=UNREACHABLE_STOP_AFTER))
 
+    # ------------------------------------------------------------------
+    # Payment ordered (issue 27): paid on the debit date
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _urssaf_settle_ordered_payments(self, today):
+        """Daily: the payments ordered whose debit date has come are paid."""
+        due = self.sudo().search([("state", "=", "ordered"), ("debit_date", "<=", today)])
+        for declaration in due:
+            declaration._urssaf_mark_debited()
+        if due:
+            self.env["ir.cron"]._commit_progress()
+
+    def _urssaf_mark_debited(self):
+        """Ordered -> paid: Urssaf debited the payment (its debit date has
+        come, or the bank's debit line was matched)."""
+        for declaration in self.filtered(lambda d: d.state == "ordered"):
+            declaration._urssaf_write_logged(
+                {"state": "paid"},
+                self.env._(
+                    "Payment debited on %(date)s: %(amount)s.",
+                    date=format_date(self.env, declaration.debit_date or fields.Date.context_today(self)),
+                    amount=declaration._format_amount(declaration.payment_amount or declaration.amount_total),
+                ),
+            )
+
+    # ------------------------------------------------------------------
+    # Someone responsible (issue 27): never OdooBot
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _urssaf_responsible_for(self, company):
+        """Who answers for a declaration of ``company`` made now: the user
+        who makes it, or, for the scheduled action (run as OdooBot), the
+        company's responsible accountant."""
+        user = self.env.user
+        if user._is_superuser() or not user._is_internal():
+            return company.sudo().urssaf_responsible_user_id or user
+        return user
+
+    def _urssaf_deadline_todo_user(self, company):
+        """The user of a declaration's deadline to-do: its responsible, or
+        the company's accountant when it has none (or OdooBot)."""
+        self.ensure_one()
+        user = self.user_id
+        if not user or user._is_superuser() or not user.active:
+            user = company.sudo().urssaf_responsible_user_id
+        return user
+
+    def _urssaf_deadline_todos(self):
+        """The deadline to-dos planned on these declarations (a to-do due on
+        the declaration's due date; other to-dos are the users' own)."""
+        todo_type = self.env.ref("mail.mail_activity_data_todo")
+        due = {declaration.id: declaration.due_date for declaration in self}
+        return self.sudo().activity_ids.filtered(
+            lambda activity: activity.activity_type_id == todo_type and activity.date_deadline == due[activity.res_id]
+        )
+
+    def _urssaf_close_deadline_todos(self):
+        """Once Urssaf holds the declaration, its deadline to-do is done."""
+        todos = self._urssaf_deadline_todos()
+        if todos:
+            # As the system: the declarant closing it may not be the user
+            # it is assigned to; the message is still posted in their name.
+            todos.action_feedback(feedback=self.env._("Declared."))
+
     def _plan_deadline_activities(self, company, today):
-        """One to-do per declaration still not declared N days before its deadline."""
+        """One to-do per declaration still not declared N days before its
+        deadline, for its responsible (the company's accountant for those
+        of the scheduled action); none when nobody is responsible."""
         limit = fields.Date.add(today, days=company.urssaf_reminder_days)
         todo = self.search(
             [
                 ("company_id", "=", company.id),
                 ("state", "in", ("draft", "estimated", "error")),
+                ("urssaf_number", "=", False),
                 ("due_date", "<=", limit),
             ]
         )
-        activity_type = self.env.ref("mail.mail_activity_data_todo")
         for declaration in todo:
-            if declaration.activity_ids.filtered(lambda a: a.activity_type_id == activity_type):
+            if declaration._urssaf_deadline_todos():
+                continue
+            user = declaration._urssaf_deadline_todo_user(company)
+            if not user:
                 continue
             declaration.activity_schedule(
                 "mail.mail_activity_data_todo",
                 date_deadline=declaration.due_date,
                 summary=self.env._("Urssaf declaration due on %s", format_date(self.env, declaration.due_date)),
-                user_id=(declaration.user_id or company.urssaf_responsible_user_id or self.env.user).id,
+                user_id=user.id,
             )

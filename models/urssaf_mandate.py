@@ -3,8 +3,15 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import format_date
 
-from ..urssaf_api.exceptions import UrssafBusinessError, UrssafConflictError, UrssafNotFoundError
-from .urssaf_common import DECLARANT, urssaf_error_text
+from ..urssaf_api.exceptions import (
+    UrssafBusinessError,
+    UrssafConflictError,
+    UrssafError,
+    UrssafNotFoundError,
+    UrssafServerError,
+    UrssafTransportError,
+)
+from .urssaf_common import DECLARANT, check_declarant, urssaf_error_text, urssaf_user_error
 
 # Urssaf's answers that refuse the mandate itself (rather than a technical
 # failure): the mandate ends "refused" with Urssaf's message. A 404 is a
@@ -29,7 +36,13 @@ class UrssafMandate(models.Model):
 
     _name = "urssaf.mandate"
     _description = "Urssaf tierce-déclaration mandate"
-    _inherit = ["mail.thread", "mail.activity.mixin", "urssaf.environment.mixin", "urssaf.protected.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "urssaf.environment.mixin",
+        "urssaf.protected.mixin",
+        "urssaf.batch.mixin",
+    ]
     _order = "signature_date desc, id desc"
     _check_company_auto = True
     # Filled from Urssaf's answers only.
@@ -92,8 +105,16 @@ class UrssafMandate(models.Model):
             raise UserError(self.env._("Only draft or refused mandates can be deleted; end an active mandate instead."))
 
     def action_register(self):
-        """Notify Urssaf of the mandates (Mandats)."""
-        return self._urssaf_send_each(type(self)._urssaf_check_registrable, type(self)._urssaf_register)
+        """Notify Urssaf of the mandates (Mandats): every one checked before
+        the first call (a bad one sends nothing), then several calls in
+        flight (the company's *Urssaf calls in parallel*), a summary at the
+        end."""
+        check_declarant(self.env)
+        checked = {mandate.id: mandate._urssaf_check_registrable() for mandate in self}
+        return self._urssaf_batch_send("register", checked)
+
+    def _urssaf_batch_label(self, step):
+        return self.env._("Register mandates")
 
     def _urssaf_check_registrable(self):
         """Raise a UserError when this mandate cannot be sent to Urssaf."""
@@ -126,33 +147,71 @@ class UrssafMandate(models.Model):
             )
         return self.partner_id._urssaf_identifier(self.company_id)
 
-    def _urssaf_register(self):
+    def _urssaf_batch_prepare(self, step, identifier=None):
+        """The registration's call (plain values only: it runs in a pool
+        thread) and what records its answer (in the run's thread).
+
+        Registering is idempotent at Urssaf, but an answer lost (a 5xx, a
+        time-out) is settled by looking the account up first (Comptes names
+        the mandate this platform holds): one registration each."""
         self.ensure_one()
-        identifier = self._urssaf_check_registrable()
+        if identifier is None or self.state not in ("draft", "refused"):
+            # Not checked yet, or changed since (read again once locked).
+            identifier = self._urssaf_check_registrable()
+        signature_date = self.signature_date
         # Where it goes (a refused mandate registered again may go elsewhere).
         self._urssaf_stamp_environment()
-        result = self._urssaf_call(
-            self.env._("Registering %s with Urssaf", self.display_name),
-            lambda client: client.register_mandate(identifier, self.signature_date),
-            refusal=self._urssaf_record_refusal,
+
+        def call(client):
+            try:
+                return client.register_mandate(identifier, signature_date)
+            except (UrssafServerError, UrssafTransportError) as error:
+                if isinstance(error, UrssafTransportError) and error.nothing_sent:
+                    raise
+                mandate = client.get_account(identifier).mandate
+                if mandate is None or not mandate.is_active:
+                    raise error from None
+                return mandate
+
+        return call, self._urssaf_register_record
+
+    def _urssaf_register(self):
+        """Register this one mandate, its call made in this thread."""
+        self.ensure_one()
+        call, record = self._urssaf_batch_prepare("register")
+        client = self.company_id._urssaf_client()
+        try:
+            result, error = call(client), None
+        except UrssafError as failure:
+            result, error = None, failure
+        finally:
+            client.close()
+        return record(result, error)[0] == "done"
+
+    def _urssaf_register_record(self, result, error):
+        """Keep Urssaf's answer to the registration: ``(outcome, message)``."""
+        if error is not None:
+            if self._urssaf_record_refusal(error):
+                return "refused", self.refusal_reason
+            raise urssaf_user_error(
+                self.env, error, self.env._("Registering %s with Urssaf", self.display_name)
+            ) from error
+        message = self.env._(
+            "Mandate registered with Urssaf under ID %(ref)s, effective %(date)s.",
+            ref=result.mandate_id,
+            date=format_date(self.env, result.effective_date or self.signature_date),
         )
-        if result is None:
-            return False
-        self._urssaf_record_answer(
+        self._urssaf_batch_record_answer(
             {
                 "state": "active",
                 "urssaf_mandate_ref": result.mandate_id,
                 "effective_date": result.effective_date or self.signature_date,
                 "refusal_reason": False,
             },
-            self.env._(
-                "Mandate registered with Urssaf under ID %(ref)s, effective %(date)s.",
-                ref=result.mandate_id,
-                date=format_date(self.env, result.effective_date or self.signature_date),
-            ),
+            message,
             result,
         )
-        return True
+        return "done", message
 
     def _urssaf_record_refusal(self, error):
         """Urssaf refused the mandate itself: only the state and Urssaf's

@@ -4,9 +4,34 @@ from stdnum import iban as stdnum_iban
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..urssaf_api.exceptions import UrssafError
+from ..urssaf_api.exceptions import (
+    UrssafBusinessError,
+    UrssafConflictError,
+    UrssafError,
+    UrssafNotFoundError,
+    UrssafOutcomeUnknown,
+)
 from ..urssaf_api.masking import mask_iban
-from .urssaf_common import correlation_note, field_label, urssaf_user_error
+from .urssaf_common import check_declarant, correlation_note, field_label, urssaf_error_text, urssaf_user_error
+
+# Urssaf's answers that refuse the SEPA mandate itself: it stays a draft.
+SEPA_REFUSALS = (UrssafConflictError, UrssafBusinessError, UrssafNotFoundError)
+
+
+def find_registered(client, identifier, iban, holder, signature_date, known_rums):
+    """The SEPA mandate Urssaf holds for this account, IBAN, holder and
+    signature date that this database does not know yet (its answer was
+    lost), or None. Runs in a pool thread: plain values only."""
+    for remote in client.list_sepa_mandates(identifier):
+        if (
+            remote.is_active
+            and remote.rum not in known_rums
+            and (remote.iban or "")[-4:].upper() == iban[-4:].upper()
+            and (remote.holder is None or remote.holder == holder)
+            and (remote.signature_date is None or remote.signature_date == signature_date)
+        ):
+            return remote
+    return None
 
 
 class UrssafSepaMandate(models.Model):
@@ -14,7 +39,13 @@ class UrssafSepaMandate(models.Model):
 
     _name = "urssaf.sepa.mandate"
     _description = "Urssaf SEPA mandate"
-    _inherit = ["mail.thread", "mail.activity.mixin", "urssaf.environment.mixin", "urssaf.protected.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "urssaf.environment.mixin",
+        "urssaf.protected.mixin",
+        "urssaf.batch.mixin",
+    ]
     _order = "signature_date desc, id desc"
     _rec_name = "rum"
     _check_company_auto = True
@@ -112,8 +143,16 @@ class UrssafSepaMandate(models.Model):
         return stdnum_iban.compact(self.bank_account_id.sanitized_acc_number or "")
 
     def action_register(self):
-        """Register the SEPA mandates with Urssaf (Mandats SEPA)."""
-        return self._urssaf_send_each(type(self)._urssaf_check_registrable, type(self)._urssaf_register)
+        """Register the SEPA mandates with Urssaf (Mandats SEPA): every one
+        checked before the first call (a bad one sends nothing), then several
+        calls in flight (the company's *Urssaf calls in parallel*), a summary
+        at the end."""
+        check_declarant(self.env)
+        checked = {mandate.id: mandate._urssaf_check_registrable() for mandate in self}
+        return self._urssaf_batch_send("register", checked)
+
+    def _urssaf_batch_label(self, step):
+        return self.env._("Register SEPA mandates")
 
     def _urssaf_check_registrable(self):
         """The partner's identifier, or an error saying why nothing can be sent."""
@@ -124,26 +163,83 @@ class UrssafSepaMandate(models.Model):
         self._urssaf_check_bank_account()
         return self.partner_id._urssaf_identifier(self.company_id)
 
-    def _urssaf_register(self):
+    def _urssaf_batch_prepare(self, step, identifier=None):
+        """The registration's call (plain values only: it runs in a pool
+        thread) and what records its answer (in the run's thread).
+
+        Registering a SEPA mandate is never sent twice: when its answer was
+        lost (a 5xx, a time-out), or when this draft was sent before (its
+        environment is stamped), Urssaf's SEPA mandates of the account are
+        looked up first, and the one of this IBAN, holder and signature date
+        that no mandate of this database holds is taken as this one's."""
         self.ensure_one()
-        identifier = self._urssaf_check_registrable()
+        if identifier is None or self.state != "draft":
+            # Not checked yet, or changed since (read again once locked).
+            identifier = self._urssaf_check_registrable()
+        sent_before = bool(self.urssaf_environment)
         self._urssaf_stamp_environment()
-        result = self._urssaf_call(
-            self.env._("Registering the SEPA mandate on %s", self.iban_masked),
-            lambda client: client.register_sepa_mandate(
-                identifier, self._iban(), self.holder, self.signature_date, bic=self.bank_account_id.bank_bic or None
-            ),
+        iban, holder, signature_date = self._iban(), self.holder, self.signature_date
+        bic = self.bank_account_id.bank_bic or None
+        known_rums = frozenset(
+            self.sudo()
+            .search([("partner_id", "=", self.partner_id.id), ("company_id", "=", self.company_id.id)])
+            .filtered("rum")
+            .mapped("rum")
         )
-        self._urssaf_record_answer(
-            {"state": "active", "rum": result.rum},
-            self.env._(
-                "SEPA mandate registered with Urssaf on %(iban)s, reference %(rum)s.",
+
+        def call(client):
+            if sent_before:
+                found = find_registered(client, identifier, iban, holder, signature_date, known_rums)
+                if found is not None:
+                    return found
+            try:
+                return client.register_sepa_mandate(identifier, iban, holder, signature_date, bic=bic)
+            except UrssafOutcomeUnknown as error:
+                try:
+                    found = find_registered(client, identifier, iban, holder, signature_date, known_rums)
+                except UrssafError:
+                    # Still unknown: the next sending looks it up first.
+                    found = None
+                if found is None:
+                    raise error from None
+                return found
+
+        return call, self._urssaf_register_record
+
+    def _urssaf_register(self):
+        """Register this one SEPA mandate, its call made in this thread."""
+        self.ensure_one()
+        call, record = self._urssaf_batch_prepare("register")
+        client = self.company_id._urssaf_client()
+        try:
+            result, error = call(client), None
+        except UrssafError as failure:
+            result, error = None, failure
+        finally:
+            client.close()
+        return record(result, error)[0] == "done"
+
+    def _urssaf_register_record(self, result, error):
+        """Keep Urssaf's answer to the registration: ``(outcome, message)``."""
+        if isinstance(error, SEPA_REFUSALS):
+            message = self.env._(
+                "Urssaf refused the SEPA mandate on %(iban)s: %(reason)s",
                 iban=self.iban_masked,
-                rum=result.rum,
-            ),
-            result,
+                reason=urssaf_error_text(self.env, error),
+            )
+            self.sudo()._message_log(body=message + correlation_note(self.env, error))
+            return "refused", message
+        if error is not None:
+            raise urssaf_user_error(
+                self.env, error, self.env._("Registering the SEPA mandate on %s", self.iban_masked)
+            ) from error
+        message = self.env._(
+            "SEPA mandate registered with Urssaf on %(iban)s, reference %(rum)s.",
+            iban=self.iban_masked,
+            rum=result.rum,
         )
-        return True
+        self._urssaf_batch_record_answer({"state": "active", "rum": result.rum}, message, result)
+        return "done", message
 
     def action_revoke(self):
         """Revoke the SEPA mandates at Urssaf."""

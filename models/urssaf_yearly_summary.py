@@ -5,7 +5,7 @@ from odoo.tools import SQL, float_round
 from .urssaf_declaration_contribution import VERSEMENT_LIBERATOIRE_LABEL
 
 # What Urssaf holds: a declaration declared, then paid.
-SUMMARY_STATES = ("declared", "paid")
+SUMMARY_STATES = ("declared", "ordered", "paid")  # ordered: a payment not debited yet
 
 # The boxes of the form 2042-C-PRO (declarant 1) where each category's
 # turnover of the year goes: (without, with) the versement libératoire.

@@ -33,6 +33,10 @@ from . import test_cockpit
 from . import test_declaration_grouping
 from . import test_send_confirmation
 from . import test_queue_workers
+from . import test_declaration_register
+from . import test_register_rpc_trust
+from . import test_onboarding
+from . import test_drill_down
 
 # pytest only: an ERROR logged during a test fails it, as under Odoo's runner
 # (see pytest_error_logs; Odoo's runner ignores this name).

@@ -78,11 +78,11 @@ class TestCockpit(AccountantDayCase):
         return action, ids
 
     def test_counts_are_the_lists_they_open(self):
+        # September, declared: the daily comparison found its books changed.
+        self.september._urssaf_write({"register_books_changed": True})
         cockpit = self._cockpit("preparer")
         self.assertEqual(cockpit["company_id"][0], self.company_a.id)
         tiles = {fname.removesuffix("_count") for fname in COUNTS}
-        if "books_changed" not in self.env["urssaf.declaration"]._fields:
-            tiles.discard("books_changed")
         shown = {}
         for tile in sorted(tiles):
             action, ids = self._tile("preparer", cockpit, tile)
@@ -111,6 +111,7 @@ class TestCockpit(AccountantDayCase):
         self.assertEqual(held("to_pay"), (declarations, set(self.september.ids)))
         self.assertEqual(held("error"), (declarations, set(self.july.ids)))
         self.assertEqual(held("outcome_unknown"), (declarations, set(self.july.ids)))
+        self.assertEqual(held("books_changed"), (declarations, set(self.september.ids)))
         self.assertEqual(
             held("no_mandate"), ("urssaf.account", {accounts[self.liberal].id, accounts[self.ineligible].id})
         )

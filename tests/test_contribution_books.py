@@ -99,7 +99,9 @@ class TestContributionBooks(UrssafAccountingCase):
     def _paid_declaration(self, partner=None, amount=1000.0, period=OCTOBER):
         declaration = self._declared_declaration(partner, amount, period).with_user(self.declarant)
         declaration.action_pay()
-        self.assertEqual(declaration.state, "paid")
+        # Ordered until its debit date or its debit matched in the bank
+        # (issue 27), paid from then on.
+        self.assertIn(declaration.state, ("ordered", "paid"))
         return declaration.with_user(self.env.user)
 
     def _statement_line(self, amount, label, day):
@@ -178,6 +180,8 @@ class TestContributionBooks(UrssafAccountingCase):
         declaration = self._declared_declaration()
         self.assertFalse(declaration.contribution_move_id, "cash basis: nothing until paid")
         declaration.with_user(self.declarant).action_pay()
+        # Ordered (debited on 30 November): booked like a payment.
+        self.assertEqual(declaration.state, "ordered")
         move = declaration.contribution_move_id
         self.assertEqual(move.state, "posted")
         self.assertEqual(move.date, declaration.debit_date)
@@ -192,6 +196,7 @@ class TestContributionBooks(UrssafAccountingCase):
         )
         self.assertTrue(st_line.is_reconciled)
         self.assertEqual(self._settled_by(declaration), st_line)
+        self.assertEqual(declaration.state, "paid", "the bank's debit matched: paid")
 
     # ------------------------------------------------------------------
     # Which bank line is the debit of which payment
@@ -260,6 +265,7 @@ class TestContributionBooks(UrssafAccountingCase):
         self.assertAlmostEqual(declaration.amount_total, 124.0, msg="12.3 % + 0.1 % CFP of 1,000 (DOMAIN.md)")
         self.assertEqual(declaration.debit_date, date(2026, 11, 30))
         self.assertTrue(st_line.is_reconciled)
+        self.assertEqual(declaration.state, "paid", "its debit already in the bank, before the debit date")
         self.assertFalse(far.is_reconciled)
         self.assertFalse(other.is_reconciled)
         self.assertTrue(
@@ -297,7 +303,7 @@ class TestContributionBooks(UrssafAccountingCase):
         # An account archived after the settings were saved.
         self.company.sudo().urssaf_contribution_account_id.active = False
         declaration = self._paid_declaration()
-        self.assertEqual(declaration.state, "paid")
+        self.assertEqual(declaration.state, "ordered", "debited on 30 November")
         self.assertTrue(declaration.payment_reference)
         self.assertFalse(declaration.contribution_move_id)
         self.assertTrue(any("could not be posted" in body for body in declaration.message_ids.mapped("body")))

@@ -29,8 +29,15 @@ class TestDailyJob(UrssafDeclarationCase):
         # The run in the cron job itself, not through OCA's job queue when
         # it is installed (tests/test_job_queue.py).
         without_queue = {"urssaf_job_queue": False}
+        # Automatic runs need someone responsible: the declarant.
         cls.company.write(
-            {"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400, "urssaf_reminder_days": 0, **without_queue}
+            {
+                "urssaf_auto_declare": True,
+                "urssaf_auto_declare_days": 400,
+                "urssaf_reminder_days": 0,
+                "urssaf_responsible_user_id": cls.declarant.id,
+                **without_queue,
+            }
         )
         # Company A (this one): the trader's October and the craftsman's
         # third quarter, paid in their period.
@@ -40,7 +47,13 @@ class TestDailyJob(UrssafDeclarationCase):
         # amount was set by a declarant (no books here), and is kept.
         cls.company_b = cls.env["res.company"].create({"name": "Cabinet B"})
         cls.company_b.write(
-            {"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400, "urssaf_reminder_days": 0, **without_queue}
+            {
+                "urssaf_auto_declare": True,
+                "urssaf_auto_declare_days": 400,
+                "urssaf_reminder_days": 0,
+                "urssaf_responsible_user_id": cls.declarant.id,
+                **without_queue,
+            }
         )
         seed = seed_account("liberal_bnc_liberatoire")
         cls.liberal = cls.env["res.partner"].create({"name": f"{seed['prenoms']} {seed['nom']}"})
@@ -185,3 +198,55 @@ class TestDailyJob(UrssafDeclarationCase):
         self.assertEqual(progress.mapped("done"), [2, 1], "two calls: one of A and B's, then A's other")
         self.assertEqual(progress.mapped("remaining"), [1, 0])
         self.assertFalse(self.env["ir.cron.trigger"].search([("cron_id", "=", self.cron.id)]), "fully done")
+
+    def test_scheduled_declarations_and_todos_go_to_the_responsible_accountant(self):
+        """Issue 27: what the scheduled action prepares, and the deadline
+        to-dos it plans, go to the company's responsible accountant, never to
+        OdooBot; the to-do is done once the declaration is declared."""
+        accountant = self.declarant
+        # Prepared, not declared automatically, reminded now.
+        self.company.write({"urssaf_auto_declare": False, "urssaf_reminder_days": 400})
+        self._run_job()
+        mine = self._declarations().filtered(lambda d: d.company_id == self.company)
+        self.assertEqual(len(mine), 2)
+        self.assertEqual(set(mine.mapped("state")), {"draft"})
+        self.assertEqual(mine.user_id, accountant, "responsible: the accountant, not OdooBot")
+        todos = mine.activity_ids
+        self.assertEqual(len(todos), 2, "one to-do per declaration")
+        self.assertEqual(todos.user_id, accountant)
+        self.assertEqual(todos.activity_type_id, self.env.ref("mail.mail_activity_data_todo"))
+
+        trader = mine.filtered(lambda d: d.partner_id == self.trader)
+        trader.with_user(accountant).action_estimate()
+        trader.with_user(accountant).action_declare()
+        self.assertEqual(trader.state, "declared")
+        self.assertFalse(trader.activity_ids, "the to-do is done once declared")
+        done = self.env["mail.message"].search(
+            [("model", "=", trader._name), ("res_id", "=", trader.id), ("mail_activity_type_id", "!=", False)]
+        )
+        self.assertEqual(len(done), 1, "marked done, not deleted")
+        other = mine - trader
+        self.assertEqual(len(other.activity_ids), 1, "the other declaration's to-do is left open")
+
+        # The next run plans no to-do for the declared one.
+        self._run_job()
+        self.assertFalse(trader.activity_ids)
+
+    def test_a_declaration_created_by_a_user_keeps_that_user(self):
+        declaration = (
+            self.env["urssaf.declaration"]
+            .with_user(self.preparer)
+            .create(
+                {
+                    "partner_id": self.trader.id,
+                    "company_id": self.company.id,
+                    "period_start": date(2026, 10, 1),
+                    "period_end": date(2026, 10, 31),
+                }
+            )
+        )
+        self.assertEqual(declaration.user_id, self.preparer)
+        self.company.write({"urssaf_auto_declare_days": 0, "urssaf_reminder_days": 400})
+        self._run_job()
+        self.assertEqual(declaration.user_id, self.preparer)
+        self.assertEqual(declaration.activity_ids.user_id, self.preparer)

@@ -145,7 +145,9 @@ class TestDeclarationFlow(UrssafDeclarationCase):
         )
         self.trader.action_urssaf_sync_sepa_mandates()
         declaration.with_user(self.declarant).action_pay()
-        self.assertEqual(declaration.state, "paid")
+        # Debited on the due date, three days from now: ordered until then.
+        self.assertEqual(declaration.state, "ordered")
+        self.assertEqual(declaration.debit_date, date(2026, 11, 30))
         self.assertRegex(declaration.payment_reference, r"^P2026\d{7}$")
         self.assertAlmostEqual(declaration.payment_amount, 124.0)
         (held,) = self._sandbox_declarations(self.trader, date(2026, 10, 1))
@@ -174,7 +176,7 @@ class TestDeclarationFlow(UrssafDeclarationCase):
             [
                 ("Estimated by Urssaf", "Draft", "Estimated"),
                 (f"Urssaf declaration {declaration.urssaf_number} declared", "Estimated", "Declared"),
-                ("Payment ordered", "Declared", "Paid"),
+                ("Payment ordered", "Declared", "Payment ordered"),
             ],
         )
         # Declared: no more editing, no deletion.
@@ -790,8 +792,11 @@ class TestDeclarationCron(UrssafDeclarationCase):
         sepa.action_register()
         result = (trader | craftsman).with_user(self.declarant).action_pay()
         self.assertEqual(result["params"]["message"], "Pay: 2 done.")
+        # The craftsman's deadline has passed: debited today, paid. The
+        # trader's is debited on its due date, in three days: ordered.
+        self.assertEqual((trader.debit_date, craftsman.debit_date), (date(2026, 11, 30), date(2026, 11, 27)))
+        self.assertEqual((trader.state, craftsman.state), ("ordered", "paid"))
         for declaration, partner, period in ((trader, self.trader, self.october), (craftsman, self.craftsman, self.q3)):
-            self.assertEqual(declaration.state, "paid")
             self.assertEqual(declaration.payment_amount, declaration.amount_total)
             (held,) = self._at_urssaf(partner, period)
             self.assertEqual((held.status, held.remaining_due), ("PAYEE", Decimal(0)))
@@ -801,7 +806,23 @@ class TestDeclarationCron(UrssafDeclarationCase):
         self.assertEqual(self._declarations(), (trader, craftsman))
         self.assertEqual(len(self._at_urssaf(self.trader, self.october)), 1)
         self.assertEqual(len(self._at_urssaf(self.craftsman, self.q3)), 1)
+        self.assertEqual((trader.state, craftsman.state), ("ordered", "paid"), "not debited yet")
+        # A payment ordered is locked like a paid one, and never paid twice.
+        with self.assertRaises(UserError):
+            trader.line_ids.with_user(self.declarant).amount = 1.0
+        with self.assertRaises(UserError):
+            trader.with_user(self.declarant).sepa_mandate_id = False
+        trader.with_user(self.declarant).action_pay()
+        self.assertEqual(trader.state, "ordered")
+        # The debit date's run: paid, and said so.
+        with freeze_time("2026-11-30 10:00:00"):
+            self._run_cron()
         self.assertEqual((trader.state, craftsman.state), ("paid", "paid"))
+        self.env.cr.flush()  # the tracking message, as a commit would
+        trader.invalidate_recordset(["message_ids"])
+        texts = [html2plaintext(message.body) for message in trader.message_ids.sorted("id") if message.body]
+        self.assertEqual(texts[-1], f"Payment debited on 11/30/2026: {trader._format_amount(trader.payment_amount)}.")
+        self.assertEqual(len(self._at_urssaf(self.trader, self.october)), 1)
 
     def test_cron_reads_the_books_again_before_declaring(self):
         """Drafts prepared earlier are declared with what the books say on

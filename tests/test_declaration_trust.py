@@ -7,6 +7,8 @@ import base64
 from datetime import date
 from unittest.mock import patch
 
+from lxml import etree
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import freeze_time, new_test_user, tagged
@@ -118,6 +120,24 @@ class TestDeclarationTrustRpc(rpc_trust.RpcTrustCase):
         cls.numbered_error = _declaration(env, cls.trader, date(2026, 8, 1), date(2026, 8, 31), 500.0)
         cls.numbered_error.write({"state": "error", "error_step": "pay", "urssaf_number": "DEC-NUMBERED"})
         assert cls.declared.state == "declared" and cls.declared.urssaf_number, cls.declared.error_message
+        # A draft whose amount only a declarant adjusts (issue 27).
+        cls.adjustable = _declaration(env, cls.trader, date(2026, 5, 1), date(2026, 5, 31), 300.0)
+
+    def test_the_form_shows_the_amount_read_only_to_a_preparer(self):
+        """The declaration form as the web client loads it (get_views, then
+        the lines' values): the amount to declare is read-only for a
+        preparer, editable for a declarant."""
+        line = self.adjustable.line_ids
+        for role, can_adjust in (("preparer", False), ("declarant", True)):
+            with self.subTest(role):
+                user = self.users[role]
+                views = self.env["urssaf.declaration"].with_user(user).get_views([(False, "form")])
+                arch = etree.fromstring(views["views"]["form"]["arch"])
+                (amount,) = arch.xpath("//field[@name='line_ids']//list/field[@name='amount']")
+                self.assertEqual(amount.get("readonly"), "not user_can_adjust")
+                self.assertIn("user_can_adjust", views["models"]["urssaf.declaration.line"]["fields"])
+                values = line.with_user(user).web_read({"amount": {}, "user_can_adjust": {}})
+                self.assertEqual(values[0]["user_can_adjust"], can_adjust)
 
     def _new_forged(self):
         return (
@@ -471,6 +491,22 @@ class TestDeclarationTrustRpc(rpc_trust.RpcTrustCase):
             None,
             ("urssaf_declaration",),
         ),
+        # Issue 27: what the form shows read-only to a preparer is still
+        # refused by the server.
+        Attempt(
+            "preparer adjusts the amount to declare of a draft's line",
+            "preparer",
+            _line_write("adjustable", {"amount": 2500.0}),
+            "Only Urssaf declarants can change the amount to declare.",
+            DECLARATIONS,
+        ),
+        Attempt(
+            "declarant adjusts the amount to declare of a draft's line",
+            "declarant",
+            _line_write("adjustable", {"amount": 2500.0}),
+            None,
+            DECLARATIONS,
+        ),
     )
 
     def after_attempts(self):
@@ -536,7 +572,9 @@ class TestDeclarationTrust(UrssafTransactionCase):
         """A forged estimate (amounts that are not the books', a snapshot
         that matches them) is never declared as it is: the run re-reads the
         books (no invoice: 0) and estimates again before declaring."""
-        self.env.company.write({"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400})
+        self.env.company.write(
+            {"urssaf_auto_declare": True, "urssaf_auto_declare_days": 400, "urssaf_responsible_user_id": self.env.uid}
+        )
         forged = _declaration(self.env, self.trader, date(2026, 9, 1), date(2026, 9, 30), 5000.0)
         forged.write({"state": "estimated", "estimate_snapshot": forged._amounts_snapshot(), "estimated_total": 1.0})
         with patch.object(type(self.env["ir.cron"]), "_commit_progress", lambda cron, processed=0, **kw: 1e9):

@@ -133,7 +133,10 @@ class ParallelRunsCase(UrssafTransactionCase):
         paid = Counter(r.json()["numeroDeclaration"] for r in self.server.requests_for(PAY, delegated=True))
         self.assertEqual(set(paid), set(declarations.mapped("urssaf_number")))
         self.assertEqual(set(paid.values()), {1}, "no declaration paid twice")
-        self.assertEqual(set(declarations.mapped("state")), {"paid"})
+        # Paid at Urssaf: ordered until the debit date (issue 27); a payment
+        # found at Urssaf after an unknown outcome is paid as Urssaf says.
+        self.assertLessEqual(set(declarations.mapped("state")), {"ordered", "paid"})
+        self.assertIn("ordered", declarations.mapped("state"))
         self.assertEqual(len(set(declarations.mapped("urssaf_number"))), COUNT)
         self.assertFalse(declarations.filtered("outcome_unknown"))
 

@@ -13,10 +13,11 @@ from .rpc_trust import Attempt
 from .test_declaration_trust import _declaration, _make_auto_entrepreneur
 
 ROWS = ("urssaf_declaration_register_row",)
-# The legal record's guard (urssaf.protected.mixin) answers before the
-# access rights (read only for every group) are even looked at.
+# The legal record's guard (urssaf.protected.mixin) answers a write or a
+# create before the access rights (read only for every group) are looked at;
+# a deletion is refused by the access rights first.
 NOT_WRITTEN = "cannot be written"
-NOT_DELETED = "cannot be deleted"
+NOT_DELETED = "not allowed to delete"
 
 
 def _row_call(method, *args):
@@ -91,6 +92,36 @@ class TestRegisterTrustRpc(rpc_trust.RpcTrustCase):
         ),
         Attempt("a system administrator removes a row kept", "system", _row_call("unlink"), NOT_DELETED, ROWS),
         Attempt("a system administrator adds a row", "system", _new_row, NOT_WRITTEN, ROWS),
+        Attempt(
+            "a declarant adds a row through the context's defaults",
+            "declarant",
+            rpc_trust.with_context_defaults(
+                lambda case: ("urssaf.declaration.register.row", "create", [{}]), amount=5000.0, rebuilt=True
+            ),
+            NOT_WRITTEN,
+            ROWS,
+        ),
+        Attempt(
+            "a declarant creates a declaration whose books' comparison is forged through the context's defaults",
+            "declarant",
+            rpc_trust.with_context_defaults(
+                lambda case: (
+                    "urssaf.declaration",
+                    "create",
+                    [
+                        {
+                            "partner_id": case.trader.id,
+                            "company_id": case.company_a.id,
+                            "period_start": "2026-10-01",
+                            "period_end": "2026-10-31",
+                        }
+                    ],
+                ),
+                register_books_total=12345.0,
+            ),
+            NOT_WRITTEN,
+            ("urssaf_declaration",),
+        ),
         Attempt(
             "a declarant clears the books' difference of a declaration",
             "declarant",

@@ -22,10 +22,15 @@ from .common import FROZEN_NOW, UrssafTransactionCase, start_remote_urssaf
 
 PERIOD = (date(2026, 10, 1), date(2026, 10, 31))
 BATCH = 50
+# base.user_admin: created right after OdooBot by the base module, in every database.
+ADMIN_USER_ID = 2
 
 
-def _company_settings(base_url):
+def _company_settings(base_url, responsible_id=False):
+    # Automatic runs need a responsible accountant (issue 27): the
+    # administrator unless the test names another one.
     return {
+        "urssaf_responsible_user_id": responsible_id or ADMIN_USER_ID,
         "urssaf_environment": "sandbox",
         "urssaf_client_id": "demo-tiers",
         "urssaf_client_secret": "demo-secret",

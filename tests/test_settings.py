@@ -231,7 +231,13 @@ class TestUrssafSettings(UrssafTransactionCase):
         self.assertEqual(self.company_a.urssaf_environment, "embedded")
         # The system administrator reads and writes them.
         admin_company = self.company_a.with_user(self.admin)
-        admin_company.write({"urssaf_auto_declare": True, "urssaf_base_url": "https://api-edi.urssaf.fr"})
+        admin_company.write(
+            {
+                "urssaf_auto_declare": True,
+                "urssaf_responsible_user_id": self.admin.id,
+                "urssaf_base_url": "https://api-edi.urssaf.fr",
+            }
+        )
         self.assertEqual(admin_company.read(["urssaf_auto_declare"])[0]["urssaf_auto_declare"], True)
 
     def test_access_rights_administrator_still_creates_companies(self):
@@ -337,6 +343,7 @@ class TestUrssafSettings(UrssafTransactionCase):
                 "urssaf_client_secret": "production-secret",
                 "urssaf_base_url": "https://api.urssaf.fr",
                 "urssaf_auto_declare": True,
+                "urssaf_responsible_user_id": self.admin.id,
             }
         )
         self.company_b.sudo().write(

@@ -135,6 +135,28 @@ class TestSettingsTrust(rpc_trust.RpcTrustCase):
             "declared to Urssaf but not paid yet",
             ("res_company", "urssaf_declaration"),
         ),
+        # Issue 27: someone responsible before automatic runs.
+        Attempt(
+            "the system administrator turns automatic runs on with no responsible accountant",
+            "system",
+            _company_write({"urssaf_auto_declare": True, "urssaf_responsible_user_id": False}),
+            "Responsible accountant is required to turn on Declare automatically",
+            ("res_company",),
+        ),
+        Attempt(
+            "the system administrator turns automatic runs on naming the declarant responsible",
+            "system",
+            lambda case: (
+                "res.company",
+                "write",
+                [
+                    [case.company_a.id],
+                    {"urssaf_auto_declare": True, "urssaf_responsible_user_id": case.users["declarant"].id},
+                ],
+            ),
+            None,
+            ("res_company",),
+        ),
         Attempt(
             "the system administrator writes a base URL on urssaf.fr",
             "system",

@@ -322,7 +322,7 @@ def check(registry, ids_by_mode, sqlite_path):
                     wrong.append(
                         f"{declaration.reference_tiers}: {by_reference[declaration.reference_tiers]} at Urssaf"
                     )
-                elif declaration.state != "paid" or paid[declaration.urssaf_number] != 1:
+                elif declaration.state not in ("ordered", "paid") or paid[declaration.urssaf_number] != 1:
                     wrong.append(
                         f"{declaration.display_name}: {declaration.state}, {paid[declaration.urssaf_number]} payments"
                         f" ({declaration.error_message or ''})"

@@ -738,7 +738,7 @@ def declare_all(env, partners, company, collected, figures, send=True):
             failures.append(f"{declaration.display_name}: declares {lines}, the books collected {books}")
         if not send:
             continue
-        if declaration.state not in ("declared", "paid") or not declaration.urssaf_number:
+        if declaration.state not in ("declared", "ordered", "paid") or not declaration.urssaf_number:
             failures.append(f"{declaration.display_name}: {declaration.state}, not declared")
         if sent[declaration.reference_tiers] != 1:
             failures.append(f"{declaration.display_name}: {sent[declaration.reference_tiers]} times at Urssaf")

@@ -336,6 +336,13 @@ def ensure_wkhtmltopdf():
     apt_install(["wkhtmltopdf"], "wkhtmltopdf, for the PDF reports")
 
 
+def ensure_pdftotext():
+    # The tests read back the text of the PDF the browser gets.
+    if shutil.which("pdftotext"):
+        return
+    apt_install(["poppler-utils"], "poppler-utils (pdftotext), for the tests of the PDF reports")
+
+
 def ensure(tests=False):
     """Install what is missing for the demo (``tests=False``) or the tests;
     re-run the calling script in the virtual environment when Odoo is not
@@ -346,6 +353,7 @@ def ensure(tests=False):
     ensure_wkhtmltopdf()
     if tests:
         ensure_chromium()
+        ensure_pdftotext()
     if odoo_importable(sys.executable):
         return
     if os.environ.get(REEXEC_MARK):

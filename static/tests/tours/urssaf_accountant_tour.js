@@ -20,6 +20,7 @@ import {
     selectChoice,
     selectRecord,
     statusButton,
+    statusButtonOf,
 } from "@l10n_fr_urssaf_tierce_declaration/../tests/tours/urssaf_tour_utils";
 
 const AE = "Camille MARTIN";
@@ -179,7 +180,8 @@ registry.category("web_tour.tours").add(`${ADDON}.accountant_tour`, {
             trigger: `${field("estimated_contribution_ids")} .o_data_row`,
         },
         ...screenshot("declaration_estimated", `${field("estimated_contribution_ids")} .o_data_row`),
-        ...clickAndConfirm(statusButton("action_declare"), "Declare"),
+        // The form's Declare and Pay open the list's confirmation, with its figures.
+        ...clickAndConfirm(statusButtonOf("o_urssaf_declare"), "Declare"),
         {
             content: "Declared",
             trigger: inState("declared"),
@@ -188,10 +190,11 @@ registry.category("web_tour.tours").add(`${ADDON}.accountant_tour`, {
             content: "The Urssaf declaration number is shown",
             trigger: notEmpty("urssaf_number"),
         },
-        ...clickAndConfirm(statusButton("action_pay"), "Pay"),
+        ...clickAndConfirm(statusButtonOf("o_urssaf_pay"), "Pay"),
         {
-            content: "Paid",
-            trigger: inState("paid"),
+            // Paid on its debit date: ordered until then.
+            content: "Payment ordered",
+            trigger: `${inState("ordered")}, ${inState("paid")}`,
         },
         {
             content: "Open the payment page",
@@ -205,8 +208,13 @@ registry.category("web_tour.tours").add(`${ADDON}.accountant_tour`, {
         ...screenshot("declaration_paid", notEmpty("payment_reference")),
         ...openMenu(URSSAF_MENU, `${ADDON}.menu_urssaf_declarations`, "Back to the declarations"),
         {
-            content: "The declaration is listed, paid",
-            trigger: `.o_list_view .o_data_row:has(td[name="partner_id"]:contains(${AE})) td[name="state"] .badge.text-bg-success`,
+            content: "The declaration is listed, payment ordered or paid",
+            trigger: [".text-bg-info", ".text-bg-success"]
+                .map(
+                    (badge) =>
+                        `.o_list_view .o_data_row:has(td[name="partner_id"]:contains(${AE})) td[name="state"] .badge${badge}`
+                )
+                .join(", "),
         },
     ],
 });

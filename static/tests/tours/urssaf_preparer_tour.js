@@ -69,7 +69,7 @@ registry.category("web_tour.tours").add(`${ADDON}.preparer_tour`, {
             content: "A preparer is not offered to declare nor to pay",
             trigger:
                 '.o_form_view:has(.o_form_statusbar button[name="action_estimate"])' +
-                ':not(:has(button[name="action_declare"])):not(:has(button[name="action_pay"]))',
+                ':not(:has(button.o_urssaf_declare)):not(:has(button.o_urssaf_pay))',
         },
     ],
 });

@@ -24,6 +24,11 @@ export function statusButton(method) {
     return `.o_form_statusbar .o_statusbar_buttons button[name="${method}"]:enabled`;
 }
 
+/** A visible, enabled button of the form's status bar by its class (buttons opening an action). */
+export function statusButtonOf(className) {
+    return `.o_form_statusbar .o_statusbar_buttons button.${className}:enabled`;
+}
+
 /** The status bar shows the record in ``state``. */
 export function inState(state) {
     return `.o_form_statusbar .o_statusbar_status button.o_arrow_button_current[data-value="${state}"]`;
