@@ -200,8 +200,9 @@ class UrssafDeclarationRegisterRow(models.Model):
         (``complete_name``, then ``id`` descending), as Odoo's own join on
         res_partner gives it, but looked up once per group after the rows
         are summed, not joined to every row and grouped by: on a million
-        rows that join made PostgreSQL sort them all (it cannot tell that
-        the partner's name adds no group), 2 s of the pivot's 2.2 s."""
+        rows that join made PostgreSQL guess two million groups (it cannot
+        tell that the partner's name adds none) and sort every row on disk,
+        1.7 s of query against 0.7 s without it."""
         if field_name == "partner_id" and self.env.context.get("urssaf_group_order"):
             partner = SQL.identifier(alias, "partner_id")
             reverse = SQL("ASC") if direction.code == "DESC" else SQL("DESC")
