@@ -12,7 +12,10 @@ so that the register still reads as declared when a document is renamed
 or deleted.
 """
 
+from contextlib import contextmanager
+
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from .urssaf_turnover import RECEIPTS
 
@@ -30,6 +33,30 @@ JOURNAL_TYPES = [
     ("credit", "Credit card"),
     ("general", "Miscellaneous"),
 ]
+
+
+# What the pivot's sums need of PostgreSQL for a million rows: hash tables
+# of the groups (10,000 auto-entrepreneurs by year, and their totals) in
+# memory rather than spilled to disk with the default 4 MB (0.69 s against
+# 1.02 s of the query's 1.09 s); no JIT compilation, which would cost more
+# (0.17 s) than it saves.
+GROUP_QUERY_SETTINGS = {"work_mem": "32MB", "jit": "off"}
+
+
+@contextmanager
+def group_query_settings(cr):
+    """Run the block's queries with ``GROUP_QUERY_SETTINGS``, then turn them
+    back as they were (``set_config(..., true)`` is local to the
+    transaction, as ``SET LOCAL``: an error's rollback turns them back too)."""
+    before = {}
+    for name, value in GROUP_QUERY_SETTINGS.items():
+        cr.execute(SQL("SELECT current_setting(%s), set_config(%s, %s, true)", name, name, value))
+        before[name] = cr.fetchone()[0]
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            cr.execute(SQL("SELECT set_config(%s, %s, true)", name, value))
 
 
 class UrssafDeclarationRegisterRow(models.Model):
@@ -134,6 +161,61 @@ class UrssafDeclarationRegisterRow(models.Model):
     )
     _urssaf_protected_defaults = {"register_type": RECEIPTS}
     _urssaf_protected_unlink = True
+
+    # The registers' pivot (a year by auto-entrepreneur, 10,000 of them
+    # and a million rows) reads the rows of a company over a period: an
+    # index-only scan of this index, once vacuumed, without the table.
+    _company_date_idx = models.Index("(company_id, date) INCLUDE (partner_id, amount)")
+
+    def init(self):
+        # The number of groups by auto-entrepreneur and year, which
+        # PostgreSQL otherwise guesses ten times too many: with it, the
+        # pivot hashes its groups instead of sorting a million rows.
+        self.env.cr.execute(
+            """
+            CREATE STATISTICS IF NOT EXISTS urssaf_declaration_register_row_partner_year (ndistinct)
+                ON partner_id, (date_trunc('year', date::timestamp)::date)
+              FROM urssaf_declaration_register_row
+            """
+        )
+
+    @api.model
+    def _read_group(self, *args, **kwargs):
+        with group_query_settings(self.env.cr):
+            return super()._read_group(*args, **kwargs)
+
+    @api.model
+    def _read_grouping_sets(self, *args, **kwargs):
+        with group_query_settings(self.env.cr):
+            return super()._read_grouping_sets(*args, **kwargs)
+
+    def _read_group_orderby(self, order, groupby_terms, query):
+        # Tell _order_field_to_sql that the order is that of groups.
+        return super(UrssafDeclarationRegisterRow, self.with_context(urssaf_group_order=True))._read_group_orderby(
+            order, groupby_terms, query
+        )
+
+    def _order_field_to_sql(self, alias, field_name, direction, nulls, query):
+        """Groups by auto-entrepreneur come in the order of res.partner
+        (``complete_name``, then ``id`` descending), as Odoo's own join on
+        res_partner gives it, but looked up once per group after the rows
+        are summed, not joined to every row and grouped by: on a million
+        rows that join made PostgreSQL guess two million groups (it cannot
+        tell that the partner's name adds none) and sort every row on disk,
+        1.7 s of query against 0.7 s without it."""
+        if field_name == "partner_id" and self.env.context.get("urssaf_group_order"):
+            partner = SQL.identifier(alias, "partner_id")
+            reverse = SQL("ASC") if direction.code == "DESC" else SQL("DESC")
+            return SQL(
+                "(SELECT res_partner.complete_name FROM res_partner WHERE res_partner.id = %s) %s %s, %s %s %s",
+                partner,
+                direction,
+                nulls,
+                partner,
+                reverse,
+                nulls,
+            )
+        return super()._order_field_to_sql(alias, field_name, direction, nulls, query)
 
     @api.depends("is_cash", "amount")
     def _compute_cash_amount(self):

@@ -15,6 +15,18 @@ from odoo.tools import SQL
 from .urssaf_declaration_register_row import CASH_JOURNAL_TYPE
 from .urssaf_turnover import PURCHASES, RECEIPTS, REGISTER_TYPES, without_jit
 
+# What the view reads of point_of_sale's models, when it is installed.
+POS_DEPENDS = {
+    "pos.config": ["company_id"],
+    "pos.session": ["config_id", "user_id", "move_id"],
+    "pos.order": ["session_id", "state", "account_move", "partner_id", "currency_rate"],
+    "pos.order.line": ["order_id", "product_id", "price_subtotal", "price_subtotal_incl"],
+    "pos.payment": ["pos_order_id", "payment_method_id", "amount", "payment_date"],
+    "pos.payment.method": ["journal_id"],
+    "res.users": ["partner_id"],
+    "res.partner": ["tz"],
+}
+
 
 class UrssafRegisterLine(models.Model):
     _name = "urssaf.register.line"
@@ -126,6 +138,39 @@ class UrssafRegisterLine(models.Model):
                 self.env["urssaf.turnover"]._register_sql(register_types=REGISTER_TYPES),
             )
         )
+
+    @property
+    def _table_sql(self):
+        # The point-of-sale fields the view reads when point_of_sale is
+        # installed: ``_depends`` names models that must exist.
+        table_sql = super()._table_sql
+        if not self.env["urssaf.turnover"]._reads_pos():
+            return table_sql
+        return SQL().join(
+            [
+                table_sql,
+                *(
+                    SQL(to_flush=self.env[model]._fields[name])
+                    for model, names in POS_DEPENDS.items()
+                    for name in names
+                ),
+            ]
+        )
+
+    def _register_hook(self):
+        """Rebuild the view when it does not read what the registry holds:
+        the addon does not depend on point_of_sale, and its view is built
+        when the addon is loaded, before point_of_sale may be (or after it
+        was installed, or uninstalled, whose tables' drop takes the view
+        with it). A query at each registry load; the view is rebuilt only
+        when point_of_sale came or went."""
+        super()._register_hook()
+        self.env.cr.execute(
+            SQL("SELECT definition FROM pg_views WHERE viewname = %s AND schemaname = current_schema()", self._table)
+        )
+        row = self.env.cr.fetchone()
+        if row is None or ("pos_payment" in row[0]) != self.env["urssaf.turnover"]._reads_pos():
+            self.init()
 
     # The view's reads (lists, counts, pivots and graphs, forms, exports) run
     # without JIT compilation: with it, one auto-entrepreneur's quarter took

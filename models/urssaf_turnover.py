@@ -6,7 +6,8 @@ posted invoices and sales receipts in the period, gross: the payments and
 bank lines, the fees an intermediary kept on the way, the offsets against
 another debt between the same parties (not the discounts nor the bad debts);
 and, for an auto-entrepreneur keeping its own books, the income booked on its
-bank and cash journals without an invoice. Excluding VAT, split by Urssaf
+bank and cash journals without an invoice and, when point_of_sale is
+installed, its point-of-sale takings not invoiced. Excluding VAT, split by Urssaf
 activity category, in euros.
 Everything is computed in one SQL query over all the auto-entrepreneurs asked
 for: a quarterly run over hundreds of them must not cost a query per invoice.
@@ -55,6 +56,14 @@ MONEY_JOURNAL_TYPES = ("bank", "cash")
 # line, an offset), or income booked on a bank or cash journal.
 ORIGIN_SETTLEMENT = "settlement"
 ORIGIN_BANK = "bank"
+# Point-of-sale takings (when point_of_sale is installed): the payments of a
+# paid order not invoiced (an invoiced order is read through its invoice).
+ORIGIN_POS = "pos"
+# The orders whose takings count: paid, in an open session or a closed one.
+POS_PAID_STATES = ("paid", "done")
+
+# The point-of-sale models the takings are read from.
+POS_MODELS = ("pos.config", "pos.session", "pos.order", "pos.order.line", "pos.payment", "pos.payment.method")
 
 RECEIPTS = "receipts"
 PURCHASES = "purchases"
@@ -66,9 +75,13 @@ REGISTER_TYPES = (RECEIPTS, PURCHASES)
 # journal has no reconciliation: its id packs its journal item instead, in
 # the register of purchases' place with the last rank, which no row of that
 # register takes (a purchase has one category, rank 0).
+# A row of point-of-sale takings packs its payment (``pos.payment``) in the
+# same place, with the ranks between: 1 + its rank among the categories of
+# its order (a handful, far below the last rank).
 ID_COMPANY_BITS = 2048
 ID_CATEGORY_BITS = 512
 ID_BANK_RANK = ID_CATEGORY_BITS - 1
+ID_POS_FIRST_RANK = 1
 
 
 @contextlib.contextmanager
@@ -188,14 +201,15 @@ class UrssafTurnover(models.AbstractModel):
         query = SQL(
             """
             SELECT ARRAY_AGG(DISTINCT register.partial_id) FILTER (WHERE register.partial_id IS NOT NULL),
-                   ARRAY_AGG(DISTINCT register.payment_move_id) FILTER (WHERE register.origin = %(bank)s)
+                   ARRAY_AGG(DISTINCT register.payment_move_id) FILTER (
+                       WHERE register.origin IN %(entry_origins)s)
               FROM (%(register)s) AS register
               LEFT JOIN urssaf_activity_category category ON category.id = register.category_id
              WHERE TRUE %(category_filter)s
             """,
             register=self._register_sql(partners=partner, date_from=date_from, date_to=date_to, company=company),
             category_filter=category_filter,
-            bank=ORIGIN_BANK,
+            entry_origins=(ORIGIN_BANK, ORIGIN_POS),
         )
         partial_ids, entry_ids = self._fetch_register(query)[0]
         return (
@@ -250,7 +264,9 @@ class UrssafTurnover(models.AbstractModel):
         """The registers' rows: one per reconciliation of a document by a
         payment, a bank line or an offset, and per Urssaf category of the
         document; for an auto-entrepreneur keeping its own books, one per
-        line of income booked on a bank or cash journal without an invoice.
+        line of income booked on a bank or cash journal without an invoice,
+        and (point_of_sale installed) one per payment of a point-of-sale
+        order not invoiced and per Urssaf category of the order.
 
         Columns: ``id``, ``register_type``, ``partner_id`` (the
         auto-entrepreneur), ``company_id`` (the declaring company), ``date``
@@ -265,7 +281,9 @@ class UrssafTurnover(models.AbstractModel):
         document settled by a payment, a bank line or an offset; ``bank``:
         income booked on a bank or cash journal without an invoice, whose
         ``move_id`` and ``payment_move_id`` are that entry and which has no
-        ``partial_id``) and ``journal_type`` (of the payment or bank entry).
+        ``partial_id``; ``pos``: a point-of-sale order's payment, see
+        ``_pos_takings_sql``) and ``journal_type`` (of the payment or bank
+        entry).
         Rows of zero are left out.
 
         :param partners: with ``company``, the auto-entrepreneurs whose
@@ -315,6 +333,14 @@ class UrssafTurnover(models.AbstractModel):
                 rows,
                 self._bank_income_sql(partners, date_from, date_to, company, own_books=reading[1]),
             )
+        # Point-of-sale takings, likewise, when point_of_sale is installed:
+        # without it, its tables do not exist and the query names none.
+        if RECEIPTS in register_types and self._reads_pos() and (partners is None or reading[1]):
+            rows = SQL(
+                "%s UNION ALL %s",
+                rows,
+                self._pos_takings_sql(partners, date_from, date_to, company, own_books=reading[1]),
+            )
         return SQL(
             """
             WITH %(settlement)s,
@@ -352,8 +378,15 @@ class UrssafTurnover(models.AbstractModel):
             "account.move",
             "account.move.line",
             "account.partial.reconcile",
+            *(POS_MODELS if self._reads_pos() else ()),
         ):
             self.env[model].flush_model()
+
+    @api.model
+    def _reads_pos(self):
+        """Whether point-of-sale takings are read: point_of_sale is installed
+        (its models are in the registry, its tables in the database)."""
+        return "pos.order" in self.env
 
     @api.model
     def _readers_sql(self, partners, company):
@@ -876,6 +909,158 @@ class UrssafTurnover(models.AbstractModel):
             conditions=SQL(" AND ").join(conditions),
             readable=self.env["res.company"]._urssaf_books_readable_sql(SQL("own_company"), SQL("declaring")),
             own_books=own_books_filter,
+        )
+
+    @api.model
+    def _pos_takings_sql(self, partners, date_from, date_to, company, own_books=None):
+        """The register rows of point-of-sale takings, for the
+        auto-entrepreneurs keeping their own books (point_of_sale installed):
+        a row per payment (``pos.payment``) of a paid order not invoiced of a
+        point of sale of their company (or a branch), and per Urssaf category
+        of the order's lines; a refund's negative payments reduce.
+
+        Read from the orders, not from what the session books at its
+        closing: the session's entry sums the sales per account and tax
+        (the product, hence the category, is lost) and is dated by the
+        closing, and its cash statement lines and bank payments by method,
+        all on the closing day, which may be days after the sale. The
+        customer paid on the payment's day: ``date`` is that day in the time
+        zone of the session's user (Odoo books a split payment's statement
+        line on it, and an invoiced order's payment entry on its order's
+        day, the same way). An invoiced order is read through its invoice's
+        settlement (those payment entries): it is left out here. A payment
+        "pay later" (customer account) collects nothing: the customer
+        settles it later.
+
+        Split by category as ``_split_sql`` splits a document: a line's
+        category is its product's, else sales of goods for a goods product,
+        else the auto-entrepreneur's default one; each category's share of
+        the payment is its lines' untaxed amount (``amount``) and amount
+        with taxes (``amount_total``) over the order's total with taxes, in
+        the company's currency at the order's rate, then in euros at the
+        rate of the day collected. ``move_id``: none, no invoice is settled
+        (and the row reads the same before and after the session's closing,
+        which a kept register compares by ``move_id``); ``payment_move_id``:
+        the session's entry, once closed; ``journal_id``: the payment
+        method's (cash or bank). The books' owner must let the declaring
+        company read them.
+
+        :param own_books: with ``partners``, the ids of the companies of
+            those keeping their own books and of their branches (see
+            ``_reading_side``)"""
+        conditions = [SQL("pos_order.state IN %s AND pos_order.account_move IS NULL", POS_PAID_STATES)]
+        own_books_filter = SQL()
+        if partners is not None:
+            if own_books is None:
+                own_books = self._reading_side(partners)[1]
+            own_books_filter = SQL("AND books.id = ANY(%s)", own_books)
+        day = SQL(
+            "(payment.payment_date AT TIME ZONE 'UTC' AT TIME ZONE COALESCE(NULLIF(cashier.tz, ''), 'UTC'))::date"
+        )
+        in_period = []
+        # The day in any time zone is within a day of the day in UTC: the
+        # payments of the days around the period first, then their day.
+        if date_from:
+            in_period.append(SQL("AND taking.date >= %s", date_from))
+            conditions.append(SQL("payment.payment_date >= %s::date - 1", date_from))
+        if date_to:
+            in_period.append(SQL("AND taking.date <= %s", date_to))
+            conditions.append(SQL("payment.payment_date < %s::date + 2", date_to))
+        return SQL(
+            """
+            SELECT ((taking.payment_id::bigint * %(company_bits)s + taking.company_id) * 2 + 1) * %(category_bits)s
+                   + %(first_rank)s + taking.rank AS id,
+                   %(receipts)s AS register_type, taking.partner_id, taking.company_id,
+                   taking.date, NULL::int AS move_id, NULL::int AS partial_id,
+                   taking.move_id AS payment_move_id, NULL::int AS payment_id, taking.journal_id,
+                   NULL::int AS payment_method_line_id, taking.counterpart_partner_id,
+                   taking.category_id, taking.books_currency_id,
+                   ROUND(taking.amount, taking.books_digits) AS amount_currency,
+                   euro.id AS currency_id,
+                   ROUND(taking.amount * taking.euro_rate, euro.decimal_places) AS amount,
+                   ROUND(taking.amount_total * taking.euro_rate, euro.decimal_places) AS amount_total,
+                   %(pos_origin)s AS origin, taking.journal_type
+              FROM (
+                  SELECT payment.id AS payment_id, reader.partner_id, reader.company_id, %(day)s AS date,
+                         pos_session.move_id, method.journal_id, journal.type AS journal_type,
+                         pos_order.partner_id AS counterpart_partner_id,
+                         split.category_id, split.rank,
+                         books.currency_id AS books_currency_id,
+                         books_currency.decimal_places AS books_digits,
+                         -- The payment, in the order's currency, into the
+                         -- company's at the order's rate, by share.
+                         CASE WHEN split.order_total != 0
+                              THEN payment.amount::numeric / COALESCE(NULLIF(pos_order.currency_rate, 0), 1)::numeric
+                                   / split.order_total
+                              ELSE 0 END AS to_books,
+                         split.untaxed, split.total,
+                         CASE
+                             WHEN books_currency.name = 'EUR' THEN 1
+                             ELSE %(euro_rate)s / %(books_rate)s
+                         END AS euro_rate
+                    -- From the auto-entrepreneurs keeping their own books to
+                    -- their points of sale, then to those points' sessions
+                    -- and orders: a database whose auto-entrepreneurs keep
+                    -- none reads no order.
+                    FROM (%(readers)s) AS reader
+                    JOIN res_company own_company ON own_company.partner_id = reader.partner_id
+                    JOIN res_company declaring ON declaring.id = reader.company_id
+                    JOIN res_company books ON STARTS_WITH(books.parent_path, own_company.parent_path)
+                    JOIN res_currency books_currency ON books_currency.id = books.currency_id
+                    JOIN pos_config config ON config.company_id = books.id
+                    JOIN pos_session ON pos_session.config_id = config.id
+                    LEFT JOIN res_users cashier_user ON cashier_user.id = pos_session.user_id
+                    LEFT JOIN res_partner cashier ON cashier.id = cashier_user.partner_id
+                    JOIN pos_order ON pos_order.session_id = pos_session.id
+                    JOIN pos_payment payment ON payment.pos_order_id = pos_order.id
+                    JOIN pos_payment_method method ON method.id = payment.payment_method_id
+                    JOIN account_journal journal ON journal.id = method.journal_id
+                   CROSS JOIN LATERAL (
+                       -- The order's lines by category, with their rank and
+                       -- the order's total with taxes.
+                       SELECT by_category.*,
+                              ROW_NUMBER() OVER (ORDER BY by_category.category_id NULLS FIRST) - 1 AS rank,
+                              SUM(by_category.total) OVER () AS order_total
+                         FROM (
+                             SELECT COALESCE(
+                                        template.urssaf_category_id,
+                                        CASE WHEN template.type = 'consu' THEN %(goods)s END,
+                                        reader.default_category_id
+                                    ) AS category_id,
+                                    SUM(line.price_subtotal)::numeric AS untaxed,
+                                    SUM(line.price_subtotal_incl)::numeric AS total
+                               FROM pos_order_line line
+                               JOIN product_product product ON product.id = line.product_id
+                               JOIN product_template template ON template.id = product.product_tmpl_id
+                              WHERE line.order_id = pos_order.id
+                              GROUP BY 1
+                         ) AS by_category
+                   ) AS split
+                   WHERE reader.source = 'customer_invoices'
+                     AND %(conditions)s
+                     AND %(readable)s %(own_books)s
+              ) AS taking_split
+             CROSS JOIN LATERAL (
+                 SELECT taking_split.*, taking_split.to_books * taking_split.untaxed AS amount,
+                        taking_split.to_books * taking_split.total AS amount_total
+             ) AS taking
+              JOIN res_currency euro ON euro.name = 'EUR'
+             WHERE TRUE %(in_period)s
+            """,
+            company_bits=ID_COMPANY_BITS,
+            category_bits=ID_CATEGORY_BITS,
+            first_rank=ID_POS_FIRST_RANK,
+            receipts=RECEIPTS,
+            pos_origin=ORIGIN_POS,
+            day=day,
+            euro_rate=self._rate_sql(SQL("(SELECT id FROM res_currency WHERE name = 'EUR')"), day),
+            books_rate=self._rate_sql(SQL("books.currency_id"), day),
+            goods=SQL("(SELECT id FROM urssaf_activity_category WHERE is_goods ORDER BY sequence, id LIMIT 1)"),
+            readers=self._readers_sql(partners, company),
+            conditions=SQL(" AND ").join(conditions),
+            readable=self.env["res.company"]._urssaf_books_readable_sql(SQL("own_company"), SQL("declaring")),
+            own_books=own_books_filter,
+            in_period=SQL(" ").join(in_period),
         )
 
     @api.model

@@ -214,6 +214,132 @@ class TestRegisterKept(CollectedTurnoverCase, HttpCase):
         declaration._urssaf_check_register_books()
         self.assertFalse(declaration.register_books_changed)
 
+    def test_rows_kept_in_bulk_are_the_register_views_rows(self):
+        """The declarations of a batch keep their registers in one step:
+        each its own auto-entrepreneur's rows, the same as the register
+        view's over the period, field for field, with the names the view
+        shows."""
+        _by_bank, _bank_payment, bill_in_cash, _in_two = self._books()
+        sale = self._sale("2025-02-10", [(self.service, 80.0)])
+        self._pay(sale, sale.amount_total, "2025-02-15")
+        in_cash = self._sale("2025-03-03", [(self.bnc_service, 30.0)], vat=False)
+        self._register_payment(
+            in_cash,
+            amount=30.0,
+            payment_date="2025-03-04",
+            journal_id=self.ae_company_data["default_journal_cash"].id,
+        )
+        declarations = self._declaration(self.ae_supplier, Q1) | self._declaration(self.ae_own, Q1)
+        declarations.sudo().write({"state": "declared", "declared_at": datetime(2025, 4, 2, 9, 30)})
+        declarations.sudo()._urssaf_store_register_rows()
+
+        fields_compared = [
+            "date",
+            "move_id",
+            "partial_id",
+            "payment_move_id",
+            "payment_id",
+            "journal_id",
+            "payment_method_line_id",
+            "counterpart_partner_id",
+            "category_id",
+            "books_currency_id",
+            "amount_currency",
+            "currency_id",
+            "amount",
+            "amount_total",
+            "payment_means",
+            "is_cash",
+        ]
+
+        def rows_of(records):
+            return sorted(
+                tuple(
+                    value.id if hasattr(value, "_name") else value
+                    for value in (record[fname] for fname in fields_compared)
+                )
+                for record in records
+            )
+
+        for declaration in declarations:
+            live = (
+                self.env["urssaf.register.line"]
+                .sudo()
+                .search(
+                    [
+                        ("register_type", "=", "receipts"),
+                        ("company_id", "=", self.company.id),
+                        ("partner_id", "=", declaration.partner_id.id),
+                        ("date", ">=", Q1[0]),
+                        ("date", "<=", Q1[1]),
+                    ]
+                )
+            )
+            rows = declaration.register_row_ids
+            self.assertTrue(live, "both auto-entrepreneurs have a register")
+            self.assertEqual(rows_of(rows), rows_of(live))
+            self.assertEqual(set(rows.partner_id), {declaration.partner_id})
+            self.assertEqual(set(rows.company_id), {self.company})
+            self.assertEqual(set(rows.mapped("declared_at")), {datetime(2025, 4, 2, 9, 30)})
+            for row in rows:
+                self.assertEqual(
+                    (row.document, row.document_ref, row.payment_entry, row.counterpart_name, row.journal_type),
+                    (
+                        row.move_id.name,
+                        row.move_id.ref or False,
+                        row.payment_move_id.name or False,
+                        row.counterpart_partner_id.display_name or False,
+                        row.journal_id.type or False,
+                    ),
+                )
+                self.assertEqual(row.cash_amount, row.amount if row.is_cash else 0.0)
+            self.assertAlmostEqual(declaration.register_declared_total, sum(live.mapped("amount")))
+            self.assertAlmostEqual(
+                declaration.register_declared_total, sum(declaration.line_ids.mapped("computed_amount"))
+            )
+        self.assertEqual(declarations.register_row_ids.filtered("is_cash").move_id, bill_in_cash | in_cash)
+
+    def test_year_pivot_of_the_rows_kept_as_the_web_client_asks_it(self):
+        """The pivot view's call (rows by auto-entrepreneur, columns by
+        year): the totals of the register view, the auto-entrepreneurs in
+        res.partner's order (name, not id) whatever the way the rows are
+        grouped; the list still sorts by auto-entrepreneur."""
+        self._books()
+        sale = self._sale("2025-02-10", [(self.service, 80.0)])
+        self._pay(sale, sale.amount_total, "2025-02-15")
+        # By name, the auto-entrepreneur keeping its books comes last, by id first.
+        self.ae_own.sudo().name = "Zed, keeping its own books"
+        declarations = self._declaration(self.ae_supplier, Q1) | self._declaration(self.ae_own, Q1)
+        for declaration in declarations:
+            self._declare(declaration)
+        domain = [("company_id", "=", self.company.id), ("date", ">=", "2025-01-01"), ("date", "<=", "2025-12-31")]
+        sets = [[], ["partner_id"], ["date:year"], ["partner_id", "date:year"]]
+        Row = self.env["urssaf.declaration.register.row"].with_user(self.preparer)
+        total, by_partner, by_year, by_partner_year = Row.formatted_read_grouping_sets(
+            domain, sets, ["amount:sum", "__count"]
+        )
+        live = {
+            group["partner_id"][0]: group["amount:sum"]
+            for group in self.env["urssaf.register.line"]
+            .sudo()
+            .formatted_read_group(domain + [("register_type", "=", "receipts")], ["partner_id"], ["amount:sum"])
+        }
+        in_partner_order = self.env["res.partner"].search([("id", "in", declarations.partner_id.ids)]).ids
+        self.assertEqual(in_partner_order, [self.ae_supplier.id, self.ae_own.id])
+        for groups in (by_partner, by_partner_year):
+            self.assertEqual([group["partner_id"][0] for group in groups], in_partner_order)
+            for group in groups:
+                self.assertAlmostEqual(group["amount:sum"], live[group["partner_id"][0]])
+        self.assertEqual([group["date:year"][1] for group in by_year], ["2025"])
+        self.assertAlmostEqual(total[0]["amount:sum"], sum(live.values()))
+        self.assertEqual(total[0]["__count"], len(declarations.register_row_ids))
+        # Descending too, as a click on the header asks it.
+        descending = Row.formatted_read_group(domain, ["partner_id"], ["amount:sum"], order="partner_id desc")
+        self.assertEqual([group["partner_id"][0] for group in descending], in_partner_order[::-1])
+        # The list sorted by auto-entrepreneur: Odoo's own order.
+        rows = Row.search(domain, order="partner_id, id")
+        self.assertEqual(list(dict.fromkeys(rows.partner_id.ids)), in_partner_order)
+
     def test_rebuilt_for_the_migration(self):
         self._books()
         declaration = self._declaration(self.ae_supplier, Q1)

@@ -2,19 +2,27 @@
 """Benchmark the registers' year pivot: the register kept with the
 declarations (stored rows) beside today's live register view, in one run.
 
-Usage: python3 tools/bench_registers.py [--db NAME] [--keep] [--partners 10000] [--invoices 40] [--seed 25]
+Usage: python3 tools/bench_registers.py [--db NAME] [--keep] [--build-only] [--partners 10000]
+       [--invoices 40] [--seed 25] [--runs 5] [--no-orm]
 
 1. creates a throwaway database with the addon (or reuses ``--db``) and
    generates, unless already there, ``--partners`` auto-entrepreneurs'
-   paid vendor bills of 2025 with ``tools/bench_turnover.py``'s builder;
+   paid vendor bills of 2025 with ``tools/bench_turnover.py``'s builder
+   (``--build-only`` stops there: build once, then bench with ``--db``,
+   after ``-u`` of the addon when it changed);
 2. records the four quarters of 2025 of every auto-entrepreneur as
    declared and keeps their registers with them, by the addon's own step
    (``urssaf.declaration._urssaf_store_register_rows``, 1,000
-   auto-entrepreneurs at a time), timed;
-3. times the year pivot as the web client asks it (``formatted_read_group``
-   by auto-entrepreneur and year, sum of the amounts) on the stored rows
-   and on the live view (``urssaf.register.line``), each three times, and
-   checks that both give the same totals;
+   declarations at a time), timed; then, for comparison in the same run,
+   creates the rows of one such batch through the ORM, one record a row
+   (as the addon kept them before), undone after (``--no-orm`` skips it);
+3. vacuums the rows (what autovacuum does after they are inserted), then
+   times the year pivot as the pivot view asks it (one
+   ``formatted_read_grouping_sets``: rows by auto-entrepreneur, columns by
+   year, the sum of the amounts and the count) on the stored rows
+   (``--runs`` times) and on the live view (``urssaf.register.line``, at
+   most three times), best and median, with the machine's speed (a fixed
+   query) before and after, and checks that both give the same totals;
 4. drops the database it created, unless ``--keep``.
 
 Target (reported, not asserted): the year pivot of 10,000
@@ -26,6 +34,7 @@ auto-entrepreneurs under 1 s on the stored rows.
 
 import argparse
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,7 +46,7 @@ from pathlib import Path
 from bench_turnover import database_exists, flush_and_forget, generate, machine_speed, timed
 from odoo_env import ADDON, addon_folder, addons_path, check_postgres, find_odoo, install_addon
 
-from odoo import api
+from odoo import api, models
 from odoo.modules.registry import Registry
 from odoo.sql_db import close_db
 from odoo.tools import config
@@ -51,6 +60,12 @@ QUARTERS = [
 ]
 BATCH = 1000
 TARGET = 1.0
+STORED = "urssaf.declaration.register.row"
+LIVE = "urssaf.register.line"
+STORING = "registers kept (the addon's step)"
+# Rows by auto-entrepreneur, columns by year: the pivot view asks the
+# grouping sets of both, the totals included.
+GROUPING_SETS = [[], ["partner_id"], ["date:year"], ["partner_id", "date:year"]]
 
 
 def declare_year(env, partners, company, figures):
@@ -81,43 +96,96 @@ def declare_year(env, partners, company, figures):
                 declarations.write({"state": "declared", "declared_at": datetime(end.year, end.month, end.day)})
                 flush_and_forget(env)
     declarations = Declaration.search([("company_id", "=", company.id), ("state", "=", "declared")])
-    with timed("registers kept (the addon's step)", figures):
+    with timed(STORING, figures):
         for index in range(0, len(declarations), BATCH):
             declarations[index : index + BATCH]._urssaf_store_register_rows()
             flush_and_forget(env)
-    env.cr.execute("ANALYZE urssaf_declaration_register_row")
-    env.cr.commit()
-    print(f"  {rows.search_count([])} register rows kept", flush=True)
+    figures["rows kept"] = rows.search_count([])
+    print(f"  {figures['rows kept']} register rows kept", flush=True)
+
+
+def orm_storing(env, company, figures):
+    """The same rows of one batch of declarations created through the ORM,
+    one record per row, as the addon kept them before (undone after): what
+    the bulk storing is compared with, in the same run."""
+    Row = env["urssaf.declaration.register.row"].sudo()
+    declarations = env["urssaf.declaration"].search(
+        [("company_id", "=", company.id), ("state", "=", "declared")], limit=BATCH, order="id"
+    )
+    fnames = [
+        name
+        for name, field in Row._fields.items()
+        if field.store and not field.compute and name not in models.MAGIC_COLUMNS
+    ]
+    values = Row.search_read([("declaration_id", "in", declarations.ids)], fnames)
+    for vals in values:
+        vals.pop("id")
+        for name, value in vals.items():
+            if isinstance(value, tuple):
+                vals[name] = value[0]
+    env.invalidate_all()
+    with env.cr.savepoint(flush=False) as savepoint:
+        start = time.perf_counter()
+        Row.create(values)
+        env.flush_all()
+        elapsed = time.perf_counter() - start
+        savepoint.rollback()
+    env.invalidate_all()
+    figures["ORM storing per row"] = elapsed / max(len(values), 1)
+    print(
+        f"  the {len(values)} rows of {len(declarations)} declarations created through the ORM instead: "
+        f"{elapsed:.1f} s ({figures['ORM storing per row'] * 1e6:.0f} us a row)",
+        flush=True,
+    )
+
+
+def vacuum(db):
+    """What autovacuum does after the rows are inserted (statistics and the
+    visibility map an index-only scan reads), done now rather than waited
+    for: VACUUM runs outside a transaction, hence psql."""
+    subprocess.run(["psql", "-q", "-d", db, "-c", "VACUUM ANALYZE urssaf_declaration_register_row"], check=True)
 
 
 def pivot(env, model, company):
-    """The year pivot as the web client asks it; (seconds, {partner: total})."""
+    """The year pivot as the web client's pivot view asks it (Odoo 19's
+    pivot_model.js ``_subdivideGroup``: one ``formatted_read_grouping_sets``
+    call, the grouping sets of rows x columns, the measure and the count);
+    (seconds, {partner: total of the year})."""
     env.invalidate_all()
     domain = [("company_id", "=", company.id), ("date", ">=", YEAR[0]), ("date", "<=", YEAR[1])]
     if model == "urssaf.register.line":
         domain.append(("register_type", "=", "receipts"))
     start = time.perf_counter()
-    groups = env[model].formatted_read_group(domain, ["partner_id", "date:year"], ["amount:sum"])
+    groups = env[model].formatted_read_grouping_sets(domain, GROUPING_SETS, ["amount:sum", "__count"])
     elapsed = time.perf_counter() - start
-    return elapsed, {group["partner_id"][0]: round(group["amount:sum"], 2) for group in groups}
+    by_partner_year = groups[GROUPING_SETS.index(["partner_id", "date:year"])]
+    return elapsed, {group["partner_id"][0]: round(group["amount:sum"], 2) for group in by_partner_year}
 
 
-def measure(env, company, figures):
+def measure(env, company, runs, figures):
     speed = machine_speed(env.cr)
-    print(f"Year pivot ({YEAR[0].year}), by auto-entrepreneur (machine: fixed query {speed:.2f} s):", flush=True)
+    figures["machine"] = speed
+    print(
+        f"Year pivot ({YEAR[0].year}), by auto-entrepreneur, {runs} runs each (machine: fixed query {speed:.2f} s):",
+        flush=True,
+    )
     results = {}
-    for model, label in (
-        ("urssaf.declaration.register.row", "stored rows (registers kept)"),
-        ("urssaf.register.line", "live view (today)"),
-    ):
+    for model, label in ((STORED, "stored rows (registers kept)"), (LIVE, "live view (today)")):
         times = []
-        for _run in range(3):
+        for _run in range(runs if model == STORED else min(runs, 3)):
             elapsed, totals = pivot(env, model, company)
             times.append(elapsed)
         results[model] = totals
         figures[label] = min(times)
-        print(f"  {label}: best {min(times):.3f} s, runs {', '.join(f'{t:.3f}' for t in times)}", flush=True)
-    stored, live = results["urssaf.declaration.register.row"], results["urssaf.register.line"]
+        figures[f"{label} median"] = statistics.median(times)
+        print(
+            f"  {label}: best {min(times):.3f} s, median {statistics.median(times):.3f} s, "
+            f"runs {', '.join(f'{t:.3f}' for t in times)}",
+            flush=True,
+        )
+    figures["machine after"] = machine_speed(env.cr)
+    print(f"  machine after: fixed query {figures['machine after']:.2f} s", flush=True)
+    stored, live = results[STORED], results[LIVE]
     wrong = [pid for pid in set(stored) | set(live) if abs(stored.get(pid, 0.0) - live.get(pid, 0.0)) > 0.011]
     if wrong:
         print(f"bench_registers: {len(wrong)} auto-entrepreneurs' totals differ, e.g. {wrong[:5]}", file=sys.stderr)
@@ -129,6 +197,15 @@ def measure(env, company, figures):
         f"same totals.",
         flush=True,
     )
+    if STORING in figures and figures.get("rows kept"):
+        per_row = figures[STORING] / figures["rows kept"]
+        orm = figures.get("ORM storing per row")
+        print(
+            f"Registers kept: {figures['rows kept']} rows in {figures[STORING]:.1f} s "
+            f"({per_row * 1e6:.0f} us a row)"
+            + (f" beside {orm * 1e6:.0f} us a row through the ORM, {orm / per_row:.0f} times faster." if orm else "."),
+            flush=True,
+        )
     return True
 
 
@@ -136,8 +213,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="use this database, created with the addon when it does not exist, and keep it")
     parser.add_argument("--keep", action="store_true", help="keep the database created")
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="generate the books and stop (with --db: build once, then bench the registers on it)",
+    )
     parser.add_argument("--partners", type=int, default=10000)
     parser.add_argument("--invoices", type=int, default=40, help="bills per auto-entrepreneur")
+    parser.add_argument("--runs", type=int, default=5, help="pivots timed on the stored rows (live: at most 3)")
+    parser.add_argument(
+        "--no-orm", action="store_true", help="skip the ORM storing of one batch compared with the bulk one"
+    )
     parser.add_argument(
         "--seed", type=int, default=25, help="auto-entrepreneurs built through the ORM (see bench_turnover)"
     )
@@ -162,8 +248,15 @@ def main():
         with registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             company, partners = generate(env, args.partners, args.invoices, args.seed, figures)
+            flush_and_forget(env)
+            if args.build_only:
+                return 0
             declare_year(env, partners, company, figures)
-            ok = measure(env, company, figures)
+            if not args.no_orm:
+                orm_storing(env, company, figures)
+            flush_and_forget(env)
+            vacuum(db)
+            ok = measure(env, company, args.runs, figures)
         return 0 if ok else 1
     finally:
         if not args.db and not args.keep:
