@@ -6,7 +6,6 @@ from odoo.tools.misc import format_date
 from ..urssaf_api.exceptions import (
     UrssafBusinessError,
     UrssafConflictError,
-    UrssafError,
     UrssafNotFoundError,
     UrssafServerError,
     UrssafTransportError,
@@ -177,16 +176,7 @@ class UrssafMandate(models.Model):
 
     def _urssaf_register(self):
         """Register this one mandate, its call made in this thread."""
-        self.ensure_one()
-        call, record = self._urssaf_batch_prepare("register")
-        client = self.company_id._urssaf_client()
-        try:
-            result, error = call(client), None
-        except UrssafError as failure:
-            result, error = None, failure
-        finally:
-            client.close()
-        return record(result, error)[0] == "done"
+        return self._urssaf_batch_one("register")[0] == "done"
 
     def _urssaf_register_record(self, result, error):
         """Keep Urssaf's answer to the registration: ``(outcome, message)``."""

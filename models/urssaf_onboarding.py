@@ -43,6 +43,21 @@ class UrssafBatchMixin(models.AbstractModel):
     def _urssaf_batch_prepare(self, step, identifier=None):
         raise NotImplementedError
 
+    def _urssaf_batch_one(self, step):
+        """``step`` for this one record, its call made in this thread: the
+        outcome ``record`` returns (``(outcome, message)`` or what the model
+        records)."""
+        self.ensure_one()
+        call, record = self._urssaf_batch_prepare(step)
+        client = self.company_id._urssaf_client()
+        try:
+            result, error = call(client), None
+        except UrssafError as failure:
+            result, error = None, failure
+        finally:
+            client.close()
+        return record(result, error)
+
     def _urssaf_batch_label(self, step):
         raise NotImplementedError
 

@@ -208,16 +208,7 @@ class UrssafSepaMandate(models.Model):
 
     def _urssaf_register(self):
         """Register this one SEPA mandate, its call made in this thread."""
-        self.ensure_one()
-        call, record = self._urssaf_batch_prepare("register")
-        client = self.company_id._urssaf_client()
-        try:
-            result, error = call(client), None
-        except UrssafError as failure:
-            result, error = None, failure
-        finally:
-            client.close()
-        return record(result, error)[0] == "done"
+        return self._urssaf_batch_one("register")[0] == "done"
 
     def _urssaf_register_record(self, result, error):
         """Keep Urssaf's answer to the registration: ``(outcome, message)``."""
