@@ -21,6 +21,7 @@ from . import urssaf_declaration_line
 from . import urssaf_declaration_contribution
 from . import urssaf_declaration_preparation
 from . import urssaf_turnover
+from . import urssaf_turnover_without_invoice
 from . import urssaf_run
 from . import urssaf_yearly_summary
 from . import account_bank_statement_line
