@@ -15,6 +15,7 @@ or deleted.
 from contextlib import contextmanager
 
 from odoo import api, fields, models
+from odoo.fields import Domain
 from odoo.tools import SQL
 
 from .urssaf_turnover import RECEIPTS
@@ -216,6 +217,59 @@ class UrssafDeclarationRegisterRow(models.Model):
                 nulls,
             )
         return super()._order_field_to_sql(alias, field_name, direction, nulls, query)
+
+    def _web_read_group_groupby_formatter(self, groupby_spec, values):
+        """The groups' labels and domains, each value's made once.
+
+        The year pivot of 10,000 auto-entrepreneurs formats 20,000 groups
+        holding two years and each auto-entrepreneur twice (its row and its
+        cells): Babel formatted the same year 10,000 times, and the web
+        client parsed the same two-leaf domains again for each group
+        (together 0.4 s). A group's domain is an immutable ``Domain``,
+        shared by the groups of the same value, taken as it is when the web
+        client joins the groups' domains.
+
+        Auto-entrepreneurs are labelled by their complete name, the name
+        their rows are sorted by (``_order_field_to_sql``), read once for
+        all of them: the contact's display name computed one contact at a
+        time took 0.3 s. It is the display name but when the context asks
+        the contact's name otherwise (address, e-mail, ...) or the contact
+        has no name of its own: those keep the display name."""
+        formatter = super()._web_read_group_groupby_formatter(groupby_spec, values)
+        if groupby_spec == "partner_id":
+            formatter = self._urssaf_partner_formatter(values, formatter)
+        formatted = {}
+
+        def format_once(value):
+            if value not in formatted:
+                label, domain = formatter(value)
+                formatted[value] = label, Domain(domain)
+            return formatted[value]
+
+        return format_once
+
+    def _urssaf_partner_formatter(self, values, formatter):
+        Partner = self.env["res.partner"]
+        naming_keys = set(self.pool.field_depends_context[Partner._fields["display_name"]]) - {"lang"}
+        if any(self.env.context.get(key) for key in naming_keys):
+            return formatter
+        # Labels as the web client's are read: whatever the user's rights on
+        # the contacts (core formats with sudo()).
+        Partner.flush_model(["name", "complete_name"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, complete_name FROM res_partner WHERE id = ANY(%s) AND COALESCE(name, '') != ''",
+                [value.id for value in values if value],
+            )
+        )
+        labels = dict(self.env.cr.fetchall())
+
+        def format_partner(value):
+            if value.id not in labels:
+                return formatter(value)
+            return (value.id, labels[value.id]), Domain("partner_id", "=", value.id)
+
+        return format_partner
 
     @api.depends("is_cash", "amount")
     def _compute_cash_amount(self):

@@ -333,6 +333,27 @@ class TestRegisterKept(CollectedTurnoverCase, HttpCase):
         self.assertEqual([group["date:year"][1] for group in by_year], ["2025"])
         self.assertAlmostEqual(total[0]["amount:sum"], sum(live.values()))
         self.assertEqual(total[0]["__count"], len(declarations.register_row_ids))
+        # Labels and group domains as Odoo's own formatting gives them (the
+        # live view has none of the rows' shortcuts), and the display name
+        # the context asks for when it asks another.
+        Live = self.env["urssaf.register.line"].with_user(self.preparer)
+        live_domain = domain + [("register_type", "=", "receipts")]
+        for context in ({}, {"show_email": True}):
+            self.ae_supplier.sudo().email = "supplier@example.com"
+            kept = Row.with_context(**context).formatted_read_grouping_sets(domain, sets, ["__count"])
+            core = Live.with_context(**context).formatted_read_grouping_sets(live_domain, sets, ["__count"])
+            for kept_groups, core_groups in zip(kept[1:], core[1:], strict=True):
+                self.assertEqual(
+                    [(g.get("partner_id"), g.get("date:year"), g["__extra_domain"]) for g in kept_groups],
+                    [(g.get("partner_id"), g.get("date:year"), g["__extra_domain"]) for g in core_groups],
+                )
+            self.assertEqual(
+                [group["partner_id"][1] for group in kept[1]],
+                declarations.partner_id.with_context(**context)
+                .sorted(lambda p: in_partner_order.index(p.id))
+                .mapped("display_name"),
+            )
+        self.assertIn("supplier@example.com", kept[1][0]["partner_id"][1])
         # Descending too, as a click on the header asks it.
         descending = Row.formatted_read_group(domain, ["partner_id"], ["amount:sum"], order="partner_id desc")
         self.assertEqual([group["partner_id"][0] for group in descending], in_partner_order[::-1])

@@ -2,7 +2,7 @@
 """Benchmark the collected turnover of many auto-entrepreneurs at once.
 
 Usage: python3 tools/bench_turnover.py [--db NAME] [--keep] [--partners 500] [--invoices 40]
-       [--naive-sample N] [--no-send]
+       [--naive-sample N] [--no-send] [--before REV [--rounds 3]]
 
 1. creates a throwaway database with the addon (or reuses ``--db``);
 2. generates, unless already there, a platform's vendor bills from
@@ -20,7 +20,12 @@ Usage: python3 tools/bench_turnover.py [--db NAME] [--keep] [--partners 500] [--
    declares the quarter of every auto-entrepreneur through the embedded
    sandbox (one call at a time: ``tools/bench_declare.py`` measures sending
    many);
-6. drops the database it created, unless ``--keep``.
+6. with ``--before REV``, times the same quarter again with the addon as
+   it was at git revision ``REV`` and as it is now, on the same database,
+   each in its own process, alternating (``--rounds`` times), and prints
+   both side by side with the machine's speed, and whether both found the
+   same total;
+7. drops the database it created, unless ``--keep``.
 
 No speed is printed for work that is wrong: the amounts must equal the naive
 loop's for every auto-entrepreneur, and every quarter must be declared
@@ -36,6 +41,7 @@ the naive loop; their declarations prepared in under 30 s.
 # pylint: disable=print-used
 
 import argparse
+import json
 import resource
 import shutil
 import subprocess
@@ -48,7 +54,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
-from odoo_env import ADDON, addon_folder, addons_path, check_postgres, find_odoo, install_addon
+from odoo_env import ADDON, REPO, addon_folder, addons_path, check_postgres, find_odoo, install_addon, link_addon
 
 from odoo import api
 from odoo.modules.registry import Registry
@@ -764,6 +770,109 @@ def declare_all(env, partners, company, collected, figures, send=True):
 # ----------------------------------------------------------------------
 
 
+# ----------------------------------------------------------------------
+# Before and after: the same quarter with the addon of another revision
+# ----------------------------------------------------------------------
+
+
+def time_only(env, runs):
+    """The quarter's computation of every bench auto-entrepreneur, ``runs``
+    times, by the addon this process loaded: its figures as one JSON line
+    (what ``--before`` reads from each process)."""
+    company = env.company
+    partners = env["res.partner"].search([("name", "=like", f"{PARTNER_PREFIX} %")], order="name")
+    times, queries, total = [], set(), None
+    for _ in range(runs):
+        elapsed, count, result = compute(env, partners, company)
+        times.append(elapsed)
+        queries.add(count)
+        total = round(sum(sum(amounts.values()) for amounts in result.values()), 2)
+    module = sys.modules[type(env["urssaf.turnover"])._compute_collected.__module__]
+    print(
+        json.dumps(
+            {
+                "best": min(times),
+                "runs": times,
+                "queries": sorted(queries),
+                "total": total,
+                "partners": len(partners),
+                "machine": machine_speed(env.cr),
+                "source": module.__file__,
+            }
+        )
+    )
+
+
+def addon_at(revision, folder):
+    """``folder/<technical name>``: the addon's files at git ``revision``
+    (``git archive``), for another process to load; ``folder``."""
+    target = Path(folder) / ADDON
+    target.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", revision], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return Path(folder)
+
+
+def timed_in_process(db, link_dir, odoo_dir, runs):
+    """Run ``--time-only`` in a new process loading the addon of
+    ``link_dir``; its figures."""
+    command = [
+        sys.executable,
+        __file__,
+        "--db",
+        db,
+        "--time-only",
+        "--runs",
+        str(runs),
+        "--addons",
+        str(addons_path(odoo_dir, link_dir)),
+    ]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    figures = json.loads(output.strip().splitlines()[-1])
+    if not figures["source"].startswith(str(link_dir)):
+        raise RuntimeError(f"the process loaded {figures['source']}, not the addon of {link_dir}")
+    return figures
+
+
+def compare_revisions(db, revision, odoo_dir, work, rounds, figures):
+    """The quarter with the addon at ``revision`` and now, alternating,
+    printed side by side; False when they found different totals."""
+    before_dir = addon_at(revision, work / "before")
+    now_dir = link_addon(work / "now")
+    label = subprocess.run(
+        ["git", "-C", str(REPO), "log", "-1", "--format=%h %ad", "--date=short", revision],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    print(f"Before and after: the same quarter, the addon at {label} and now, {rounds} rounds alternating:", flush=True)
+    results = {"before": [], "now": []}
+    for round_index in range(rounds):
+        order = (("before", before_dir), ("now", now_dir))
+        for name, folder in order if round_index % 2 == 0 else reversed(order):
+            run = timed_in_process(db, folder, odoo_dir, 3)
+            results[name].append(run)
+            print(
+                f"  round {round_index + 1}, {name:6}: best {run['best']:.3f} s of "
+                f"{', '.join(f'{t:.3f}' for t in run['runs'])}; {'/'.join(map(str, run['queries']))} queries; "
+                f"machine {run['machine']:.3f} s; total {run['total']:,.2f}",
+                flush=True,
+            )
+    before = min(run["best"] for run in results["before"])
+    now = min(run["best"] for run in results["now"])
+    figures["before"], figures["now"] = before, now
+    totals = {run["total"] for runs in results.values() for run in runs}
+    print(
+        f"  before ({label}): {before:.3f} s | now: {now:.3f} s ({(now - before) / before:+.0%}); "
+        f"target under 5 s: {'met' if now < 5 else 'MISSED'}; "
+        + ("the same total both ways" if len(totals) == 1 else f"DIFFERENT totals {sorted(totals)}"),
+        flush=True,
+    )
+    return len(totals) == 1
+
+
 def database_exists(name):
     import psycopg2  # noqa: PLC0415 (installed with Odoo's requirements)
 
@@ -793,6 +902,16 @@ def main():
         "the loop takes about 30 minutes at 10,000)",
     )
     parser.add_argument(
+        "--before",
+        metavar="REV",
+        help="also time the quarter with the addon at this git revision and now, alternating on the same "
+        "database, side by side (e.g. 66c3738, the addon before gross receipts)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --before, each timing both (best of 3)")
+    parser.add_argument("--time-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--runs", type=int, default=3, help=argparse.SUPPRESS)
+    parser.add_argument("--addons", help=argparse.SUPPRESS)
+    parser.add_argument(
         "--no-send",
         action="store_true",
         help="prepare the declarations but do not estimate nor declare them (the embedded sandbox answers one "
@@ -801,6 +920,12 @@ def main():
     args = parser.parse_args()
 
     odoo_dir = find_odoo()
+    if args.time_only:
+        # One process of --before: the addons path names the revision's addon.
+        config.parse_config([f"--addons-path={args.addons}", "--log-level=warn"])
+        with Registry(args.db).cursor() as cr:
+            time_only(api.Environment(cr, api.SUPERUSER_ID, {}), args.runs)
+        return 0
     check_postgres()
     work = Path(tempfile.mkdtemp(prefix="urssaf-bench-"))
     path = addons_path(odoo_dir, addon_folder(work / "addons"))
@@ -821,6 +946,11 @@ def main():
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             company, partners = generate(env, args.partners, args.invoices, args.seed, figures)
             collected = measure(env, partners, company, figures, args.naive_sample)
+            if collected is not None and args.before:
+                # The other processes read the database: nothing held open here.
+                flush_and_forget(env)
+                if not compare_revisions(db, args.before, odoo_dir, work, args.rounds, figures):
+                    collected = None
             ok = collected is not None and declare_all(env, partners, company, collected, figures, not args.no_send)
         return 0 if ok else 1
     finally:
