@@ -94,6 +94,7 @@ class UrssafDeclaration(models.Model):
             "payment_reference",
             "debit_date",
             "debit_rejected",
+            "rejected_payment_references",
             "contribution_ids",
             "estimated_contribution_ids",
             "declared_contribution_ids",
@@ -229,6 +230,12 @@ class UrssafDeclaration(models.Model):
         tracking=True,
         help="The auto-entrepreneur's bank rejected Urssaf's SEPA debit of the last payment (insufficient funds, "
         "closed account): the contributions are due again. Pay again once the account is settled.",
+    )
+    rejected_payment_references = fields.Char(
+        readonly=True,
+        copy=False,
+        help="The references of the payments whose debit was rejected: a bank line naming one of them is not the "
+        "debit of this declaration's payment.",
     )
 
     _reference_tiers_unique = models.UniqueIndex("(reference_tiers)", "The reference sent to Urssaf must be unique.")

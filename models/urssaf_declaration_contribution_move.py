@@ -243,12 +243,16 @@ class UrssafDeclarationContributionMove(models.Model):
 
     def _urssaf_other_payment_references(self):
         """The auto-entrepreneur's other Urssaf payment references: a bank
-        line naming one of them is that payment's debit, nobody else's."""
+        line naming one of them is that payment's debit, nobody else's (nor
+        is the debit of a payment of this declaration that was rejected)."""
         self.ensure_one()
         others = self.sudo().search(
             [("partner_id", "=", self.partner_id.id), ("payment_reference", "!=", False), ("id", "!=", self.id)]
         )
-        return [reference for reference in others.mapped("payment_reference") if reference != self.payment_reference]
+        rejected = (self.rejected_payment_references or "").split()
+        return [
+            reference for reference in others.mapped("payment_reference") if reference != self.payment_reference
+        ] + [reference for reference in rejected if reference != self.payment_reference]
 
     def _urssaf_rival_debit_days(self, payable_line, statement_lines):
         """The debit days of the other payments of the same amount still owed

@@ -109,7 +109,14 @@ class UrssafDeclarationDebit(models.Model):
             reference=reference or self.env._("unknown"),
             remaining=self._format_amount(remaining),
         )
-        return {"state": "declared", "debit_rejected": True, "remaining_due": remaining}, sentence
+        rejected = " ".join(filter(None, [self.rejected_payment_references, reference]))
+        values = {
+            "state": "declared",
+            "debit_rejected": True,
+            "remaining_due": remaining,
+            "rejected_payment_references": rejected or False,
+        }
+        return values, sentence
 
     def _urssaf_debit_rejected_todo(self):
         """A to-do for the company's responsible accountant (never OdooBot)."""
