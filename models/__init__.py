@@ -16,6 +16,7 @@ from . import urssaf_sepa_mandate
 from . import urssaf_declaration
 from . import urssaf_declaration_turnover
 from . import urssaf_declaration_run
+from . import urssaf_declaration_debit
 from . import urssaf_declaration_contribution_move
 from . import urssaf_declaration_line
 from . import urssaf_declaration_contribution

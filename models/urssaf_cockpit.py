@@ -62,7 +62,7 @@ class UrssafCockpit(models.Model):
             "to_estimate": self.env._("Declarations to estimate"),
             "to_declare": self.env._("Declarations to declare"),
             "to_pay": self.env._("Declarations to pay"),
-            "error": self.env._("Declarations in error"),
+            "error": self.env._("Declarations in error or whose debit was rejected"),
             "outcome_unknown": self.env._("Declarations whose outcome is unknown"),
             "books_changed": self.env._("Books changed since declared"),
             "no_mandate": self.env._("Auto-entrepreneurs without an active mandate"),
@@ -90,7 +90,8 @@ class UrssafCockpit(models.Model):
             "to_estimate": (DECLARATION, [*company, ("state", "=", "draft")]),
             "to_declare": (DECLARATION, [*company, ("state", "=", "estimated")]),
             "to_pay": (DECLARATION, [*company, ("state", "=", "declared")]),
-            "error": (DECLARATION, [*company, ("state", "=", "error")]),
+            # A rejected SEPA debit is an error to settle: pay again.
+            "error": (DECLARATION, [*company, "|", ("state", "=", "error"), ("debit_rejected", "=", True)]),
             "outcome_unknown": (DECLARATION, [*company, ("outcome_unknown", "=", True)]),
         }
         # The books no longer say what the register kept with the

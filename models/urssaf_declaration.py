@@ -15,6 +15,7 @@ from ..urssaf_api.exceptions import (
     DeclarationAlreadyExists,
     PaymentAlreadyExists,
     UrssafApiError,
+    UrssafError,
     UrssafOutcomeUnknown,
     UrssafTransportError,
 )
@@ -92,6 +93,8 @@ class UrssafDeclaration(models.Model):
             "payment_amount",
             "payment_reference",
             "debit_date",
+            "debit_rejected",
+            "rejected_payment_references",
             "contribution_ids",
             "estimated_contribution_ids",
             "declared_contribution_ids",
@@ -220,6 +223,20 @@ class UrssafDeclaration(models.Model):
     payment_amount = fields.Monetary(readonly=True, copy=False)
     payment_reference = fields.Char(readonly=True, copy=False, tracking=True)
     debit_date = fields.Date(readonly=True, copy=False)
+    debit_rejected = fields.Boolean(
+        string="Debit rejected",
+        readonly=True,
+        copy=False,
+        tracking=True,
+        help="The auto-entrepreneur's bank rejected Urssaf's SEPA debit of the last payment (insufficient funds, "
+        "closed account): the contributions are due again. Pay again once the account is settled.",
+    )
+    rejected_payment_references = fields.Char(
+        readonly=True,
+        copy=False,
+        help="The references of the payments whose debit was rejected: a bank line naming one of them is not the "
+        "debit of this declaration's payment.",
+    )
 
     _reference_tiers_unique = models.UniqueIndex("(reference_tiers)", "The reference sent to Urssaf must be unique.")
     _one_per_period = models.UniqueIndex(
@@ -789,6 +806,19 @@ class UrssafDeclaration(models.Model):
         identifier = self.partner_id._urssaf_identifier(self.company_id)
         number, period_start, iban = self.urssaf_number, self.period_start, mandate._iban()
         remaining = Decimal(str(self.remaining_due))
+        today = fields.Date.context_today(self)
+
+        def confirm(client, payment):
+            """Urssaf's declaration once a debit due today was taken (None
+            when the debit is later, or the look-up failed: the daily run
+            asks again from the debit date on)."""
+            if not payment.debit_date or payment.debit_date > today:
+                return None
+            try:
+                return client.find_declaration_by_number(identifier, number, period_start)
+            except UrssafError:
+                # The payment is made: never fail it for the look-up after it.
+                return None
 
         def call(client):
             """(how, Urssaf's answer) with how in found_paid, paid, already."""
@@ -797,9 +827,10 @@ class UrssafDeclaration(models.Model):
                 return "found_paid", current
             amount = current.remaining_due if current is not None and current.remaining_due is not None else remaining
             try:
-                return "paid", client.pay(number, amount, iban)
+                payment = client.pay(number, amount, iban)
             except PaymentAlreadyExists as error:
                 return "already", error.payment_reference
+            return "paid", (payment, confirm(client, payment))
 
         def record(value, error):
             if error is not None:
@@ -810,19 +841,25 @@ class UrssafDeclaration(models.Model):
             elif how == "already":
                 self._record_payment(None, None, mandate, self.env._("already paid at Urssaf"), reference=answer)
             else:
-                self._record_payment(answer, None, mandate, self.env._("ordered"))
+                payment, confirmed = answer
+                self._record_payment(payment, None, mandate, self.env._("ordered"), confirmed=confirmed)
             return True
 
         return call, record
 
-    def _record_payment(self, payment, declaration, mandate, how, reference=None):
+    def _record_payment(self, payment, declaration, mandate, how, reference=None, confirmed=None):
+        """Record a payment Urssaf holds: ``payment`` the one just made (with
+        ``confirmed``, Urssaf's declaration once its debit was taken, when it
+        was due today), or ``declaration`` as Urssaf found it paid, or only
+        the ``reference`` of a payment it already held."""
         values = {
-            "state": "paid",  # or ordered until its debit date, below
+            "state": "paid",  # or ordered until its debit is confirmed, below
             "sepa_mandate_id": mandate.id,
             "remaining_due": 0.0,
             "error_message": False,
             "error_step": False,
             "outcome_unknown": False,
+            "debit_rejected": False,
         }
         if payment is not None:
             values.update(
@@ -835,23 +872,37 @@ class UrssafDeclaration(models.Model):
         elif reference:
             values["payment_reference"] = reference
         debit_date = values.get("debit_date") or self.debit_date
-        if payment is not None and debit_date and debit_date > fields.Date.context_today(self):
-            # Urssaf debits the account on the debit date: paid from then on
+        if (
+            payment is not None
+            and debit_date
+            and (debit_date > fields.Date.context_today(self) or not self._urssaf_debit_taken(confirmed))
+        ):
+            # Urssaf debits the account on the debit date, and the bank may
+            # reject the debit: paid once Urssaf confirms it from then on
             # (the scheduled action), or once the bank's debit is matched.
             values["state"] = "ordered"
-        self._urssaf_write_logged(
-            values,
-            self.env._(
-                "Payment %(how)s: %(amount)s debited from %(iban)s%(date)s, reference %(reference)s.%(note)s",
-                how=how,
-                amount=self._format_amount(values.get("payment_amount") or self.payment_amount or self.amount_total),
-                iban=mandate.iban_masked,
-                date=self.env._(" on %s", format_date(self.env, debit_date)) if debit_date else "",
-                reference=values.get("payment_reference") or self.payment_reference or self.env._("unknown"),
-                note=correlation_note(self.env, payment or declaration),
-            ),
+        body = self.env._(
+            "Payment %(how)s: %(amount)s debited from %(iban)s%(date)s, reference %(reference)s.%(note)s",
+            how=how,
+            amount=self._format_amount(values.get("payment_amount") or self.payment_amount or self.amount_total),
+            iban=mandate.iban_masked,
+            date=self.env._(" on %s", format_date(self.env, debit_date)) if debit_date else "",
+            reference=values.get("payment_reference") or self.payment_reference or self.env._("unknown"),
+            note=correlation_note(self.env, payment or declaration),
         )
+        # Its debit was due today, and Urssaf says it was not taken: due
+        # again at once (the contributions are not booked as paid).
+        rejected = confirmed is not None and values["state"] == "ordered"
+        if rejected:
+            rejection, sentence = self._urssaf_debit_rejected_values(
+                confirmed, values.get("payment_amount"), debit_date, values.get("payment_reference")
+            )
+            values.update(rejection)
+            body = f"{body} {sentence}"
+        self._urssaf_write_logged(values, body)
         self._urssaf_post_contributions()
+        if rejected:
+            self._urssaf_debit_rejected_todo()
 
     def action_cancel(self):
         for declaration in self:

@@ -99,6 +99,50 @@ class UrssafDeclarationContributionMove(models.Model):
         if self.state in PAYMENT_STATES:
             self._urssaf_reconcile_debit()
 
+    def _urssaf_contributions_debit_rejected(self):
+        """Urssaf's debit was rejected. On a cash basis, the entry posted
+        when the payment was ordered books a payment that did not happen: it
+        is reversed on the day the rejection is known, and paying again
+        posts a new one. On an accrual basis the contributions are still
+        owed (the payable stays open until the next debit): nothing to post.
+        """
+        self.ensure_one()
+        move = self.contribution_move_id.sudo()
+        if not move or move.company_id.urssaf_contribution_basis != "cash":
+            return
+        if not self._urssaf_payable_line() or not move.company_id._urssaf_books_readable_by(self.company_id):
+            # The bank's debit was matched with it (a payment the books
+            # hold), or its owner no longer lets the declaring company in.
+            return
+        try:
+            with self.env.cr.savepoint():
+                reversal = move._reverse_moves(
+                    [
+                        {
+                            "date": fields.Date.context_today(self),
+                            "ref": self.env._("Urssaf debit rejected: %s", move.ref or move.name),
+                        }
+                    ],
+                    cancel=True,
+                )
+        except (UserError, ValidationError) as error:
+            self.message_post(
+                body=self.env._(
+                    "The contributions entry %(move)s could not be reversed: %(error)s",
+                    move=move.display_name,
+                    error=error.args[0],
+                )
+            )
+            return
+        self._urssaf_write({"contribution_move_id": False})
+        self.message_post(
+            body=self.env._(
+                "Contributions entry %(move)s reversed by %(reversal)s: the debit was rejected.",
+                move=move.display_name,
+                reversal=reversal.display_name,
+            )
+        )
+
     def _urssaf_contribution_move_values(self, company):
         """The contributions entry: the expense (the versement libératoire
         on the owner's account) against what is owed to Urssaf."""
@@ -199,12 +243,16 @@ class UrssafDeclarationContributionMove(models.Model):
 
     def _urssaf_other_payment_references(self):
         """The auto-entrepreneur's other Urssaf payment references: a bank
-        line naming one of them is that payment's debit, nobody else's."""
+        line naming one of them is that payment's debit, nobody else's (nor
+        is the debit of a payment of this declaration that was rejected)."""
         self.ensure_one()
         others = self.sudo().search(
             [("partner_id", "=", self.partner_id.id), ("payment_reference", "!=", False), ("id", "!=", self.id)]
         )
-        return [reference for reference in others.mapped("payment_reference") if reference != self.payment_reference]
+        rejected = (self.rejected_payment_references or "").split()
+        return [
+            reference for reference in others.mapped("payment_reference") if reference != self.payment_reference
+        ] + [reference for reference in rejected if reference != self.payment_reference]
 
     def _urssaf_rival_debit_days(self, payable_line, statement_lines):
         """The debit days of the other payments of the same amount still owed

@@ -9,6 +9,18 @@ from .urssaf_common import PERIODICITY_TO_API
 # Auto-entrepreneurs prepared per batch.
 PREPARE_BATCH = 1000
 
+# Why an auto-entrepreneur was left out of a preparation, in the order the
+# checks are made (the wizard's result lists and counts them by reason).
+SKIP_REASONS = [
+    ("not_checked", "Urssaf account not checked"),
+    ("not_eligible", "Not eligible"),
+    ("no_mandate", "No active mandate"),
+    ("no_category", "No default activity category"),
+    ("wrong_period", "Period not of its periodicity"),
+    ("not_ended", "Period not ended"),
+    ("already_declared", "Already declared"),
+]
+
 
 class UrssafDeclarationPreparation(models.AbstractModel):
     """Creating and refreshing the draft declarations of ended periods.
@@ -29,29 +41,42 @@ class UrssafDeclarationPreparation(models.AbstractModel):
         return eligible.with_env(self.env)
 
     @api.model
+    def _company_partners(self, company):
+        """Every auto-entrepreneur ``company`` declares for (an Urssaf account
+        of its own), whether or not it can be prepared: what the wizard
+        prepares when no auto-entrepreneur is chosen, so that the ones left
+        out are listed with their reason rather than silently forgotten."""
+        accounts = self.env["urssaf.account"].search(
+            [("company_id", "=", company.id), ("is_auto_entrepreneur", "=", True), ("partner_id.active", "=", True)],
+            order="partner_id",
+        )
+        return accounts.partner_id
+
+    @api.model
     def _period_for(self, partner, today, period=None):
         """The period to declare for ``partner``: ``period`` when given and
         valid for the partner, else its last ended period. Returns
-        ``(start, end, is_first)`` or a translated reason to skip it."""
+        ``(start, end, is_first)`` or, to skip it, ``(reason, detail)``: a
+        key of ``SKIP_REASONS`` and a translated detail (or "")."""
         partner = partner.sudo()
         if not partner.urssaf_checked_at or not partner.urssaf_periodicity or not partner.urssaf_activity_start:
-            return self.env._("its Urssaf account was never checked")
+            return "not_checked", ""
         if not partner.urssaf_eligible:
-            return self.env._("not eligible: %s", partner.urssaf_ineligibility_reason or "?")
+            return "not_eligible", partner.urssaf_ineligibility_reason or ""
         if not partner.urssaf_category_id:
-            return self.env._("no default activity category")
+            return "no_category", ""
         periodicity = PERIODICITY_TO_API[partner.urssaf_periodicity]
         start_of_activity = partner.urssaf_activity_start
         if period:
             start, end = period
             if not periods.is_valid_period(start_of_activity, periodicity, start, end):
-                return self.env._("the period does not match its periodicity or its first period")
+                return "wrong_period", self.env._("the period does not match its periodicity or its first period")
             if not periods.is_period_ended(end, today):
-                return self.env._("the period has not ended yet")
+                return "not_ended", ""
         else:
             found = periods.last_ended_period(today, start_of_activity, periodicity)
             if not found:
-                return self.env._("no period has ended yet since its activity started")
+                return "not_ended", self.env._("no period has ended yet since its activity started")
             start, end = found
         return start, end, (start, end) == tuple(periods.first_period(start_of_activity, periodicity))
 
@@ -63,7 +88,8 @@ class UrssafDeclarationPreparation(models.AbstractModel):
         declarations.
 
         Returns ``{"created": declarations, "refreshed": declarations,
-        "skipped": [(partner, reason)]}``.
+        "skipped": [(partner, reason, detail)]}``, ``reason`` a key of
+        ``SKIP_REASONS``, ``detail`` a translated precision (or "").
         """
         # The auto-entrepreneurs as ``company`` knows them (its Urssaf accounts).
         partners = partners.with_company(company)
@@ -94,7 +120,7 @@ class UrssafDeclarationPreparation(models.AbstractModel):
         """
         partner_ids_of = defaultdict(list)
         for partner_id, found in periods_of.items():
-            if not isinstance(found, str):
+            if len(found) == 3:
                 partner_ids_of[found[0], found[1]].append(partner_id)
         turnover_model = self.env["urssaf.turnover"]
         return {
@@ -115,14 +141,17 @@ class UrssafDeclarationPreparation(models.AbstractModel):
         with_mandate = set(active_mandates.partner_id.ids)
         batch_periods = {}
         for partner in partners:
-            if partner.id not in with_mandate:
-                skipped.append((partner, self.env._("no active mandate")))
-                continue
             found = periods_of[partner.id]
-            if isinstance(found, str):
-                skipped.append((partner, found))
-                continue
-            batch_periods[partner] = found
+            # What Urssaf says of the account comes first: an auto-entrepreneur
+            # never checked, or not eligible, cannot be given a mandate anyway.
+            if len(found) == 2 and found[0] in ("not_checked", "not_eligible"):
+                skipped.append((partner, *found))
+            elif partner.id not in with_mandate:
+                skipped.append((partner, "no_mandate", ""))
+            elif len(found) == 2:
+                skipped.append((partner, *found))
+            else:
+                batch_periods[partner] = found
         # The declarations already there, in one query for the batch.
         existing = {
             (declaration.partner_id.id, declaration.period_start): declaration
@@ -139,12 +168,7 @@ class UrssafDeclarationPreparation(models.AbstractModel):
         for partner, (start, end, _is_first) in batch_periods.items():
             declaration = existing.get((partner.id, start))
             if declaration and declaration._urssaf_is_locked():
-                skipped.append(
-                    (
-                        partner,
-                        self.env._("already declared (%s)", declaration.urssaf_number or declaration._state_label()),
-                    )
-                )
+                skipped.append((partner, "already_declared", declaration.urssaf_number or declaration._state_label()))
             elif declaration:
                 refreshed |= declaration
             else:
@@ -165,12 +189,42 @@ class UrssafDeclarationPreparation(models.AbstractModel):
         return {"created": created, "refreshed": refreshed, "skipped": skipped}
 
     @api.model
-    def _summary(self, result):
-        lines = [
-            self.env._("%s declarations created.", len(result["created"])),
-            self.env._("%s declarations refreshed.", len(result["refreshed"])),
+    def _skip_reason_label(self, reason):
+        """The translated label of a key of ``SKIP_REASONS``."""
+        return dict(self.env["urssaf.declaration.prepare.skip"]._fields["reason"]._description_selection(self.env))[
+            reason
         ]
-        if result["skipped"]:
-            lines.append(self.env._("%s auto-entrepreneurs skipped:", len(result["skipped"])))
-            lines += [f"- {partner.display_name}: {reason}" for partner, reason in result["skipped"]]
+
+    @api.model
+    def _skip_line(self, partner, reason, detail):
+        if detail:
+            return self.env._(
+                "%(partner)s: %(reason)s (%(detail)s)",
+                partner=partner.display_name,
+                reason=self._skip_reason_label(reason),
+                detail=detail,
+            )
+        return self.env._(
+            "%(partner)s: %(reason)s", partner=partner.display_name, reason=self._skip_reason_label(reason)
+        )
+
+    @api.model
+    def _summary(self, result):
+        """What a preparation did, in words: the declarations created and
+        refreshed, then each auto-entrepreneur left out with its reason."""
+        created, refreshed, skipped = len(result["created"]), len(result["refreshed"]), len(result["skipped"])
+        if created == 1:
+            lines = [self.env._("1 declaration created.")]
+        else:
+            lines = [self.env._("%(count)s declarations created.", count=created)]
+        if refreshed == 1:
+            lines.append(self.env._("1 declaration refreshed."))
+        elif refreshed:
+            lines.append(self.env._("%(count)s declarations refreshed.", count=refreshed))
+        if skipped == 1:
+            lines.append(self.env._("1 auto-entrepreneur skipped:"))
+        elif skipped:
+            lines.append(self.env._("%(count)s auto-entrepreneurs skipped:", count=skipped))
+        for partner, reason, detail in result["skipped"]:
+            lines.append(f"- {self._skip_line(partner, reason, detail)}")
         return "\n".join(lines)

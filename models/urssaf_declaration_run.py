@@ -535,32 +535,6 @@ class UrssafDeclarationRun(models.Model):
         return results.merge(to_declare._urssaf_process("declare", stop_after=UNREACHABLE_STOP_AFTER))
 
     # ------------------------------------------------------------------
-    # Payment ordered (issue 27): paid on the debit date
-    # ------------------------------------------------------------------
-
-    @api.model
-    def _urssaf_settle_ordered_payments(self, today):
-        """Daily: the payments ordered whose debit date has come are paid."""
-        due = self.sudo().search([("state", "=", "ordered"), ("debit_date", "<=", today)])
-        for declaration in due:
-            declaration._urssaf_mark_debited()
-        if due:
-            self.env["ir.cron"]._commit_progress()
-
-    def _urssaf_mark_debited(self):
-        """Ordered -> paid: Urssaf debited the payment (its debit date has
-        come, or the bank's debit line was matched)."""
-        for declaration in self.filtered(lambda d: d.state == "ordered"):
-            declaration._urssaf_write_logged(
-                {"state": "paid"},
-                self.env._(
-                    "Payment debited on %(date)s: %(amount)s.",
-                    date=format_date(self.env, declaration.debit_date or fields.Date.context_today(self)),
-                    amount=declaration._format_amount(declaration.payment_amount or declaration.amount_total),
-                ),
-            )
-
-    # ------------------------------------------------------------------
     # Someone responsible (issue 27): never OdooBot
     # ------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ and the bank's SEPA debit reconciles with them."""
 
 import base64
 from datetime import date
+from unittest.mock import patch
 
 from odoo import Command
 from odoo.tests import Form, freeze_time, new_test_user, tagged
@@ -12,7 +13,7 @@ from odoo.tests import Form, freeze_time, new_test_user, tagged
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon, AccountTestInvoicingHttpCommon
 
 from ..urssaf_api.contributions import LABELS, VERSEMENT_LIBERATOIRE
-from ..urssaf_api.seed import seed_account
+from ..urssaf_api.seed import REJECTED_DEBIT_IBAN, seed_account
 from .common import FROZEN_NOW, UrssafAccountingCase, UrssafSandboxMixin, reset_embedded_sandbox
 
 MODULE = "l10n_fr_urssaf_tierce_declaration"
@@ -307,6 +308,90 @@ class TestContributionBooks(UrssafAccountingCase):
         self.assertTrue(declaration.payment_reference)
         self.assertFalse(declaration.contribution_move_id)
         self.assertTrue(any("could not be posted" in body for body in declaration.message_ids.mapped("body")))
+
+    # ------------------------------------------------------------------
+    # A debit the bank rejects (the sandbox's REJECTED_DEBIT_IBAN)
+    # ------------------------------------------------------------------
+
+    def _pay_from_the_rejected_iban(self, declaration):
+        bank = self.env["res.partner.bank"].create({"partner_id": self.ae.id, "acc_number": REJECTED_DEBIT_IBAN})
+        sepa = self.env["urssaf.sepa.mandate"].create(
+            {"partner_id": self.ae.id, "bank_account_id": bank.id, "holder": "Camille Martin"}
+        )
+        sepa.action_register()
+        declaration = declaration.with_user(self.declarant)
+        declaration.sepa_mandate_id = sepa
+        declaration.action_pay()
+        self.assertEqual(declaration.state, "ordered")
+
+    def _debit_day_run(self):
+        """The scheduled action's confirmation of the debits, on 30 November."""
+        cron = type(self.env["ir.cron"])
+        with freeze_time("2026-11-30 10:00:00"), patch.object(cron, "_commit_progress", lambda *a, **kw: 0):
+            self.env["urssaf.declaration"]._urssaf_settle_ordered_payments(date(2026, 11, 30))
+
+    def _pay_again_from_the_trader_account(self, declaration):
+        declaration = declaration.with_user(self.declarant)
+        declaration.sepa_mandate_id = self.env["urssaf.sepa.mandate"].search(
+            [("partner_id", "=", self.ae.id), ("iban_masked", "like", "%0189")]
+        )
+        with freeze_time("2026-11-30 10:00:00"):
+            declaration.action_pay()
+
+    def test_cash_basis_a_rejected_debit_reverses_the_entry_paying_again_posts_it_again(self):
+        self._enable()
+        self.company.urssaf_contribution_basis = "cash"
+        declaration = self._declared_declaration()
+        self._pay_from_the_rejected_iban(declaration)
+        move = declaration.contribution_move_id
+        self.assertEqual(move.state, "posted", "booked like a payment once ordered")
+
+        self._debit_day_run()
+        self.assertEqual((declaration.state, declaration.debit_rejected), ("declared", True))
+        self.assertFalse(declaration.contribution_move_id, "no payment in the books")
+        reversal = move.reversal_move_ids
+        self.assertEqual((reversal.state, reversal.date), ("posted", date(2026, 11, 30)))
+        self.assertTrue(self._payable_lines(move).reconciled, "the entry and its reversal cancel out")
+        net = sum((move | reversal).line_ids.filtered(lambda line: line.account_id.code == "646000").mapped("balance"))
+        self.assertAlmostEqual(net, 0.0, msg="no contribution expense for a payment that did not happen")
+
+        # Paid again from an account that pays: booked again, once.
+        self._pay_again_from_the_trader_account(declaration)
+        self.assertEqual((declaration.state, declaration.debit_rejected), ("paid", False))
+        again = declaration.contribution_move_id
+        self.assertTrue(again)
+        self.assertNotEqual(again, move)
+        self.assertEqual(again.ref, declaration.payment_reference)
+        self.assertFalse(self._payable(declaration).reconciled, "owed until the bank's debit is matched")
+
+    def _payable_lines(self, move):
+        return move.line_ids.filtered(lambda line: line.account_id.code == "431000")
+
+    def test_accrual_a_rejected_debit_leaves_431_owed_then_the_next_debit_clears_it(self):
+        self._enable()
+        declaration = self._declared_declaration()
+        move = declaration.contribution_move_id
+        self._pay_from_the_rejected_iban(declaration)
+        self._debit_day_run()
+        self.assertEqual((declaration.state, declaration.debit_rejected), ("declared", True))
+        self.assertEqual(declaration.contribution_move_id, move, "still owed: the entry stays")
+        self.assertFalse(move.reversal_move_ids)
+        self.assertFalse(self._payable(declaration).reconciled)
+        # The bank shows the debit rejected: it is no payment of a declaration
+        # due again, nor of the next payment.
+        rejected = declaration.payment_reference
+        self.assertEqual(declaration.rejected_payment_references, rejected)
+        st_line = self._statement_line(-declaration.amount_total, f"PRLV SEPA URSSAF {rejected}", date(2026, 11, 30))
+        self.assertFalse(st_line.is_reconciled)
+
+        self._pay_again_from_the_trader_account(declaration)
+        self.assertEqual(declaration.contribution_move_id, move, "nothing posted twice")
+        debit = self._statement_line(
+            -declaration.payment_amount, f"PRLV SEPA URSSAF {declaration.payment_reference}", date(2026, 12, 1)
+        )
+        self.assertTrue(debit.is_reconciled)
+        self.assertEqual(self._settled_by(declaration), debit)
+        self.assertFalse(st_line.is_reconciled)
 
     def test_settings_propose_the_chart_and_save_it(self):
         admin = new_test_user(

@@ -6,13 +6,14 @@ import base64
 from datetime import date
 
 from odoo import Command, fields
-from odoo.tests import freeze_time, tagged
+from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
 
 from ..models import urssaf_declaration_preparation as preparation
 from ..urssaf_api import periods
 from ..urssaf_api.ceilings import ceilings
 from ..urssaf_api.seed import seed_account
-from .common import FROZEN_NOW, UrssafAccountingCase
+from .common import FROZEN_NOW, UrssafAccountingCase, UrssafSandboxMixin
+from .rpc_trust import DECLARANT, PASSWORD, PREPARER
 
 MODULE = "l10n_fr_urssaf_tierce_declaration"
 VAT = 0.2
@@ -82,7 +83,7 @@ class TestPrepareWizard(UrssafAccountingCase):
         start, end = self.last_month
         bill = self._paid_bill(self.trader, start, 1000.0, end, paid=600.0)
         wizard = self._wizard()
-        self.assertIn(self.trader, wizard.partner_ids, "eligible, with an active mandate: proposed by default")
+        self.assertIn(self.trader, wizard.partner_ids, "an auto-entrepreneur of the company: proposed by default")
         wizard.action_prepare()
         declaration = wizard.declaration_ids
         self.assertEqual(len(declaration), 1)
@@ -92,7 +93,8 @@ class TestPrepareWizard(UrssafAccountingCase):
         self.assertEqual(declaration.line_ids.category_id, self.goods)
         self.assertAlmostEqual(declaration.line_ids.computed_amount, 600.0 / (1 + VAT))
         self.assertAlmostEqual(declaration.line_ids.amount, 500.0)
-        self.assertIn("1 declarations created", wizard.summary)
+        self.assertIn("1 declaration created.", wizard.summary)
+        self.assertEqual(wizard.created_ids, declaration)
 
         # The rest is paid within the period: preparing again refreshes it.
         self._register_payment(bill, amount=600.0, payment_date=end)
@@ -100,7 +102,8 @@ class TestPrepareWizard(UrssafAccountingCase):
         again.action_prepare()
         self.assertEqual(again.declaration_ids, declaration)
         self.assertAlmostEqual(declaration.line_ids.amount, 1000.0)
-        self.assertIn("1 declarations refreshed", again.summary)
+        self.assertIn("0 declarations created.\n1 declaration refreshed.", again.summary)
+        self.assertFalse(again.created_ids)
 
         action = declaration.line_ids.action_open_collected()
         lines = self.env[action["res_model"]].search(action["domain"])
@@ -113,7 +116,8 @@ class TestPrepareWizard(UrssafAccountingCase):
         wizard = self._wizard(partner_ids=[Command.set((self.trader | no_mandate).ids)])
         wizard.action_prepare()
         self.assertEqual(wizard.declaration_ids.partner_id, self.trader)
-        self.assertIn("No mandate: no active mandate", wizard.summary)
+        self.assertIn("1 auto-entrepreneur skipped:\n- No mandate: Urssaf account not checked", wizard.summary)
+        self.assertEqual([(skip.partner_id, skip.reason) for skip in wizard.skip_ids], [(no_mandate, "not_checked")])
 
     def test_zero_period_is_still_prepared(self):
         wizard = self._wizard()
@@ -207,4 +211,150 @@ class TestPrepareWizard(UrssafAccountingCase):
         self.assertEqual(
             amounts,
             {self.trader: 50.0, **{partner: 100.0 * (index + 1) for index, partner in enumerate(partners)}},
+        )
+
+
+@freeze_time(FROZEN_NOW)
+@tagged("post_install", "-at_install")
+class TestPrepareWizardSkipsRpc(UrssafSandboxMixin, HttpCase):
+    """The wizard's result over XML-RPC, as the preparer who runs it: the
+    declarations created, and each auto-entrepreneur left out with its
+    reason, in sentences whose plurals are right."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.env.company
+        cls.preparer = new_test_user(
+            cls.env,
+            login="prepare_skips_preparer",
+            password=PASSWORD,
+            groups=f"account.group_account_user,{PREPARER}",
+            lang="en_US",
+        )
+        cls.declarant = new_test_user(
+            cls.env, login="prepare_skips_declarant", groups=f"account.group_account_manager,{DECLARANT}"
+        )
+        # Under mandate: a declaration each, for October 2026.
+        cls.trader = cls._auto_entrepreneur("monthly_trader", mandate=True)
+        cls.translator = cls._auto_entrepreneur("acre_new_business", mandate=True)
+        # Checked, eligible, but no mandate given to the company.
+        cls.craftsman = cls._auto_entrepreneur("quarterly_craftsman_moselle")
+        cls.consultant = cls._auto_entrepreneur("liberal_bnc_liberatoire")
+        # Urssaf says it is not eligible.
+        cls.ineligible = cls._auto_entrepreneur("not_eligible")
+        # Under mandate, but its first period ends on 31 December 2026.
+        cls.newcomer = cls._auto_entrepreneur("new_business_quarterly", mandate=True)
+        # Never checked at Urssaf.
+        cls.unchecked = cls.env["res.partner"].create(
+            {
+                "name": "Unchecked auto-entrepreneur",
+                "urssaf_is_auto_entrepreneur": True,
+                "urssaf_category_id": cls.env.ref(f"{MODULE}.category_vente_marchandises").id,
+            }
+        )
+
+    @classmethod
+    def _auto_entrepreneur(cls, alias, mandate=False):
+        seed = seed_account(alias)
+        category = cls.env["urssaf.activity.category"].search([("code", "=", seed["categories"][0])])
+        values = {
+            "name": f"{seed['prenoms']} {seed['nom']}",
+            "urssaf_is_auto_entrepreneur": True,
+            "urssaf_category_id": category.id,
+        }
+        if seed.get("nir"):
+            values.update({"urssaf_identifier_type": "nir", "urssaf_nir": seed["nir"]})
+        else:
+            values.update({"urssaf_identifier_type": "siret", "company_registry": seed["siret"]})
+        partner = cls.env["res.partner"].create(values)
+        partner.action_urssaf_check_account()
+        if mandate:
+            cls.env["urssaf.mandate"].create(
+                {
+                    "partner_id": partner.id,
+                    "signature_date": date(2026, 1, 5),
+                    "document": base64.b64encode(b"%PDF mandat"),
+                }
+            ).action_register()
+        return partner
+
+    def rpc(self, model, method, *args, **kwargs):
+        return self.xmlrpc_object.execute_kw(
+            self.env.cr.dbname, self.preparer.id, PASSWORD, model, method, list(args), kwargs
+        )
+
+    def _prepare(self, values):
+        """Run the wizard as the preparer; its result and the lines skipped."""
+        wizard_id = self.rpc("urssaf.declaration.prepare", "create", values)
+        self.rpc("urssaf.declaration.prepare", "action_prepare", [wizard_id])
+        (result,) = self.rpc(
+            "urssaf.declaration.prepare", "read", [wizard_id], fields=["summary", "created_ids", "skip_ids"]
+        )
+        skips = self.rpc(
+            "urssaf.declaration.prepare.skip", "read", result["skip_ids"], fields=["partner_id", "reason", "detail"]
+        )
+        return result, {skip["partner_id"][0]: (skip["reason"], skip["detail"]) for skip in skips}
+
+    def _declarations(self, partners):
+        return self.env["urssaf.declaration"].search([("partner_id", "in", partners.ids)])
+
+    def test_each_skipped_auto_entrepreneur_with_its_reason(self):
+        result, skipped = self._prepare({})
+
+        created = self.env["urssaf.declaration"].browse(result["created_ids"])
+        self.assertEqual(created.partner_id, self.trader | self.translator)
+        self.assertEqual(set(created.mapped("period_end")), {date(2026, 10, 31)})
+        self.assertEqual(
+            {partner_id: reason for partner_id, (reason, _detail) in skipped.items()},
+            {
+                self.craftsman.id: "no_mandate",
+                self.consultant.id: "no_mandate",
+                self.ineligible.id: "not_eligible",
+                self.newcomer.id: "not_ended",
+                self.unchecked.id: "not_checked",
+            },
+        )
+        self.assertIn("Sortie du régime micro-social", skipped[self.ineligible.id][1], "Urssaf's reason")
+        self.assertIn("no period has ended yet", skipped[self.newcomer.id][1])
+        self.assertFalse(
+            self._declarations(self.craftsman | self.consultant | self.ineligible | self.newcomer | self.unchecked)
+        )
+
+        summary = result["summary"]
+        self.assertTrue(summary.startswith("2 declarations created.\n5 auto-entrepreneurs skipped:\n"), summary)
+        self.assertNotIn("refreshed", summary, "nothing refreshed: not said")
+        for partner, reason in (
+            (self.craftsman, "No active mandate"),
+            (self.consultant, "No active mandate"),
+            (self.unchecked, "Urssaf account not checked"),
+            (self.newcomer, "Period not ended (no period has ended yet since its activity started)"),
+        ):
+            self.assertIn(f"- {partner.display_name}: {reason}\n", f"{summary}\n")
+        self.assertIn(f"- {self.ineligible.display_name}: Not eligible (Sortie du régime micro-social", summary)
+
+    def test_already_declared_and_the_singulars(self):
+        result, _skipped = self._prepare({})
+        declared = (
+            self.env["urssaf.declaration"]
+            .browse(result["created_ids"])
+            .filtered(lambda declaration: declaration.partner_id == self.trader)
+        )
+        declared.with_user(self.preparer).action_estimate()
+        declared.with_user(self.declarant).action_declare()
+        self.assertTrue(declared.urssaf_number, declared.error_message)
+
+        result, skipped = self._prepare({"partner_ids": [(6, 0, (self.trader | self.translator).ids)]})
+        self.assertEqual(skipped, {self.trader.id: ("already_declared", declared.urssaf_number)})
+        self.assertFalse(result["created_ids"])
+        self.assertEqual(self._declarations(self.trader), declared, "nothing created beside the declared one")
+        self.assertEqual(
+            result["summary"],
+            "0 declarations created.\n1 declaration refreshed.\n1 auto-entrepreneur skipped:\n"
+            f"- {self.trader.display_name}: Already declared ({declared.urssaf_number})",
+        )
+
+        result, skipped = self._prepare({"partner_ids": [(6, 0, (self.trader | self.craftsman).ids)]})
+        self.assertEqual(
+            result["summary"].split("\n")[:2], ["0 declarations created.", "2 auto-entrepreneurs skipped:"]
         )

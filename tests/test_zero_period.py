@@ -197,4 +197,4 @@ class TestZeroPeriod(UrssafAccountingCase):
         wizard = self.env["urssaf.declaration.prepare"].with_company(self.company).create({})
         wizard.action_prepare()
         self.assertFalse(wizard.declaration_ids)
-        self.assertIn("Camille Martin: no default activity category", wizard.summary)
+        self.assertIn("Camille Martin: No default activity category", wizard.summary)

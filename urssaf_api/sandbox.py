@@ -28,7 +28,14 @@ Choices made where the contract leaves room:
 - ``datePrelevement`` defaults to the due date, or when it has passed to
   today, or the next working day if today is not one; a date given is kept
   as it is, but one in the past is refused (422
-  ``ER_API_DATE_PRELEVEMENT_INVALIDE``).
+  ``ER_API_DATE_PRELEVEMENT_INVALIDE``);
+- a payment counts against ``montantRestantDu`` (the declaration reads
+  ``PAYEE`` or ``PAYEE_PARTIELLEMENT``) from the day it is registered, and
+  its SEPA debit is taken on ``datePrelevement``: from that day on, a debit
+  from ``seed.REJECTED_DEBIT_IBAN`` is rejected, the payment reads
+  ``REJETE`` and its amount is due again (back to ``DECLAREE`` when nothing
+  else was paid), so that it can be paid again. The debits due are taken
+  when the declaration is next read or paid.
 """
 
 import contextlib
@@ -62,7 +69,7 @@ from stdnum.fr import siret as stdnum_siret
 
 from . import periods
 from .contributions import CHAMBERS, TRADES, compute_contributions
-from .seed import SEED_ACCOUNTS, SEED_CLIENTS
+from .seed import REJECTED_DEBIT_IBAN, SEED_ACCOUNTS, SEED_CLIENTS
 from .storage import SandboxStorage, StorageTransaction
 
 __all__ = [
@@ -1001,6 +1008,7 @@ class Sandbox:
             if (start is None or declaration["periode"]["dateDebut"] == start)
             and (reference is None or declaration["referenceTiers"] == reference)
         ]
+        declarations = [self._take_debits(transaction, declaration, call.today) for declaration in declarations]
         declarations.sort(key=lambda declaration: declaration["seq"], reverse=True)
         return 200, [_declaration_view(declaration) for declaration in declarations], {}
 
@@ -1023,6 +1031,7 @@ class Sandbox:
             )
         account = transaction.get("account", declaration["account"])
         self._require_mandate(account, call.client_id)
+        declaration = self._take_debits(transaction, declaration, call.today)
         remaining = Decimal(declaration["montantRestantDu"])
         if declaration["paiements"] and not remaining:
             raise _ApiError(409, "ER_API_PAIEMENT_EXISTANT", "Déclaration déjà payée.", declaration["paiements"][-1])
@@ -1075,6 +1084,38 @@ class Sandbox:
             },
             {},
         )
+
+    @staticmethod
+    def _take_debits(transaction, declaration, today):
+        """Take the SEPA debits of ``declaration``'s payments whose debit date
+        has come: the bank pays them, except from ``REJECTED_DEBIT_IBAN``,
+        whose debits are rejected (the amount is due again). Each debit is
+        taken once. Returns the declaration as it now stands."""
+        remaining = Decimal(declaration["montantRestantDu"])
+        changed = False
+        for reference in declaration["paiements"]:
+            payment = transaction.get("payment", reference)
+            if payment is None or payment.get("preleve") or payment["statut"] != "ENREGISTRE":
+                continue
+            if date.fromisoformat(payment["datePrelevement"]) > today:
+                continue
+            mandate = transaction.get("sepa_mandate", payment["rum"]) or {}
+            if mandate.get("iban") == REJECTED_DEBIT_IBAN:
+                payment["statut"] = "REJETE"
+                remaining += Decimal(payment["montant"])
+                changed = True
+            payment["preleve"] = True
+            transaction.put("payment", reference, payment)
+        if changed:
+            if not remaining:
+                status = "PAYEE"
+            elif remaining == Decimal(declaration["montantTotal"]):
+                status = "DECLAREE"
+            else:
+                status = "PAYEE_PARTIELLEMENT"
+            declaration.update(montantRestantDu=str(remaining), statut=status)
+            transaction.put("declaration", declaration["numeroDeclaration"], declaration)
+        return declaration
 
     # --- SEPA mandates -------------------------------------------------------
 

@@ -33,6 +33,7 @@ from stdnum.fr import nir as stdnum_nir
 __all__ = [
     "OTHER_CLIENT_ID",
     "PLATFORM_CLIENT_ID",
+    "REJECTED_DEBIT_IBAN",
     "SEED_ACCOUNTS",
     "SEED_CLIENTS",
     "seed_account",
@@ -45,6 +46,13 @@ __all__ = [
 PLATFORM_CLIENT_ID = "demo-tiers"
 OTHER_CLIENT_ID = "autre-tiers"
 SEED_CLIENTS = {PLATFORM_CLIENT_ID: "demo-secret", OTHER_CLIENT_ID: "autre-secret"}
+
+# A test IBAN whose SEPA debits the sandbox rejects (as a bank does for
+# insufficient funds or a closed account): any account can register a SEPA
+# mandate for it and pay from it; on the debit date the payment becomes
+# REJETE and the declaration is due again (its ``montantRestantDu`` back as
+# before the payment, ``DECLAREE`` when nothing else was paid).
+REJECTED_DEBIT_IBAN = "FR7620041010050000009999968"
 
 _ACCOUNT_DEFAULTS = {
     "versementLiberatoire": False,

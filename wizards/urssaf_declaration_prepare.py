@@ -31,11 +31,16 @@ class UrssafDeclarationPrepare(models.TransientModel):
         "res.partner",
         string="Auto-entrepreneurs",
         domain="[('urssaf_is_auto_entrepreneur', '=', True)]",
-        help="By default, every eligible auto-entrepreneur with an active mandate.",
+        help="By default, every auto-entrepreneur of the company: those that cannot be prepared (no active "
+        "mandate, not eligible, already declared, period not ended) are listed with the reason.",
     )
     state = fields.Selection([("choose", "Choose"), ("done", "Done")], default="choose")
     summary = fields.Text(readonly=True)
     declaration_ids = fields.Many2many("urssaf.declaration", string="Declarations")
+    created_ids = fields.Many2many(
+        "urssaf.declaration", "urssaf_declaration_prepare_created_rel", string="Declarations created"
+    )
+    skip_ids = fields.One2many("urssaf.declaration.prepare.skip", "wizard_id", string="Skipped")
     books_changed_ids = fields.Many2many(
         "urssaf.declaration",
         "urssaf_declaration_prepare_books_changed_rel",
@@ -50,7 +55,7 @@ class UrssafDeclarationPrepare(models.TransientModel):
         values = super().default_get(fields_list)
         if "partner_ids" in fields_list and not values.get("partner_ids"):
             company = self.env["res.company"].browse(values.get("company_id")) or self.env.company
-            partners = self.env["urssaf.declaration.preparation"]._default_partners(company)
+            partners = self.env["urssaf.declaration.preparation"]._company_partners(company)
             values["partner_ids"] = [fields.Command.set(partners.ids)]
         return values
 
@@ -80,6 +85,12 @@ class UrssafDeclarationPrepare(models.TransientModel):
                 "state": "done",
                 "summary": preparation._summary(result),
                 "declaration_ids": [fields.Command.set((result["created"] | result["refreshed"]).ids)],
+                "created_ids": [fields.Command.set(result["created"].ids)],
+                "skip_ids": [fields.Command.clear()]
+                + [
+                    fields.Command.create({"partner_id": partner.id, "reason": reason, "detail": detail or False})
+                    for partner, reason, detail in result["skipped"]
+                ],
                 **self._books_changed_values(),
             }
         )

@@ -25,6 +25,7 @@ from ..sandbox import (
     SandboxRequest,
 )
 from ..seed import (
+    REJECTED_DEBIT_IBAN,
     SEED_ACCOUNTS,
     SEED_CLIENTS,
     seed_account,
@@ -873,6 +874,67 @@ def test_due_date_and_debit_on_working_days(api, clock):
     assert pay(api, declared, 1).json["datePrelevement"] == "2026-12-28"
     # A date the caller chooses is kept.
     assert pay(api, declared, 1, datePrelevement="2026-12-26").json["datePrelevement"] == "2026-12-26"
+
+
+def _sepa_mandate(api, iban):
+    payload = {"identifiant": MONTHLY, "iban": iban, "titulaire": "Camille Martin", "dateSignature": "2026-11-02"}
+    assert api.post("/mandats-sepa", payload).status == 201
+
+
+def test_a_debit_from_the_rejected_iban_is_due_again_from_its_debit_date(api, declared, clock, sandbox):
+    """The debit is taken on its date: from then on, Urssaf says the
+    declaration is due again, and it can be paid again (once)."""
+    _sepa_mandate(api, REJECTED_DEBIT_IBAN)
+    total = declared["montantTotal"]
+    payment = pay(api, declared, float(total), iban=REJECTED_DEBIT_IBAN)
+    assert (payment.status, payment.json["datePrelevement"]) == (201, "2026-11-30")
+    # Registered: counted against what is due until the debit date.
+    [before] = api.get("/declarations", **MONTHLY).json
+    assert (before["statut"], before["montantRestantDu"]) == ("PAYEE", Decimal("0.00"))
+    clock.now = datetime(2026, 11, 29, 23, 0, tzinfo=PARIS_WINTER)
+    api.access_token = api.token()["access_token"]
+    assert api.get("/declarations", **MONTHLY).json[0]["statut"] == "PAYEE", "not the debit date yet"
+    # The debit date: the bank rejects the debit.
+    clock.now = datetime(2026, 11, 30, 9, 0, tzinfo=PARIS_WINTER)
+    api.access_token = api.token()["access_token"]
+    [after] = api.get("/declarations", **MONTHLY).json
+    assert (after["statut"], after["montantRestantDu"]) == ("DECLAREE", total)
+    with sandbox.storage.transaction() as transaction:
+        assert transaction.get("payment", payment.json["referencePaiement"])["statut"] == "REJETE"
+    # Read again: the rejection is not counted twice.
+    assert api.get("/declarations", **MONTHLY).json[0]["montantRestantDu"] == total
+    # Paid again from a good account: paid, and then refused a third time.
+    again = pay(api, declared, float(total))
+    assert again.status == 201, again.raw
+    clock.now = datetime(2026, 12, 1, 9, 0, tzinfo=PARIS_WINTER)
+    api.access_token = api.token()["access_token"]
+    [paid] = api.get("/declarations", **MONTHLY).json
+    assert (paid["statut"], paid["montantRestantDu"]) == ("PAYEE", Decimal("0.00"))
+    third = pay(api, declared, 1)
+    assert (third.status, third.code) == (409, "ER_API_PAIEMENT_EXISTANT")
+    assert third.json[0]["description"] == again.json["referencePaiement"]
+
+
+def test_a_partial_debit_rejected_leaves_the_rest_paid(api, declared, clock):
+    _sepa_mandate(api, REJECTED_DEBIT_IBAN)
+    total = declared["montantTotal"]
+    assert pay(api, declared, 100, iban=REJECTED_DEBIT_IBAN).status == 201
+    assert pay(api, declared, float(total - 100)).status == 201
+    clock.now = datetime(2026, 11, 30, 9, 0, tzinfo=PARIS_WINTER)
+    api.access_token = api.token()["access_token"]
+    [after] = api.get("/declarations", **MONTHLY).json
+    assert (after["statut"], after["montantRestantDu"]) == ("PAYEE_PARTIELLEMENT", Decimal("100.00"))
+    # What is due again is paid again, not more.
+    assert pay(api, declared, 100.01).code == "ER_API_MONTANT_INVALIDE"
+    assert pay(api, declared, 100).status == 201
+
+
+def test_a_debit_from_another_iban_is_taken(api, declared, clock):
+    assert pay(api, declared, float(declared["montantTotal"])).status == 201
+    clock.now = datetime(2026, 12, 1, 9, 0, tzinfo=PARIS_WINTER)
+    api.access_token = api.token()["access_token"]
+    [after] = api.get("/declarations", **MONTHLY).json
+    assert (after["statut"], after["montantRestantDu"]) == ("PAYEE", Decimal("0.00"))
 
 
 def test_nothing_to_pay_on_a_zero_declaration(api):
