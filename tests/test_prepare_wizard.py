@@ -83,7 +83,14 @@ class TestPrepareWizard(UrssafAccountingCase):
         start, end = self.last_month
         bill = self._paid_bill(self.trader, start, 1000.0, end, paid=600.0)
         wizard = self._wizard()
-        self.assertIn(self.trader, wizard.partner_ids, "an auto-entrepreneur of the company: proposed by default")
+        self.assertEqual(wizard.scope, "all", "every auto-entrepreneur of the company by default, no tags loaded")
+        self.assertFalse(wizard.partner_ids)
+        self.assertEqual(
+            wizard.company_partner_count,
+            self.env["urssaf.account"].search_count(
+                [("company_id", "=", self.company.id), ("is_auto_entrepreneur", "=", True)]
+            ),
+        )
         wizard.action_prepare()
         declaration = wizard.declaration_ids
         self.assertEqual(len(declaration), 1)

@@ -27,12 +27,23 @@ class UrssafDeclarationPrepare(models.TransientModel):
     )
     date_from = fields.Date(string="From")
     date_to = fields.Date(string="To")
+    # A platform declares for thousands of auto-entrepreneurs: "all" is a
+    # choice, not thousands of tags loaded into the form.
+    scope = fields.Selection(
+        [("all", "Every auto-entrepreneur of the company"), ("chosen", "The auto-entrepreneurs chosen")],
+        string="Auto-entrepreneurs",
+        required=True,
+        default="all",
+        help="Those that cannot be prepared (no active mandate, not eligible, already declared, period not "
+        "ended) are listed with the reason.",
+    )
+    company_partner_count = fields.Integer(
+        string="Auto-entrepreneurs of the company", compute="_compute_company_partner_count"
+    )
     partner_ids = fields.Many2many(
         "res.partner",
-        string="Auto-entrepreneurs",
+        string="Chosen auto-entrepreneurs",
         domain="[('urssaf_is_auto_entrepreneur', '=', True)]",
-        help="By default, every auto-entrepreneur of the company: those that cannot be prepared (no active "
-        "mandate, not eligible, already declared, period not ended) are listed with the reason.",
     )
     state = fields.Selection([("choose", "Choose"), ("done", "Done")], default="choose")
     summary = fields.Text(readonly=True)
@@ -50,14 +61,27 @@ class UrssafDeclarationPrepare(models.TransientModel):
     )
     books_changed_warning = fields.Text(readonly=True)
 
-    @api.model
-    def default_get(self, fields_list):
-        values = super().default_get(fields_list)
-        if "partner_ids" in fields_list and not values.get("partner_ids"):
-            company = self.env["res.company"].browse(values.get("company_id")) or self.env.company
-            partners = self.env["urssaf.declaration.preparation"]._company_partners(company)
-            values["partner_ids"] = [fields.Command.set(partners.ids)]
-        return values
+    @api.model_create_multi
+    def create(self, vals_list):
+        # Auto-entrepreneurs given (a selection, an RPC call) are the choice.
+        for vals in vals_list:
+            if "partner_ids" in vals and "scope" not in vals:
+                vals["scope"] = "chosen"
+        return super().create(vals_list)
+
+    @api.depends("company_id")
+    def _compute_company_partner_count(self):
+        preparation = self.env["urssaf.declaration.preparation"]
+        for wizard in self:
+            wizard.company_partner_count = len(preparation._company_partners(wizard.company_id))
+
+    def _partners(self):
+        """The auto-entrepreneurs to prepare."""
+        if self.scope == "chosen":
+            if not self.partner_ids:
+                raise UserError(self.env._("Auto-entrepreneurs: choose at least one."))
+            return self.partner_ids
+        return self.env["urssaf.declaration.preparation"]._company_partners(self.company_id)
 
     def _period(self):
         if self.period_mode != "custom":
@@ -72,14 +96,13 @@ class UrssafDeclarationPrepare(models.TransientModel):
 
     def action_prepare(self):
         self.ensure_one()
-        if not self.partner_ids:
-            raise UserError(self.env._("Auto-entrepreneurs: choose at least one."))
+        partners = self._partners()
         preparation = self.env["urssaf.declaration.preparation"]
         # The company's Urssaf settings (the responsible accountant the new
         # declarations go to) are readable by system administrators only:
         # the preparation reads them as the system; what it creates and
         # searches stays the user's.
-        result = preparation._prepare(self.partner_ids, self.company_id.sudo(), self.reference_date, self._period())
+        result = preparation._prepare(partners, self.company_id.sudo(), self.reference_date, self._period())
         self.write(
             {
                 "state": "done",
@@ -91,7 +114,7 @@ class UrssafDeclarationPrepare(models.TransientModel):
                     fields.Command.create({"partner_id": partner.id, "reason": reason, "detail": detail or False})
                     for partner, reason, detail in result["skipped"]
                 ],
-                **self._books_changed_values(),
+                **self._books_changed_values(partners),
             }
         )
         return {
@@ -103,14 +126,14 @@ class UrssafDeclarationPrepare(models.TransientModel):
             "name": self.env._("Prepare declarations"),
         }
 
-    def _books_changed_values(self):
+    def _books_changed_values(self, partners):
         """The declared periods of the auto-entrepreneurs prepared whose
         books changed since they were declared (the daily comparison's
         flag): a warning beside the periods prepared, since the difference
         is corrected in a later declaration."""
         changed = self.env["urssaf.declaration"].search(
             [
-                ("partner_id", "in", self.partner_ids.ids),
+                ("partner_id", "in", partners.ids),
                 ("company_id", "=", self.company_id.id),
                 ("register_books_changed", "=", True),
             ],

@@ -162,8 +162,8 @@ export function prepareAndEstimate(autoEntrepreneur, whileProposed = []) {
     return [
         ...openMenu(`${ADDON}.menu_urssaf_root`, `${ADDON}.menu_urssaf_prepare`, "Prepare the declarations"),
         {
-            content: "The auto-entrepreneur is proposed",
-            trigger: `.modal ${field("partner_ids")} .o_tag:contains(${autoEntrepreneur})`,
+            content: "Every auto-entrepreneur of the company is proposed",
+            trigger: `.modal ${field("scope")} input[data-value="all"]:checked`,
         },
         ...whileProposed,
         {
