@@ -498,3 +498,63 @@ class TestSignedMandateTrustRpc(PortalMandateMixin, rpc_trust.RpcTrustCase):
         self.assertEqual(self._signed_values(), self.signed_values)
         self.assertEqual(self.signed.state, "active")
         self.assertEqual(self.signed_sepa.state, "draft")
+
+
+# --- in a real browser, in French ---------------------------------------------------
+
+
+@tagged("post_install", "-at_install")
+class TestPortalMandateTour(PortalMandateMixin, UrssafSandboxMixin, HttpCase):
+    """The auto-entrepreneur signs both mandates in the portal (tour
+    ``portal_mandate_tour``), then the declarant registers them."""
+
+    # The bundles the portal's pages load in a tour.
+    ASSET_BUNDLES = (
+        "web.assets_frontend",
+        "web.assets_frontend_minimal",
+        "web.assets_frontend_lazy",
+        "web.assets_tests",
+        "web.__assets_tests_call__",
+    )
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_portal()
+        # The auto-entrepreneur works in French, with Odoo's French terms loaded.
+        cls.env["res.lang"]._activate_lang("fr_FR")
+        cls.env["ir.module.module"]._load_module_terms(["web", "portal", ADDON], ["fr_FR"])
+        cls.portal_user.write({"lang": "fr_FR", "tz": "Europe/Paris"})
+        # Compiled once here, not by the tour's first page while it holds the
+        # test's cursor (see tests/test_tours.py).
+        for name in cls.ASSET_BUNDLES:
+            bundle = cls.env["ir.qweb"]._get_asset_bundle(name)
+            if bundle.javascripts:
+                bundle.js()
+            if bundle.stylesheets:
+                bundle.css()
+
+    def test_portal_mandate_tour(self):
+        reset_embedded_sandbox(self.env.cr.dbname)
+        self.start_tour(BASE, f"{ADDON}.portal_mandate_tour", login=self.portal_user.login, timeout=180)
+        self.env.invalidate_all()
+        mandate = self.env["urssaf.mandate"].search([("partner_id", "=", self.craftsman.id)])
+        sepa = self.env["urssaf.sepa.mandate"].search([("partner_id", "=", self.craftsman.id)])
+        self.assertEqual((len(mandate), len(sepa)), (1, 1))
+        self.assertEqual((mandate.state, sepa.state), ("draft", "draft"))
+        self.assertEqual((mandate.signed_by, sepa.signed_by), ("Lucas Bernard", "Lucas Bernard"))
+        self.assertTrue(mandate.signature and sepa.signature)
+        self.assertEqual(sepa.iban_masked, "****2606")
+        self.assertEqual(sepa.bank_account_id.sanitized_acc_number, _compact(IBAN_CRAFTSMAN))
+        # Both wait for the declarant, who registers them.
+        self.assertEqual(self._todo_users(mandate), self.accountant)
+        self.assertEqual(self._todo_users(sepa), self.accountant)
+        mandate.with_user(self.accountant).action_register()
+        sepa.with_user(self.accountant).action_register()
+        self.assertEqual((mandate.state, sepa.state), ("active", "active"))
+        self.assertTrue(mandate.urssaf_mandate_ref)
+        self.assertTrue(sepa.rum)
+
+    def _todo_users(self, records):
+        domain = [("res_model", "=", records._name), ("res_id", "in", records.ids)]
+        return self.env["mail.activity"].search(domain).user_id
