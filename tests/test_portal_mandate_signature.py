@@ -25,6 +25,7 @@ DECLARANT = f"{ADDON}.group_urssaf_declarant"
 BASE = "/my/urssaf/mandate"
 IBAN_CRAFTSMAN = "FR14 2004 1010 0505 0001 3M02 606"
 IBAN_BAD_KEY = "FR14 2004 1010 0505 0001 3M02 607"
+IBAN_OTHER = "FR76 3000 1007 9412 3456 7890 185"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -348,7 +349,8 @@ class TestPortalMandateSignature(PortalMandateMixin, UrssafSandboxMixin, HttpCas
 SIGNED = "of a signed mandate cannot be changed"
 WRITTEN_ONLY_BY_THE_ADDON = "cannot be written"
 NOT_DELETED = "cannot be deleted"
-MANDATES = ("urssaf_mandate", "urssaf_sepa_mandate", "ir_attachment")
+MANDATES = ("urssaf_mandate", "urssaf_sepa_mandate", "ir_attachment", "res_partner_bank")
+CARRIES = "signed by the auto-entrepreneur"
 
 
 def _write(name, values):
@@ -416,6 +418,16 @@ class TestSignedMandateTrustRpc(PortalMandateMixin, rpc_trust.RpcTrustCase):
             ),
             Attempt("delete the signed SEPA mandate", user, _unlink("signed_sepa"), NOT_DELETED, MANDATES),
             Attempt(
+                "change the signed IBAN", user, _write("signed_bank", {"acc_number": IBAN_OTHER}), CARRIES, MANDATES
+            ),
+            Attempt(
+                "move the signed IBAN to another contact",
+                user,
+                _write("signed_bank", {"partner_id": 1}),
+                CARRIES,
+                MANDATES,
+            ),
+            Attempt(
                 "forge a signature",
                 user,
                 _new_mandate(signed_by="Lucas", signed_on="2026-11-01 10:00:00"),
@@ -447,6 +459,13 @@ class TestSignedMandateTrustRpc(PortalMandateMixin, rpc_trust.RpcTrustCase):
             None,
             ("urssaf_mandate",),
         ),
+        Attempt(
+            "fix a bank account no signed mandate carries",
+            "declarant",
+            _write("unsigned_bank", {"acc_number": IBAN_OTHER}),
+            None,
+            ("res_partner_bank",),
+        ),
         Attempt("register the signed mandate", "declarant", _register("signed"), None, ("urssaf_mandate",)),
     )
 
@@ -468,7 +487,9 @@ class TestSignedMandateTrustRpc(PortalMandateMixin, rpc_trust.RpcTrustCase):
             signature,
             "192.0.2.10",
         )
-        bank = cls.env["res.partner.bank"].create({"partner_id": cls.craftsman.id, "acc_number": IBAN_CRAFTSMAN})
+        cls.signed_bank = bank = cls.env["res.partner.bank"].create(
+            {"partner_id": cls.craftsman.id, "acc_number": IBAN_CRAFTSMAN}
+        )
         cls.signed_sepa = cls.env["urssaf.sepa.mandate"]._urssaf_portal_create_signed(
             {
                 "partner_id": cls.craftsman.id,
@@ -483,6 +504,7 @@ class TestSignedMandateTrustRpc(PortalMandateMixin, rpc_trust.RpcTrustCase):
         )
         other = make_auto_entrepreneur(cls.env, "liberal_bnc_liberatoire")
         cls.unsigned = cls.env["urssaf.mandate"].create({"partner_id": other.id, "signature_date": "2026-11-01"})
+        cls.unsigned_bank = cls.env["res.partner.bank"].create({"partner_id": other.id, "acc_number": IBAN_CRAFTSMAN})
         cls.signed_values = cls._signed_values()
 
     @classmethod
