@@ -338,6 +338,22 @@ class TestPortalMandateSignature(PortalMandateMixin, UrssafSandboxMixin, HttpCas
         self.assertFalse(self._sepa_mandates())
         self.assertFalse(self.env["res.partner.bank"].search([("partner_id", "=", self.craftsman.id)]))
 
+    def test_several_declaring_companies_to_pick_from(self):
+        company_b = self.env["res.company"].create({"name": "Plateforme Deux"})
+        account_b = self.env["urssaf.account"].create(
+            {"partner_id": self.craftsman.id, "company_id": company_b.id, "category_id": self.account.category_id.id}
+        )
+        self.authenticate(self.portal_user.login, self.portal_user.login)
+        page = self._get(BASE).text
+        for account in (self.account, account_b):
+            self.assertIn(f'href="{BASE}/{account.id}"', page)
+        self.assertIn("Plateforme Deux", self._get(f"{BASE}/{account_b.id}").text)
+        # Signed for the second company: its mandate, not the first's.
+        with self._render_pdfs():
+            self._sign("sign/accept", account=account_b)
+        self.env.invalidate_all()
+        self.assertEqual(self._mandates().company_id, company_b)
+
     def test_internal_user_without_account_gets_404(self):
         self.authenticate(self.accountant.login, self.accountant.login)
         self._get(BASE, status=404)
