@@ -8,7 +8,7 @@
     "license": "LGPL-3",
     "author": "l10n_fr_urssaf_tierce_declaration authors",
     "website": "https://github.com/l10n-fr-urssaf/l10n_fr_urssaf_tierce_declaration",
-    "depends": ["account", "mail"],
+    "depends": ["account", "mail", "portal"],
     "external_dependencies": {
         "python": ["requests", "requests-oauthlib", "python-stdnum", "holidays"],
     },
@@ -44,6 +44,9 @@
         "data/urssaf_yearly_summary_mail_template.xml",
         "wizards/urssaf_yearly_summary_send_views.xml",
         "views/urssaf_yearly_summary_views.xml",
+        "report/urssaf_mandate_document_report.xml",
+        "views/urssaf_mandate_signature_views.xml",
+        "views/urssaf_portal_mandate_templates.xml",
     ],
     "demo": [
         "demo/urssaf_demo.xml",

@@ -11,6 +11,8 @@ from . import urssaf_onboarding
 from . import urssaf_account
 from . import res_partner
 from . import product_template
+from . import res_partner_bank
+from . import urssaf_portal_signed_mixin
 from . import urssaf_mandate
 from . import urssaf_sepa_mandate
 from . import urssaf_declaration

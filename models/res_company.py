@@ -42,6 +42,7 @@ URSSAF_SETTINGS_FIELDS = (
     "urssaf_job_queue",
     "urssaf_books_reader_ids",
     "urssaf_fee_account_ids",
+    "urssaf_auto_register_mandates",
 )
 # The write-off accounts that are fees or commissions an intermediary kept on
 # its way (a payment processor, a bank, a platform) in the French chart: 622
@@ -199,6 +200,14 @@ class ResCompany(models.Model):
         "res.users",
         string="Responsible accountant",
         help="Reminded of the deadlines of declarations not yet declared.",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+
+    urssaf_auto_register_mandates = fields.Boolean(
+        string="Register the mandates signed online automatically",
+        help="A mandate (tierce déclaration or SEPA) the auto-entrepreneur signs in the portal is registered "
+        "with Urssaf at once. Otherwise, or when Urssaf does not register it, it waits for a declarant, with a "
+        "to-do for the responsible accountant.",
         groups=URSSAF_SETTINGS_GROUP,
     )
 

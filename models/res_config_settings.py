@@ -24,6 +24,9 @@ class ResConfigSettings(models.TransientModel):
     urssaf_responsible_user_id = fields.Many2one(
         "res.users", string="Responsible accountant", groups=URSSAF_SETTINGS_GROUP
     )
+    urssaf_auto_register_mandates = fields.Boolean(
+        string="Register the mandates signed online automatically", groups=URSSAF_SETTINGS_GROUP
+    )
     urssaf_client_id = fields.Char(string="Urssaf client ID", groups=URSSAF_SETTINGS_GROUP)
     urssaf_scope = fields.Char(string="Urssaf scope", groups=URSSAF_SETTINGS_GROUP)
     urssaf_base_url = fields.Char(string="Urssaf base URL", groups=URSSAF_SETTINGS_GROUP)

@@ -11,6 +11,7 @@ from ..urssaf_api.exceptions import (
     UrssafTransportError,
 )
 from .urssaf_common import DECLARANT, check_declarant, urssaf_error_text, urssaf_user_error
+from .urssaf_portal_signed_mixin import SIGNATURE_FIELDS
 
 # Urssaf's answers that refuse the mandate itself (rather than a technical
 # failure): the mandate ends "refused" with Urssaf's message. A 404 is a
@@ -41,14 +42,23 @@ class UrssafMandate(models.Model):
         "urssaf.environment.mixin",
         "urssaf.protected.mixin",
         "urssaf.batch.mixin",
+        "urssaf.portal.signed.mixin",
     ]
     _order = "signature_date desc, id desc"
     _check_company_auto = True
-    # Filled from Urssaf's answers only.
+    # Filled from Urssaf's answers only, and the portal's signature (with
+    # the auto-entrepreneur's request to end the mandate).
     _urssaf_protected_fields = frozenset(
         {"state", "urssaf_mandate_ref", "effective_date", "end_date", "refusal_reason", "urssaf_environment"}
+        | SIGNATURE_FIELDS
+        | {"end_requested_on"}
     )
     _urssaf_protected_defaults = {"state": "draft"}
+    # A mandate signed in the portal: its parties, its dates and its document.
+    _urssaf_signed_frozen_fields = frozenset(
+        {"partner_id", "company_id", "signature_date", "document", "document_name"}
+    )
+    _urssaf_signed_report = "l10n_fr_urssaf_tierce_declaration.action_report_urssaf_mandate_document"
 
     partner_id = fields.Many2one(
         "res.partner",
@@ -83,6 +93,13 @@ class UrssafMandate(models.Model):
     effective_date = fields.Date(readonly=True, copy=False)
     end_date = fields.Date(readonly=True, copy=False, tracking=True)
     refusal_reason = fields.Text(string="Urssaf's refusal", readonly=True, copy=False)
+    end_requested_on = fields.Datetime(
+        string="End requested on",
+        readonly=True,
+        copy=False,
+        tracking=True,
+        help="When the auto-entrepreneur asked, from the portal, to end this mandate: a declarant ends it at Urssaf.",
+    )
 
     _one_active_mandate = models.UniqueIndex(
         "(partner_id, company_id) WHERE state = 'active'",
@@ -214,6 +231,28 @@ class UrssafMandate(models.Model):
             self.env._("Urssaf refused the mandate: %s", reason),
             None,
         )
+        return True
+
+    def _urssaf_signed_document_name(self):
+        self.ensure_one()
+        return self.env._("Mandate %(partner)s %(date)s.pdf", partner=self.partner_id.name, date=self.signature_date)
+
+    def _urssaf_portal_request_end(self, author):
+        """The auto-entrepreneur (``author``, a partner) asks to end this
+        active mandate from the portal: kept in the chatter, with a to-do for
+        the responsible accountant, once. True when the request is new."""
+        self.ensure_one()
+        mandate = self.sudo()
+        if mandate.state != "active" or mandate.end_requested_on:
+            return False
+        mandate.write({"end_requested_on": fields.Datetime.now()})
+        mandate.message_post(
+            body=self.env._("The auto-entrepreneur asks to end this mandate: end it at Urssaf."),
+            author_id=author.id,
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+        )
+        mandate._urssaf_portal_todo(self.env._("End the mandate at Urssaf: the auto-entrepreneur asked for it"))
         return True
 
     def action_end(self):

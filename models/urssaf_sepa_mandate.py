@@ -12,7 +12,15 @@ from ..urssaf_api.exceptions import (
     UrssafOutcomeUnknown,
 )
 from ..urssaf_api.masking import mask_iban
-from .urssaf_common import check_declarant, correlation_note, field_label, urssaf_error_text, urssaf_user_error
+from .urssaf_common import (
+    DECLARANT,
+    check_declarant,
+    correlation_note,
+    field_label,
+    urssaf_error_text,
+    urssaf_user_error,
+)
+from .urssaf_portal_signed_mixin import SIGNATURE_FIELDS
 
 # Urssaf's answers that refuse the SEPA mandate itself: it stays a draft.
 SEPA_REFUSALS = (UrssafConflictError, UrssafBusinessError, UrssafNotFoundError)
@@ -45,13 +53,20 @@ class UrssafSepaMandate(models.Model):
         "urssaf.environment.mixin",
         "urssaf.protected.mixin",
         "urssaf.batch.mixin",
+        "urssaf.portal.signed.mixin",
     ]
     _order = "signature_date desc, id desc"
     _rec_name = "rum"
     _check_company_auto = True
-    # Filled from Urssaf's answers only.
-    _urssaf_protected_fields = frozenset({"state", "rum", "urssaf_environment"})
+    # Filled from Urssaf's answers only, and the portal's signature.
+    _urssaf_protected_fields = frozenset({"state", "rum", "urssaf_environment"}) | SIGNATURE_FIELDS
     _urssaf_protected_defaults = {"state": "draft"}
+    # A SEPA mandate signed in the portal: its parties, its account, its
+    # date, its document.
+    _urssaf_signed_frozen_fields = frozenset(
+        {"partner_id", "company_id", "bank_account_id", "holder", "signature_date", "document", "document_name"}
+    )
+    _urssaf_signed_report = "l10n_fr_urssaf_tierce_declaration.action_report_urssaf_sepa_mandate_document"
 
     partner_id = fields.Many2one(
         "res.partner",
@@ -74,6 +89,15 @@ class UrssafSepaMandate(models.Model):
     iban_masked = fields.Char(string="IBAN", compute="_compute_iban_masked", store=True)
     holder = fields.Char(string="Account holder", required=True)
     signature_date = fields.Date(required=True, default=fields.Date.context_today)
+    # Declarants only, as the tierce-déclaration mandate's.
+    document = fields.Binary(
+        string="Signed SEPA mandate",
+        attachment=True,
+        copy=False,
+        groups=DECLARANT,
+        help="The SEPA mandate signed by the auto-entrepreneur in the portal.",
+    )
+    document_name = fields.Char(string="Signed SEPA mandate file name", copy=False)
     rum = fields.Char(string="Mandate reference (RUM)", readonly=True, copy=False, tracking=True)
     state = fields.Selection(
         [("draft", "Draft"), ("active", "Active"), ("revoked", "Revoked")],
@@ -138,6 +162,12 @@ class UrssafSepaMandate(models.Model):
     def _unlink_only_draft(self):
         if any(mandate.state != "draft" for mandate in self):
             raise UserError(self.env._("Only draft SEPA mandates can be deleted; revoke a registered one instead."))
+
+    def _urssaf_signed_document_name(self):
+        self.ensure_one()
+        return self.env._(
+            "SEPA mandate %(partner)s %(date)s.pdf", partner=self.partner_id.name, date=self.signature_date
+        )
 
     def _iban(self):
         return stdnum_iban.compact(self.bank_account_id.sanitized_acc_number or "")
