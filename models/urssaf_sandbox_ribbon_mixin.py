@@ -13,7 +13,8 @@ class UrssafSandboxRibbonMixin(models.AbstractModel):
 
     A record sent to Urssaf (``urssaf.environment.mixin``) shows where it was
     sent; one not sent yet, and any record without an environment of its own
-    (an Urssaf account, a wizard), shows where its company sends now. The
+    (an Urssaf account, a wizard), shows where its company sends now; the
+    confirmation of Declare and Pay shows its declarations' own. The
     company's setting is for settings managers: it is read as the system, so
     that every user of the form sees the ribbon.
     """
@@ -28,11 +29,6 @@ class UrssafSandboxRibbonMixin(models.AbstractModel):
         help="The sandbox this record goes to (or went to): nothing it does reaches Urssaf for real.",
     )
 
-    def _urssaf_sandbox_companies(self):
-        """The companies whose environment this record goes to."""
-        self.ensure_one()
-        return self.company_id
-
     @api.depends(
         lambda self: [
             path
@@ -42,8 +38,6 @@ class UrssafSandboxRibbonMixin(models.AbstractModel):
     )
     def _compute_urssaf_sandbox(self):
         for record in self:
-            environment = "urssaf_environment" in record._fields and record.urssaf_environment
-            if not environment:
-                environments = record._urssaf_sandbox_companies().sudo().mapped("urssaf_environment")
-                environment = next((env for env in environments if env in SANDBOXES), False)
+            sent = "urssaf_environment" in record._fields and record.urssaf_environment
+            environment = sent or record.company_id.sudo().urssaf_environment
             record.urssaf_sandbox = environment if environment in SANDBOXES else False
