@@ -347,7 +347,8 @@ class TestMorningTour(UrssafTourMixin, AccountantDayCase):
         declarations.flush_recordset(["name"])
         # The deadline to-dos of the declarations not declared go to her.
         cls.company_a.urssaf_responsible_user_id = cls.accountant
-        cls.env["urssaf.declaration"]._plan_deadline_activities(cls.company_a, TODAY)
+        # In her language, as the declarations' names above.
+        cls.env["urssaf.declaration"].with_context(lang="fr_FR")._plan_deadline_activities(cls.company_a, TODAY)
         compile_web_client_assets(cls.env)
 
     def test_morning_tour(self):
