@@ -54,6 +54,7 @@
     "assets": {
         "web.assets_backend": [
             "l10n_fr_urssaf_tierce_declaration/static/src/scss/urssaf_cockpit.scss",
+            "l10n_fr_urssaf_tierce_declaration/static/src/scss/urssaf_sandbox_ribbon.scss",
         ],
         "web.assets_tests": [
             "l10n_fr_urssaf_tierce_declaration/static/tests/tours/*.js",

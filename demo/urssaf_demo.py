@@ -94,6 +94,8 @@ class UrssafDemo(models.AbstractModel):
         company = self.env["res.company"].create(
             {"country_id": self.env.ref("base.fr").id, "currency_id": eur.id, **values}
         )
+        # A French company writes in French (its documents, its e-mails).
+        company.partner_id.lang = "fr_FR"
         self.env["ir.model.data"].create(
             {"module": MODULE, "name": xmlid, "model": "res.company", "res_id": company.id, "noupdate": True}
         )

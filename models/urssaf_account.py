@@ -65,7 +65,7 @@ class UrssafAccount(models.Model):
 
     _name = "urssaf.account"
     _description = "Urssaf account of an auto-entrepreneur"
-    _inherit = ["mail.thread", "urssaf.protected.mixin", "urssaf.batch.mixin"]
+    _inherit = ["mail.thread", "urssaf.protected.mixin", "urssaf.batch.mixin", "urssaf.sandbox.ribbon.mixin"]
     _order = "partner_id, company_id"
     _check_company_auto = True
     # What the account check (Comptes) writes, and nobody else: a user who

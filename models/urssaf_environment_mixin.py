@@ -26,6 +26,7 @@ class UrssafEnvironmentMixin(models.AbstractModel):
     """
 
     _name = "urssaf.environment.mixin"
+    _inherit = ["urssaf.sandbox.ribbon.mixin"]
     _description = "Record sent to Urssaf"
 
     urssaf_environment = fields.Selection(

@@ -13,7 +13,7 @@ class UrssafRun(models.Model):
 
     _name = "urssaf.run"
     _description = "Urssaf declaration run"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "urssaf.sandbox.ribbon.mixin"]
     _order = "started_at desc, id desc"
 
     name = fields.Char(compute="_compute_name", store=True)

@@ -2,6 +2,7 @@
 from odoo import api, fields, models
 from odoo.tools import SQL, float_round
 
+from ..report.urssaf_yearly_summary_report import last_complete_year
 from .urssaf_declaration_contribution import VERSEMENT_LIBERATOIRE_LABEL
 
 # What Urssaf holds: a declaration declared, then paid.
@@ -201,6 +202,30 @@ class UrssafYearlySummary(models.Model):
             vl_label=VERSEMENT_LIBERATOIRE_LABEL,
             tax_box=self._tax_box_sql(SQL("category.code"), SQL("flagged.versement_liberatoire")),
         )
+
+    @api.model
+    def _default_year(self, domain=()):
+        """The year a summary opens on, among the rows of ``domain`` the user
+        may read: the last complete year (the one of the income tax return)
+        when it has declarations, else the last year that has some (a demo,
+        or a first year of business, declared this year only), else the
+        last complete year."""
+        last_complete = last_complete_year(fields.Date.context_today(self))
+        years = {int(year) for (year,) in self._read_group(list(domain), ["year"]) if year}
+        if not years or last_complete in years:
+            return last_complete
+        return max(years)
+
+    @api.model
+    def action_open_summary(self):
+        """The yearly summary list, opened on the last year with declarations
+        in the user's current companies (``_default_year``)."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "l10n_fr_urssaf_tierce_declaration.action_urssaf_yearly_summary"
+        )
+        year = self._default_year([("company_id", "in", self.env.companies.ids)])
+        action["context"] = {"search_default_year": str(year), "search_default_group_partner": 1}
+        return action
 
     @api.model
     def _summary_values(self, partner, year, company):

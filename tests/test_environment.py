@@ -127,17 +127,45 @@ class TestUrssafEnvironment(UrssafAeCase):
             Model = self.env[model].with_user(self.declarant)
             if "urssaf_environment" not in Model._fields:
                 continue
-            views = Model.get_views([(False, "form"), (False, "list")])["views"]
+            views = Model.get_views([(False, "list")])["views"]
             with self.subTest(model=model):
-                form = etree.fromstring(views["form"]["arch"])
+                (column,) = etree.fromstring(views["list"]["arch"]).xpath("//field[@name='urssaf_environment']")
+                self.assertEqual(column.get("widget"), "badge")
+
+    def test_every_urssaf_form_has_the_sandbox_ribbon(self):
+        """One way for every Urssaf form (issue 27): the ribbon follows
+        ``urssaf_sandbox`` (urssaf.sandbox.ribbon.mixin), where the record
+        went or, not sent yet, where its company sends now."""
+        forms = [*MODELS, "urssaf.account", "urssaf.run"]
+        forms += ["urssaf.declaration.prepare", "urssaf.declaration.send", "urssaf.yearly.summary.send"]
+        for model in forms:
+            Model = self.env[model].with_user(self.declarant)
+            with self.subTest(model=model):
+                self.assertIn("urssaf_sandbox", Model._fields)
+                form = etree.fromstring(Model.get_views([(False, "form")])["views"]["form"]["arch"])
                 ribbons = form.xpath("//widget[@name='web_ribbon']")
                 self.assertEqual([r.get("title") for r in ribbons], ["Sandbox", "Sandbox"])
                 self.assertEqual(
                     sorted(r.get("invisible") for r in ribbons),
-                    ["urssaf_environment != 'embedded'", "urssaf_environment != 'sandbox'"],
+                    ["urssaf_sandbox != 'embedded'", "urssaf_sandbox != 'sandbox'"],
                 )
-                (column,) = etree.fromstring(views["list"]["arch"]).xpath("//field[@name='urssaf_environment']")
-                self.assertEqual(column.get("widget"), "badge")
+
+    def test_ribbon_before_anything_is_sent(self):
+        """A mandate not registered yet shows where its company sends now;
+        once registered, where it went, whatever the company does next."""
+        partner = self._ae("monthly_trader")
+        mandate = self._active_mandate(partner)
+        draft = self._mandate(self._ae("quarterly_craftsman_moselle"))
+        self.assertFalse(draft.urssaf_environment)
+
+        def read(record):
+            return record.with_user(self.declarant).web_read({"urssaf_sandbox": {}})[0]["urssaf_sandbox"]
+
+        self.assertEqual((read(mandate), read(draft)), ("embedded", "embedded"))
+        self.company.sudo().write({"urssaf_client_id": "client-id", "urssaf_environment": "sandbox"})
+        self.assertEqual((read(mandate), read(draft)), ("embedded", "sandbox"))
+        self.company.sudo().write({"urssaf_environment": "production"})
+        self.assertEqual((read(mandate), read(draft)), ("embedded", False))
 
     def test_declaration_views_come_with_the_field(self):
         """urssaf.declaration gets the field from urssaf.environment.mixin

@@ -23,7 +23,9 @@ from odoo.tests import common as odoo_tests_common
 
 from ..urssaf_api import periods
 from ..urssaf_api.seed import seed_account
+from .accountant_day import TODAY, AccountantDayCase
 from .common import UrssafTransactionCase, reset_embedded_sandbox
+from .rpc_trust import PASSWORD, USER_GROUPS
 
 _logger = logging.getLogger(__name__)
 
@@ -38,8 +40,46 @@ IBAN = "FR76 3000 4000 0312 3456 7890 143"
 DOCUMENT = base64.b64encode(b"%PDF-1.4\n% mandat signe\n%%EOF\n")
 
 
+# The bundles the web client loads for a tour.
+ASSET_BUNDLES = (
+    "web.assets_web",
+    "web.assets_web_print",
+    "web.assets_tests",
+    "web.__assets_tests_call__",
+    "web.assets_emoji",
+    "bus.websocket_worker_assets",
+)
+
+
 def screenshots_wanted():
     return os.environ.get("URSSAF_SCREENSHOTS", "").strip().lower() in ("1", "true", "yes")
+
+
+def load_french(env):
+    """French active, with the French terms of every installed module (Odoo's
+    and the addon's i18n/fr.po), as an accountant working in French has."""
+    env["res.lang"]._activate_lang("fr_FR")
+    installed = env["ir.module.module"].search([("state", "=", "installed")])
+    env["ir.module.module"]._load_module_terms(installed.mapped("name"), ["fr_FR"])
+
+
+def compile_web_client_assets(env):
+    """Compile the web client's asset bundles once, before the tours.
+
+    In a test, every request of the browser runs on the test's one
+    cursor, taken in turn under a lock that a request waits for 20 s at
+    most; and the bundles compiled during a test go with its rollback.
+    Left to the browser, the first page of each tour compiles them (tens
+    of seconds on a loaded machine) while holding that cursor, and the
+    page's other requests give up waiting for it: the tour then fails on
+    their error pages. Compiled here, no request of a tour compiles any.
+    """
+    for name in ASSET_BUNDLES:
+        bundle = env["ir.qweb"]._get_asset_bundle(name)
+        if bundle.javascripts:
+            bundle.js()
+        if bundle.stylesheets:
+            bundle.css()
 
 
 class UrssafTourBrowser(odoo_tests_common.ChromeBrowser):
@@ -84,8 +124,35 @@ class UrssafTourBrowser(odoo_tests_common.ChromeBrowser):
         capture.add_done_callback(save)
 
 
+class UrssafTourMixin:
+    """Runs a tour of static/tests/tours/ in the browser of a French
+    accountant, saving its screenshots when asked (URSSAF_SCREENSHOTS=1)."""
+
+    def _compiled_assets(self):
+        return set(self.env["ir.attachment"].sudo().search([("url", "=like", "/web/assets/%")]).mapped("url"))
+
+    def _start_tour(self, tour, login, screenshots=False):
+        """Run ``tour`` as ``login``; with ``screenshots``, save those it
+        takes when the environment asks for them (URSSAF_SCREENSHOTS=1)."""
+        kwargs = {"login": login, "timeout": 180}
+        size = self.browser_size
+        if screenshots and screenshots_wanted():
+            kwargs["cookies"] = {"urssaf_screenshots": "1"}
+            size = SCREENSHOT_SIZE
+        compiled = self._compiled_assets()
+        with (
+            patch.object(odoo_tests_common, "ChromeBrowser", UrssafTourBrowser),
+            patch.object(self, "browser_size", size),
+        ):
+            self.start_tour("/odoo", f"{MODULE}.{tour}", **kwargs)
+        self.env.invalidate_all()
+        self.assertFalse(
+            self._compiled_assets() - compiled, "a request of the tour compiled assets: compile them in setUpClass"
+        )
+
+
 @tagged("post_install", "-at_install")
-class TestUrssafTours(UrssafTransactionCase, HttpCase):
+class TestUrssafTours(UrssafTourMixin, UrssafTransactionCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -98,9 +165,7 @@ class TestUrssafTours(UrssafTransactionCase, HttpCase):
             cls.company.currency_id = euro
         cls.categories = {c.code: c for c in cls.env["urssaf.activity.category"].search([])}
         # The accountant works in French, with Odoo's French terms loaded.
-        cls.env["res.lang"]._activate_lang("fr_FR")
-        installed = cls.env["ir.module.module"].search([("state", "=", "installed")])
-        cls.env["ir.module.module"]._load_module_terms(installed.mapped("name"), ["fr_FR"])
+        load_french(cls.env)
         cls.accountant = new_test_user(
             cls.env,
             login="urssaf_tour_accountant",
@@ -117,39 +182,7 @@ class TestUrssafTours(UrssafTransactionCase, HttpCase):
             groups=f"base.group_user,{MODULE}.group_urssaf_preparer",
         )
         cls.today = fields.Date.context_today(cls.env["urssaf.declaration"])
-        cls._compile_web_client_assets()
-
-    # The bundles the web client loads for a tour.
-    ASSET_BUNDLES = (
-        "web.assets_web",
-        "web.assets_web_print",
-        "web.assets_tests",
-        "web.__assets_tests_call__",
-        "web.assets_emoji",
-        "bus.websocket_worker_assets",
-    )
-
-    @classmethod
-    def _compile_web_client_assets(cls):
-        """Compile the web client's asset bundles once, for both tours.
-
-        In a test, every request of the browser runs on the test's one
-        cursor, taken in turn under a lock that a request waits for 20 s at
-        most; and the bundles compiled during a test go with its rollback.
-        Left to the browser, the first page of each tour compiles them (tens
-        of seconds on a loaded machine) while holding that cursor, and the
-        page's other requests give up waiting for it: the tour then fails on
-        their error pages. Compiled here, no request of a tour compiles any.
-        """
-        for name in cls.ASSET_BUNDLES:
-            bundle = cls.env["ir.qweb"]._get_asset_bundle(name)
-            if bundle.javascripts:
-                bundle.js()
-            if bundle.stylesheets:
-                bundle.css()
-
-    def _compiled_assets(self):
-        return set(self.env["ir.attachment"].sudo().search([("url", "=like", "/web/assets/%")]).mapped("url"))
+        compile_web_client_assets(cls.env)
 
     def setUp(self):
         super().setUp()
@@ -184,25 +217,6 @@ class TestUrssafTours(UrssafTransactionCase, HttpCase):
         collected = self.env["urssaf.turnover"]._compute_collected(partner, start, end, self.company)
         self.assertEqual(sum(collected[partner.id].values()), amount, "the bill paid is the period's turnover")
         return bill
-
-    def _start_tour(self, tour, login, screenshots=False):
-        """Run ``tour`` as ``login``; with ``screenshots``, save those it
-        takes when the environment asks for them (URSSAF_SCREENSHOTS=1)."""
-        kwargs = {"login": login, "timeout": 180}
-        size = self.browser_size
-        if screenshots and screenshots_wanted():
-            kwargs["cookies"] = {"urssaf_screenshots": "1"}
-            size = SCREENSHOT_SIZE
-        compiled = self._compiled_assets()
-        with (
-            patch.object(odoo_tests_common, "ChromeBrowser", UrssafTourBrowser),
-            patch.object(self, "browser_size", size),
-        ):
-            self.start_tour("/odoo", f"{MODULE}.{tour}", **kwargs)
-        self.env.invalidate_all()
-        self.assertFalse(
-            self._compiled_assets() - compiled, "a request of the tour compiled assets: compile them in setUpClass"
-        )
 
     def test_accountant_tour(self):
         """From a plain vendor to a paid declaration, in French."""
@@ -301,3 +315,60 @@ class TestUrssafTours(UrssafTransactionCase, HttpCase):
             partner._urssaf_identifier(), period_start=declaration.period_start
         )
         self.assertEqual(found, [])
+
+
+@tagged("post_install", "-at_install")
+class TestMorningTour(UrssafTourMixin, AccountantDayCase):
+    """The accountant's morning, in French (issue 27), on the records of
+    tests/accountant_day.py: the cockpit, its late declarations, one of them
+    declared from the list after the confirmation's figures, its deadline
+    to-do closed."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_a.name = "Cabinet Exemple Expertise"
+        load_french(cls.env)
+        cls.accountant = new_test_user(
+            cls.env,
+            login="urssaf_morning_declarant",
+            password=PASSWORD,
+            name="Claire Comptable",
+            lang="fr_FR",
+            tz=TIMEZONE,
+            groups=USER_GROUPS["declarant"],
+            company_id=cls.company_a.id,
+            company_ids=[Command.set(cls.company_a.ids)],
+        )
+        # Named as by a French accountant: the stored name formats the
+        # period in the language of whoever created the declaration.
+        declarations = cls.env["urssaf.declaration"].search([("company_id", "=", cls.company_a.id)])
+        declarations.with_context(lang="fr_FR")._compute_name()
+        declarations.flush_recordset(["name"])
+        # The deadline to-dos of the declarations not declared go to her.
+        cls.company_a.urssaf_responsible_user_id = cls.accountant
+        # In her language, as the declarations' names above.
+        cls.env["urssaf.declaration"].with_context(lang="fr_FR")._plan_deadline_activities(cls.company_a, TODAY)
+        compile_web_client_assets(cls.env)
+
+    def test_morning_tour(self):
+        """Late since 30 September, the estimated August declaration is
+        declared from the cockpit's late list; its to-do is done, the other
+        late declarations keep theirs."""
+        self.assertEqual(self.august.state, "estimated")
+        self.assertGreater(self.august.days_late, 0)
+        self.assertTrue(self.august._urssaf_deadline_todos())
+        self.assertTrue(self.july._urssaf_deadline_todos())
+
+        self._start_tour("morning_tour", self.accountant.login, screenshots=True)
+
+        self.env.invalidate_all()
+        self.assertEqual(self.august.state, "declared")
+        self.assertTrue(self.august.urssaf_number)
+        self.assertFalse(self.august._urssaf_deadline_todos(), "the to-do is closed once declared")
+        todo_type = self.env.ref("mail.mail_activity_data_todo")
+        done = self.august.message_ids.filtered(lambda message: message.mail_activity_type_id == todo_type)
+        self.assertEqual(len(done), 1, "the to-do is marked done, not deleted")
+        # The others were not touched.
+        self.assertEqual((self.july.state, self.september.state), ("error", "declared"))
+        self.assertTrue(self.july._urssaf_deadline_todos())

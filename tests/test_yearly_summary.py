@@ -183,6 +183,20 @@ class TestYearlySummary(UrssafDeclarationCase):
         self.assertEqual(message.attachment_ids.mapped("name"), [attachment.name])
         self.assertIn(self.liberal, message.partner_ids)
 
+    def test_opens_on_the_last_year_with_declarations(self):
+        """Nothing declared for the last complete year (a first year of
+        business, a demo): the wizard and the menu's list open on the year
+        that has declarations, not on an empty one (issue 27)."""
+        menu_action = self.env.ref("l10n_fr_urssaf_tierce_declaration.action_urssaf_yearly_summary_open")
+        # Nothing declared at all: the last complete year.
+        self.assertEqual(menu_action.with_user(self.preparer).run()["context"]["search_default_year"], "2025")
+        self._declared(date(2026, 1, 1), date(2026, 1, 31), 700.0)
+        action = self.liberal.with_user(self.declarant).action_urssaf_yearly_summary()
+        wizard = Form(self.env[action["res_model"]].with_user(self.declarant).with_context(**action["context"]))
+        self.assertEqual(wizard.year, 2026)
+        self.assertEqual(wizard.declaration_count, 1)
+        self.assertEqual(menu_action.with_user(self.preparer).run()["context"]["search_default_year"], "2026")
+
     def test_year_chosen_and_checked(self):
         self._declared(date(2026, 1, 1), date(2026, 1, 31), 700.0)
         wizard = (

@@ -8,6 +8,7 @@ class UrssafDeclarationPrepare(models.TransientModel):
 
     _name = "urssaf.declaration.prepare"
     _description = "Prepare Urssaf declarations"
+    _inherit = ["urssaf.sandbox.ribbon.mixin"]
 
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
     period_mode = fields.Selection(

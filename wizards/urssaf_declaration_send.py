@@ -17,11 +17,18 @@ class UrssafDeclarationSend(models.TransientModel):
 
     _name = "urssaf.declaration.send"
     _description = "Confirm sending Urssaf declarations or payments"
+    _inherit = ["urssaf.sandbox.ribbon.mixin"]
 
     step = fields.Selection([("declare", "Declare"), ("pay", "Pay")], required=True, readonly=True)
     declaration_ids = fields.Many2many("urssaf.declaration", string="Declarations", readonly=True)
     currency_id = fields.Many2one(related="declaration_ids.currency_id")
     summary = fields.Text(compute="_compute_summary")
+
+    @api.depends("declaration_ids.urssaf_sandbox")
+    def _compute_urssaf_sandbox(self):
+        # The declarations' own ribbon: where each went, or goes.
+        for wizard in self:
+            wizard.urssaf_sandbox = next(iter(filter(None, wizard.declaration_ids.mapped("urssaf_sandbox"))), False)
 
     @api.model
     def default_get(self, fields_list):

@@ -16,6 +16,7 @@ class UrssafYearlySummarySend(models.TransientModel):
 
     _name = "urssaf.yearly.summary.send"
     _description = "Send the Urssaf yearly summary"
+    _inherit = ["urssaf.sandbox.ribbon.mixin"]
 
     partner_id = fields.Many2one("res.partner", string="Auto-entrepreneur", required=True, readonly=True)
     company_id = fields.Many2one(
@@ -24,7 +25,8 @@ class UrssafYearlySummarySend(models.TransientModel):
     year = fields.Integer(
         required=True,
         default=lambda self: last_complete_year(fields.Date.context_today(self)),
-        help="The calendar year of the declarations summed up; by default the last complete one.",
+        help="The calendar year of the declarations summed up; by default the last complete one, or the last "
+        "year with declarations when the last complete one has none.",
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
     declared_amount = fields.Monetary(string="Turnover declared", compute="_compute_figures")
@@ -36,6 +38,11 @@ class UrssafYearlySummarySend(models.TransientModel):
         values = super().default_get(fields_list)
         if self.env.context.get("active_model") == "res.partner" and self.env.context.get("active_id"):
             values.setdefault("partner_id", self.env.context["active_id"])
+        if "year" in fields_list and "default_year" not in self.env.context and values.get("partner_id"):
+            company_id = values.get("company_id") or self.env.company.id
+            values["year"] = self.env["urssaf.yearly.summary"]._default_year(
+                [("partner_id", "=", values["partner_id"]), ("company_id", "=", company_id)]
+            )
         return values
 
     @api.constrains("year")
