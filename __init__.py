@@ -23,6 +23,7 @@ def _restore_stdnum_resource_reader():
 if __name__.startswith("odoo.addons."):
     _restore_stdnum_resource_reader()
 
+    from . import controllers
     from . import models
     from . import report
     from . import wizards

@@ -8,7 +8,7 @@
     "license": "LGPL-3",
     "author": "l10n_fr_urssaf_tierce_declaration authors",
     "website": "https://github.com/l10n-fr-urssaf/l10n_fr_urssaf_tierce_declaration",
-    "depends": ["account", "mail"],
+    "depends": ["account", "mail", "portal"],
     "external_dependencies": {
         "python": ["requests", "requests-oauthlib", "python-stdnum", "holidays"],
     },
@@ -16,6 +16,7 @@
         "security/urssaf_security.xml",
         "security/ir.model.access.csv",
         "security/urssaf_cockpit_security.xml",
+        "security/urssaf_portal_security.xml",
         "data/urssaf_activity_category_data.xml",
         "data/ir_cron_data.xml",
         "data/ir_cron_declaration_data.xml",
@@ -44,6 +45,8 @@
         "data/urssaf_yearly_summary_mail_template.xml",
         "wizards/urssaf_yearly_summary_send_views.xml",
         "views/urssaf_yearly_summary_views.xml",
+        "data/urssaf_portal_mail_templates.xml",
+        "views/urssaf_portal_templates.xml",
     ],
     "demo": [
         "demo/urssaf_demo.xml",

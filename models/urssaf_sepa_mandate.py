@@ -12,7 +12,14 @@ from ..urssaf_api.exceptions import (
     UrssafOutcomeUnknown,
 )
 from ..urssaf_api.masking import mask_iban
-from .urssaf_common import check_declarant, correlation_note, field_label, urssaf_error_text, urssaf_user_error
+from .urssaf_common import (
+    PREPARER,
+    check_declarant,
+    correlation_note,
+    field_label,
+    urssaf_error_text,
+    urssaf_user_error,
+)
 
 # Urssaf's answers that refuse the SEPA mandate itself: it stays a draft.
 SEPA_REFUSALS = (UrssafConflictError, UrssafBusinessError, UrssafNotFoundError)
@@ -70,6 +77,9 @@ class UrssafSepaMandate(models.Model):
         check_company=True,
         domain="[('partner_id', '=', partner_id)]",
         help="The auto-entrepreneur's account Urssaf debits.",
+        # Its name is the IBAN in clear: not for the auto-entrepreneur's
+        # portal user, who reads the masked IBAN.
+        groups=PREPARER,
     )
     iban_masked = fields.Char(string="IBAN", compute="_compute_iban_masked", store=True)
     holder = fields.Char(string="Account holder", required=True)
