@@ -19,6 +19,7 @@ from odoo.http import request
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
+from ..models.urssaf_common import euro
 from ..urssaf_api.masking import mask_nir
 
 DECLARATION = "urssaf.declaration"
@@ -84,6 +85,8 @@ class UrssafPortal(CustomerPortal):
             {
                 "page_name": page_name,
                 "urssaf_partner": partner.sudo(),
+                # Urssaf declares and debits euros, whatever the company's currency.
+                "urssaf_currency": euro(request.env),
                 "urssaf_identifiers": [
                     {
                         "company": account.company_id.name,

@@ -60,7 +60,6 @@ class UrssafDeclaration(models.Model):
     def _cron_urssaf_declarations(self):
         result = super()._cron_urssaf_declarations()
         self._urssaf_portal_notify_late(fields.Date.context_today(self))
-        self.env["ir.cron"]._commit_progress()
         return result
 
     def _urssaf_portal_late_domain(self, today):

@@ -18,6 +18,7 @@ from . import rpc_trust
 from .common import FROZEN_NOW
 from .rpc_trust import PASSWORD, Attempt
 from .test_declaration_trust import _declaration, _make_auto_entrepreneur
+from .test_robustness import _no_commit
 
 # What a portal user reads of its own, and how a row names its auto-entrepreneur.
 SHOWN_MODELS = {
@@ -460,7 +461,9 @@ class TestPortal(rpc_trust.RpcTrustCase):
         late_without = _declaration(self.env, self.trader, date(2026, 8, 1), date(2026, 8, 31), 20.0)
         self.env["urssaf.mandate"].search([("partner_id", "=", self.trader.id)]).sudo().write({"state": "ended"})
         self.assertLess(late_without.due_date, today)
-        Declaration._urssaf_portal_notify_late(today)
+        # The daily scheduled action.
+        with _no_commit():
+            Declaration._cron_urssaf_declarations()
         mails = self._mails(self.trader, "mandate missing")
         self.assertEqual(len(mails), 1)
         self.assertEqual(mails.recipient_ids, self.trader)
@@ -469,7 +472,8 @@ class TestPortal(rpc_trust.RpcTrustCase):
         self.assertFalse(self._mails(self.liberal, "mandate missing"))
         self.assertTrue(late_with_mandate)
         # The next day's run: not again.
-        Declaration._urssaf_portal_notify_late(today)
+        with _no_commit():
+            Declaration._cron_urssaf_declarations()
         self.assertEqual(len(self._mails(self.trader, "mandate missing")), 1)
 
     def test_invite_to_the_portal(self):
