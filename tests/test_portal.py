@@ -502,8 +502,34 @@ class TestPortal(rpc_trust.RpcTrustCase):
         self.assertIn("2042-C-PRO", mail.body_html)
         # The link to choose a password: the contact's signup token.
         self.assertIn(f"token={partner._generate_signup_token()}", mail.body_html)
+        # An auto-entrepreneur company A now declares for too: its portal user
+        # (of company B) gains company A, and no second user is made.
+        architect_user = self.users["portal_architect"]
+        account_a = self.env["urssaf.account"].create(
+            {
+                "partner_id": self.architect.id,
+                "company_id": self.env.company.id,
+                "category_id": self.env.ref("l10n_fr_urssaf_tierce_declaration.category_vente_marchandises").id,
+            }
+        )
+        account_a.with_user(self.users["declarant"]).action_urssaf_portal_invite()
+        self.assertEqual(self.architect.with_context(active_test=False).user_ids, architect_user)
+        self.assertEqual(architect_user.company_ids, self.company_b | self.env.company)
+        self.assertEqual(len(self._mails(self.architect, "Your Urssaf space")), 1)
         # An internal user is not invited; a contact without e-mail neither.
-        internal_account = self.env["urssaf.account"].search([("partner_id", "=", self.trader.id)])
-        internal_account.partner_id.email = False
+        internal = self.users["internal"].partner_id
+        internal.email = "internal@example.com"
+        internal_user_account = self.env["urssaf.account"].create(
+            {
+                "partner_id": internal.id,
+                "company_id": self.env.company.id,
+                "category_id": self.env.ref("l10n_fr_urssaf_tierce_declaration.category_vente_marchandises").id,
+            }
+        )
+        with self.assertRaisesRegex(UserError, "is a user of this database"):
+            internal_user_account.with_user(self.users["declarant"]).action_urssaf_portal_invite()
+        self.assertFalse(self.users["internal"].share)
+        trader_account = self.env["urssaf.account"].search([("partner_id", "=", self.trader.id)])
+        trader_account.partner_id.email = False
         with self.assertRaisesRegex(UserError, "no e-mail address"):
-            internal_account.with_user(self.users["declarant"]).action_urssaf_portal_invite()
+            trader_account.with_user(self.users["declarant"]).action_urssaf_portal_invite()

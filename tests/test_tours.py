@@ -127,6 +127,9 @@ class TestUrssafTours(UrssafTransactionCase, HttpCase):
         "web.__assets_tests_call__",
         "web.assets_emoji",
         "bus.websocket_worker_assets",
+        # The e-mails to the auto-entrepreneur the declaring and paying send
+        # (their layout's style sheet).
+        "mail.assets_message_email",
     )
 
     @classmethod
