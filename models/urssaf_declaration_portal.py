@@ -106,8 +106,19 @@ class UrssafDeclaration(models.Model):
         for declaration in self.sudo():
             if declaration[flag] or not declaration.partner_id.email:
                 continue
-            template.sudo().with_context(urssaf_portal_url=declaration._urssaf_portal_url(event)).send_mail(
-                declaration.id,
-                email_layout_xmlid="mail.mail_notification_light",
-            )
-            declaration.write({flag: True})
+            try:
+                # An e-mail that cannot be made (a template edited wrong)
+                # never undoes the step that Urssaf has recorded.
+                with self.env.cr.savepoint():
+                    template.sudo().with_context(urssaf_portal_url=declaration._urssaf_portal_url(event)).send_mail(
+                        declaration.id,
+                        email_layout_xmlid="mail.mail_notification_light",
+                    )
+                    declaration.write({flag: True})
+            except Exception as error:  # noqa: BLE001 (any error of a template, logged)
+                _logger.warning(
+                    "Urssaf: the %s e-mail of declaration %s was not sent: %s",
+                    event,
+                    declaration.id,
+                    type(error).__name__,
+                )

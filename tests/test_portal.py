@@ -450,6 +450,25 @@ class TestPortal(rpc_trust.RpcTrustCase):
             self.env["mail.mail"].search([("res_id", "=", declaration.id), ("model", "=", "urssaf.declaration")])
         )
 
+    def test_a_broken_template_never_undoes_the_declaration(self):
+        template = self.env.ref("l10n_fr_urssaf_tierce_declaration.mail_template_urssaf_portal_declared")
+        # A template that Odoo accepts (it renders on the latest declaration)
+        # but that fails on the one declared: a division by zero.
+        template.body_html = '<p t-out="1 / (object.turnover_total - 10.0)"/>'
+        declaration = _declaration(
+            self.env, self.liberal, date(2026, 8, 1), date(2026, 8, 31), 10.0, "PRESTATION_SERVICES_BNC"
+        )
+        declaration.action_estimate()
+        with self.assertLogs("odoo.addons.l10n_fr_urssaf_tierce_declaration.models.urssaf_declaration_portal") as logs:
+            declaration.with_user(self.users["declarant"]).action_declare()
+        self.assertEqual(declaration.state, "declared")
+        self.assertTrue(declaration.urssaf_number)
+        self.assertIn(f"the declared e-mail of declaration {declaration.id} was not sent", logs.output[0])
+        self.assertFalse(declaration.portal_declared_notified)
+        self.assertFalse(
+            self.env["mail.mail"].search([("model", "=", "urssaf.declaration"), ("res_id", "=", declaration.id)])
+        )
+
     def test_late_without_mandate_mail(self):
         today = date(2026, 11, 27)
         Declaration = self.env["urssaf.declaration"]
