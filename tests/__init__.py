@@ -38,6 +38,7 @@ from . import test_declaration_register
 from . import test_register_rpc_trust
 from . import test_onboarding
 from . import test_drill_down
+from . import test_portal
 
 # pytest only: an ERROR logged during a test fails it, as under Odoo's runner
 # (see pytest_error_logs; Odoo's runner ignores this name).
