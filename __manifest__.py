@@ -16,6 +16,7 @@
         "security/urssaf_security.xml",
         "security/ir.model.access.csv",
         "security/urssaf_cockpit_security.xml",
+        "security/urssaf_portal_security.xml",
         "data/urssaf_activity_category_data.xml",
         "data/ir_cron_data.xml",
         "data/ir_cron_declaration_data.xml",
@@ -47,6 +48,8 @@
         "report/urssaf_mandate_document_report.xml",
         "views/urssaf_mandate_signature_views.xml",
         "views/urssaf_portal_mandate_templates.xml",
+        "data/urssaf_portal_mail_templates.xml",
+        "views/urssaf_portal_templates.xml",
     ],
     "demo": [
         "demo/urssaf_demo.xml",

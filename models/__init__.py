@@ -33,3 +33,5 @@ from . import urssaf_register_line
 from . import urssaf_cockpit
 from . import urssaf_declaration_register_row
 from . import urssaf_declaration_register
+from . import urssaf_declaration_portal
+from . import urssaf_account_portal

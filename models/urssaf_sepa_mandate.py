@@ -14,6 +14,7 @@ from ..urssaf_api.exceptions import (
 from ..urssaf_api.masking import mask_iban
 from .urssaf_common import (
     DECLARANT,
+    PREPARER,
     check_declarant,
     correlation_note,
     field_label,
@@ -85,6 +86,9 @@ class UrssafSepaMandate(models.Model):
         check_company=True,
         domain="[('partner_id', '=', partner_id)]",
         help="The auto-entrepreneur's account Urssaf debits.",
+        # Its name is the IBAN in clear: not for the auto-entrepreneur's
+        # portal user, who reads the masked IBAN.
+        groups=PREPARER,
     )
     iban_masked = fields.Char(string="IBAN", compute="_compute_iban_masked", store=True)
     holder = fields.Char(string="Account holder", required=True)

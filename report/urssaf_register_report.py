@@ -8,6 +8,7 @@ from odoo.tools.misc import format_date, format_datetime
 from ..models.urssaf_common import euro
 from ..models.urssaf_declaration_register_row import REGISTER_KEPT_STATES
 from ..models.urssaf_turnover import PURCHASES, RECEIPTS
+from .urssaf_report_access import refuse_portal_user
 
 
 class UrssafRegisterReport(models.AbstractModel):
@@ -34,6 +35,7 @@ class UrssafRegisterReport(models.AbstractModel):
 
     @api.model
     def _get_report_values(self, docids, data=None):
+        refuse_portal_user(self.env, self.env._("Registers"))
         data = data or {}
         today = fields.Date.context_today(self)
         date_from = fields.Date.to_date(data.get("date_from")) or date(today.year, 1, 1)

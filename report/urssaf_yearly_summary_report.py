@@ -2,6 +2,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from .urssaf_report_access import refuse_portal_user
+
 # The context key carrying the year of the summary: the mail composer renders
 # the template's report in the context it was opened with.
 SUMMARY_YEAR_KEY = "urssaf_summary_year"
@@ -45,6 +47,7 @@ class ReportUrssafYearlySummary(models.AbstractModel):
 
     @api.model
     def _get_report_values(self, docids, data=None):
+        refuse_portal_user(self.env, self.env._("Yearly summary"))
         # From the wizard the web client sends the report's data and no
         # record ids (getReportUrl): the auto-entrepreneurs are in it.
         partners = self.env["res.partner"].browse(docids or (data or {}).get("partner_ids") or [])

@@ -48,6 +48,9 @@ ASSET_BUNDLES = (
     "web.__assets_tests_call__",
     "web.assets_emoji",
     "bus.websocket_worker_assets",
+    # The e-mails to the auto-entrepreneur the declaring and paying send
+    # (their layout's style sheet).
+    "mail.assets_message_email",
 )
 
 
