@@ -79,7 +79,7 @@ class UrssafMandatePortal(CustomerPortal):
         for registration or active."""
         return self._urssaf_mandates(account).filtered(lambda m: m.state in ("draft", "active"))[:1]
 
-    def _urssaf_values(self, account, **values):
+    def _urssaf_signing_values(self, account, **values):
         user_env = request.env
         return {
             **self._prepare_portal_layout_values(),
@@ -114,7 +114,7 @@ class UrssafMandatePortal(CustomerPortal):
     def urssaf_mandate_page(self, account_id, message=None, **kwargs):
         account = self._urssaf_account_or_404(account_id)
         mandates = self._urssaf_mandates(account)
-        values = self._urssaf_values(
+        values = self._urssaf_signing_values(
             account,
             mandate=mandates[:1],
             can_sign=not self._urssaf_pending_mandate(account),
@@ -132,7 +132,7 @@ class UrssafMandatePortal(CustomerPortal):
         account = self._urssaf_account_or_404(account_id)
         if self._urssaf_pending_mandate(account):
             return request.redirect(f"{BASE}/{account.id}")
-        values = self._urssaf_values(account)
+        values = self._urssaf_signing_values(account)
         return request.render("l10n_fr_urssaf_tierce_declaration.portal_urssaf_mandate_sign", values)
 
     @http.route([f"{BASE}/<int:account_id>/sign/accept"], type="jsonrpc", auth="user", website=True, methods=["POST"])
@@ -182,7 +182,7 @@ class UrssafMandatePortal(CustomerPortal):
     @http.route([f"{BASE}/<int:account_id>/sepa"], type="http", auth="user", website=True, methods=["GET"])
     def urssaf_sepa_form(self, account_id, **kwargs):
         account = self._urssaf_account_or_404(account_id)
-        values = self._urssaf_values(account, holder=account.partner_id.name, error=None)
+        values = self._urssaf_signing_values(account, holder=account.partner_id.name, error=None)
         return request.render("l10n_fr_urssaf_tierce_declaration.portal_urssaf_sepa_form", values)
 
     @http.route(
@@ -200,7 +200,7 @@ class UrssafMandatePortal(CustomerPortal):
         elif not holder:
             error = request.env._("Account holder: enter the name of the account's holder.")
         if error:
-            values = self._urssaf_values(account, holder=holder or account.partner_id.name, error=error)
+            values = self._urssaf_signing_values(account, holder=holder or account.partner_id.name, error=error)
             return request.render("l10n_fr_urssaf_tierce_declaration.portal_urssaf_sepa_form", values, status=400)
         request.session[PENDING_SEPA] = {"account_id": account.id, "iban": compact, "holder": holder}
         return request.redirect(f"{BASE}/{account.id}/sepa/sign")
@@ -217,7 +217,7 @@ class UrssafMandatePortal(CustomerPortal):
         pending = self._urssaf_pending_sepa(account)
         if not pending:
             return request.redirect(f"{BASE}/{account.id}/sepa")
-        values = self._urssaf_values(account, holder=pending["holder"], iban_masked=mask_iban(pending["iban"]))
+        values = self._urssaf_signing_values(account, holder=pending["holder"], iban_masked=mask_iban(pending["iban"]))
         return request.render("l10n_fr_urssaf_tierce_declaration.portal_urssaf_sepa_sign", values)
 
     @http.route([f"{BASE}/<int:account_id>/sepa/accept"], type="jsonrpc", auth="user", website=True, methods=["POST"])

@@ -51,8 +51,8 @@ class UrssafDeclaration(models.Model):
         self._urssaf_portal_mail("declared")
         return result
 
-    def _record_payment(self, payment, declaration, mandate, how, reference=None):
-        result = super()._record_payment(payment, declaration, mandate, how, reference=reference)
+    def _record_payment(self, payment, declaration, mandate, how, reference=None, confirmed=None):
+        result = super()._record_payment(payment, declaration, mandate, how, reference=reference, confirmed=confirmed)
         if self.state in ("ordered", "paid"):
             self._urssaf_portal_mail("payment")
         return result

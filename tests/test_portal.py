@@ -322,7 +322,7 @@ class TestPortal(rpc_trust.RpcTrustCase):
 
         mandates = self._get("/my/urssaf/mandates").text
         self.assertIn("****0189", mandates)
-        self.assertIn('id="urssaf_portal_mandate_actions"', mandates)
+        self.assertIn('href="/my/urssaf/mandate"', mandates, "the way to sign or end the mandates online")
         self.assertNotIn("3000 6000 0112", mandates)
         self.assertNotIn("30006000011234567890", mandates)
 
