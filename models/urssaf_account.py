@@ -415,6 +415,10 @@ class UrssafAccount(models.Model):
     def _urssaf_batch_label(self, step):
         return self.env._("Check accounts")
 
+    def _urssaf_batch_done_since(self, step, since):
+        # Only the eligible: the reason of a refusal is told again.
+        return bool(self.state == "eligible" and self.checked_at and self.checked_at >= since)
+
     def _urssaf_batch_prepare(self, step, identifier=None):
         """The account check's call (plain values only: it runs in a pool
         thread) and what records its answer (in the run's thread)."""

@@ -115,6 +115,10 @@ class UrssafMandate(models.Model):
     def _urssaf_batch_label(self, step):
         return self.env._("Register mandates")
 
+    def _urssaf_batch_done_since(self, step, since):
+        # Every one was checked registrable (a draft) before it was queued.
+        return self.state == "active"
+
     def _urssaf_check_registrable(self):
         """Raise a UserError when this mandate cannot be sent to Urssaf."""
         self.ensure_one()

@@ -154,6 +154,10 @@ class UrssafSepaMandate(models.Model):
     def _urssaf_batch_label(self, step):
         return self.env._("Register SEPA mandates")
 
+    def _urssaf_batch_done_since(self, step, since):
+        # Every one was checked registrable (a draft) before it was queued.
+        return self.state == "active"
+
     def _urssaf_check_registrable(self):
         """The partner's identifier, or an error saying why nothing can be sent."""
         self.ensure_one()
