@@ -450,6 +450,9 @@ class UrssafAccount(models.Model):
         if identifier is None:
             identifier = self._urssaf_identifier()
         checked_at = fields.Datetime.now()
+        # The categories the answer replaces, read now for the whole run in
+        # one query (its prefetch), not one per answer when it is recorded.
+        self.sudo().category_ids  # noqa: B018 pylint: disable=pointless-statement
 
         def call(client):
             return client.get_account(identifier)

@@ -27,6 +27,9 @@ DONE, REFUSED, FAILED = "done", "refused", "failed"
 # installed: a chunk per job, as the declarations' scheduled run, rather
 # than one request that lasts minutes (10,000 accounts: about ten).
 QUEUE_ABOVE = 100
+# The answers of a run are recorded this many at a time, in one savepoint
+# (each in its own only when one of them fails).
+RECORD_TOGETHER = 20
 
 
 class BatchRun:
@@ -48,7 +51,8 @@ class UrssafBatchMixin(models.AbstractModel):
 
     A model using it implements ``_urssaf_batch_prepare(step, identifier)``
     (``identifier``: what the check before the first call found, None when
-    not checked yet) returning
+    not checked yet), which raises a UserError (before it writes anything:
+    no savepoint around it) when the record cannot be sent, else returns
     ``(call, record)``: ``call(client)`` talks to Urssaf with plain values
     only (it runs in a pool thread), ``record(value, error)`` keeps what it
     gave, in the thread of the run, and returns ``(outcome, message)`` with
@@ -148,8 +152,8 @@ class UrssafBatchMixin(models.AbstractModel):
         def calls():
             for record in self:
                 try:
-                    with self.env.cr.savepoint():
-                        call, keep = record._urssaf_batch_prepare(step, checked.get(record.id))
+                    # No savepoint: a prepare raises before it writes.
+                    call, keep = record._urssaf_batch_prepare(step, checked.get(record.id))
                 except UserError as error:
                     self.env.invalidate_all()
                     record._urssaf_batch_log_failure(step, str(error.args[0]))
@@ -160,14 +164,47 @@ class UrssafBatchMixin(models.AbstractModel):
 
         pool = UrssafCallPool(parallel, name=f"urssaf-{step}")
         with contextlib.closing(pool.run(calls())) as answers:
+            together = []
             for index, outcome in answers:
                 record, keep = sent[index]
-                record._urssaf_batch_record(step, keep, outcome, results)
+                together.append((record, keep, outcome))
+                if len(together) == RECORD_TOGETHER:
+                    self._urssaf_batch_record_together(step, together, results)
+                    together = []
+            self._urssaf_batch_record_together(step, together, results)
         for index in pool.not_attempted:
             record = sent[index][0]
             message = self.env._("Urssaf kept refusing the calls (rate limit): try again later.")
             record._urssaf_batch_log_failure(step, message)
             results[FAILED].append((record, message))
+
+    def _urssaf_batch_record_together(self, step, answers, results):
+        """Record ``answers``, ``[(record, keep, outcome)]``, in one
+        savepoint; when one of them fails, everything they did is rolled
+        back and each is recorded again in a savepoint of its own (two
+        queries fewer for each answer of a run where all goes well)."""
+        for _record, _keep, outcome in answers:
+            if outcome.error is not None and not isinstance(outcome.error, UrssafError):
+                # A bug, not an answer of Urssaf's: it stops the run.
+                raise outcome.error
+        if len(answers) > 1:
+            run = self.env.context.get("urssaf_batch")
+            logged = len(run.chatter) if run else 0
+            try:
+                with self.env.cr.savepoint():
+                    kept = [(record, keep(outcome.value, outcome.error)) for record, keep, outcome in answers]
+            except UserError:
+                self.env.invalidate_all()
+                if run:
+                    del run.chatter[logged:]
+            else:
+                for record, (kind, message) in kept:
+                    results[kind] |= record
+                    if kind == REFUSED:
+                        results.setdefault("refusals", []).append((record, message))
+                return
+        for record, keep, outcome in answers:
+            record._urssaf_batch_record(step, keep, outcome, results)
 
     def _urssaf_batch_record(self, step, keep, outcome, results):
         """Record one call's outcome on this record, in a savepoint of its
