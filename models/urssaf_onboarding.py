@@ -32,6 +32,11 @@ QUEUE_ABOVE = 100
 RECORD_TOGETHER = 20
 
 
+def _ids(values):
+    """The record ids of a chunk's result list: ids, or (id, message) pairs."""
+    return [value[0] if isinstance(value, list | tuple) else value for value in values]
+
+
 class BatchRun:
     """What one run of a step on a selection keeps besides its records (in
     the context of its records, key ``urssaf_batch``): their chatter lines,
@@ -380,15 +385,28 @@ class UrssafBatchMixin(models.AbstractModel):
         job = Job.search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
         results = {DONE: self.browse(), REFUSED: self.browse(), FAILED: [], "skipped": self.browse()}
         results["unknown"], results["refusals"] = self.browse(), []
-        for chunk in Job.search([("uuid", "in", (job.dependencies or {}).get("depends_on", []))], order="id"):
-            done = json.loads(chunk.result or "{}")
-            results[DONE] |= self.browse(done.get(DONE, []))
-            results["skipped"] |= self.browse(done.get("skipped", []))
-            results["unknown"] |= self.browse(done.get("unknown", []))
+        done_by_chunk = [
+            json.loads(chunk.result or "{}")
+            for chunk in Job.search([("uuid", "in", (job.dependencies or {}).get("depends_on", []))], order="id")
+        ]
+        # The records deleted since (a draft mandate may be) are left out.
+        mentioned = [record_id for done in done_by_chunk for ids in done.values() for record_id in _ids(ids)]
+        existing = set(self.browse(mentioned).exists().ids)
+
+        def records(ids):
+            return self.browse(record_id for record_id in ids if record_id in existing)
+
+        for done in done_by_chunk:
+            results[DONE] |= records(done.get(DONE, []))
+            results["skipped"] |= records(done.get("skipped", []))
+            results["unknown"] |= records(done.get("unknown", []))
             for record_id, message in done.get(REFUSED, []):
-                results[REFUSED] |= self.browse(record_id)
-                results["refusals"].append((self.browse(record_id), message))
-            results[FAILED] += [(self.browse(record_id), message) for record_id, message in done.get(FAILED, [])]
+                if record_id in existing:
+                    results[REFUSED] |= self.browse(record_id)
+                    results["refusals"].append((self.browse(record_id), message))
+            for record_id, message in done.get(FAILED, []):
+                if record_id in existing:
+                    results[FAILED].append((self.browse(record_id), message))
         lines = self._urssaf_batch_summary(step, results)
         self.env["mail.thread"].message_notify(
             partner_ids=self.env.user.partner_id.ids,
