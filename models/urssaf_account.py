@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import functools
 import logging
 from datetime import timedelta
 
@@ -401,6 +402,29 @@ class UrssafAccount(models.Model):
                 )
             ) from None
 
+    @api.model
+    def _urssaf_identifiers_of(self, records):
+        """``record.partner_id._urssaf_identifier(record.company_id)`` of
+        each of ``records`` (mandates, SEPA mandates), their accounts read in
+        one search for all: ``{record id: callable}``, each callable returning
+        the identifier or raising the UserError that says why there is none
+        (so that the records are checked in their order)."""
+        accounts = {
+            (account.partner_id.id, account.company_id.id): account
+            for account in self.search(
+                [("partner_id", "in", records.partner_id.ids), ("company_id", "in", records.company_id.ids)]
+            )
+        }
+
+        def identifier(record):
+            account = accounts.get((record.partner_id.id, record.company_id.id))
+            if account and account.is_auto_entrepreneur:
+                return account._urssaf_identifier
+            # The partner's own method says why there is none.
+            return functools.partial(record.partner_id._urssaf_identifier, record.company_id)
+
+        return {record.id: identifier(record) for record in records}
+
     def action_urssaf_check(self):
         """Ask Urssaf (Comptes) for eligibility and periodicity of these
         accounts, several calls in flight (the company's *Urssaf calls in
@@ -415,6 +439,10 @@ class UrssafAccount(models.Model):
     def _urssaf_batch_label(self, step):
         return self.env._("Check accounts")
 
+    def _urssaf_batch_done_since(self, step, since):
+        # Only the eligible: the reason of a refusal is told again.
+        return bool(self.state == "eligible" and self.checked_at and self.checked_at >= since)
+
     def _urssaf_batch_prepare(self, step, identifier=None):
         """The account check's call (plain values only: it runs in a pool
         thread) and what records its answer (in the run's thread)."""
@@ -422,6 +450,9 @@ class UrssafAccount(models.Model):
         if identifier is None:
             identifier = self._urssaf_identifier()
         checked_at = fields.Datetime.now()
+        # The categories the answer replaces, read now for the whole run in
+        # one query (its prefetch), not one per answer when it is recorded.
+        self.sudo().category_ids  # noqa: B018 pylint: disable=pointless-statement
 
         def call(client):
             return client.get_account(identifier)
@@ -467,13 +498,13 @@ class UrssafAccount(models.Model):
                 }
             )
             message = self.env._("Urssaf account check: unknown account. %s", urssaf_error_text(self.env, error))
-            self.sudo()._message_log(body=message)
+            self._urssaf_batch_log(message)
             return "refused", message
         if error is not None:
             raise urssaf_user_error(
                 self.env, error, self.env._("Checking the Urssaf account of %s", self.partner_id.display_name)
             ) from error
-        categories = self.env["urssaf.activity.category"].sudo().search([("code", "in", list(result.categories))])
+        categories = self._urssaf_categories(result.categories)
         self._urssaf_write(
             {
                 "state": "eligible" if result.eligible else "not_eligible",
@@ -503,8 +534,20 @@ class UrssafAccount(models.Model):
             summary=summary,
             note=correlation_note(self.env, result),
         )
-        self.sudo()._message_log(body=message)
+        self._urssaf_batch_log(message)
         return ("done" if result.eligible else "refused"), message
+
+    def _urssaf_categories(self, codes):
+        """The activity categories of Urssaf's ``codes`` (read once for a
+        whole run: there are a handful)."""
+        Category = self.env["urssaf.activity.category"].sudo()
+        run = self.env.context.get("urssaf_batch")
+        if run is None:
+            return Category.search([("code", "in", list(codes))])
+        if "categories" not in run.memo:
+            run.memo["categories"] = {category.code: category.id for category in Category.search([])}
+        known = run.memo["categories"]
+        return Category.browse(known[code] for code in codes if code in known)
 
     @api.model
     def _cron_urssaf_check_accounts(self):

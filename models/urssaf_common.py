@@ -1,7 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """What the Odoo models share about talking to Urssaf."""
 
+import psycopg2
+
 from odoo.exceptions import UserError
+from odoo.tools import SQL, mute_logger
 
 from ..exceptions import urssaf_error_text
 
@@ -45,3 +48,66 @@ def correlation_note(env, result_or_error):
     if not correlation_id:
         return ""
     return env._(" Urssaf correlation id: %s.", correlation_id)
+
+
+# The row locks of the Urssaf runs (see lock_rows).
+LOCK_SENDING = "FOR UPDATE"
+LOCK_SENDING_KEEP_KEYS = "FOR NO KEY UPDATE"
+_LOCKS = {LOCK_SENDING: SQL("FOR UPDATE"), LOCK_SENDING_KEEP_KEYS: SQL("FOR NO KEY UPDATE")}
+
+
+def lock_rows(records, lock=LOCK_SENDING):
+    """Lock the rows of ``records`` for the rest of the transaction, before
+    sending them to Urssaf; returns those whose rows this transaction now
+    holds, in their order. The rows another transaction holds are left out:
+    that transaction is sending them (two users, two runs, two job workers
+    on the same records), and this one steps aside instead of sending them
+    a second time.
+
+    ``lock``: ``LOCK_SENDING`` (``FOR UPDATE``) keeps out, until the
+    transaction ends, the rows of other tables that would point at a locked
+    record (their foreign key check waits): nothing is attached to a
+    declaration while it is being declared. ``LOCK_SENDING_KEEP_KEYS``
+    (``FOR NO KEY UPDATE``) excludes the other senders just as well but lets
+    others point at the record meanwhile: for the accounts and mandates an
+    onboarding run sends, which the rest of the database refers to (the
+    declarations, the SEPA mandates of a partner) and which nothing hanging
+    below them can change.
+
+    One query for all of them; when it fails because one row changed since
+    this transaction began (PostgreSQL's serialization failure in
+    REPEATABLE READ), each row is tried again on its own, so that only the
+    changed rows are left out. That is right for every run: a row changed
+    meanwhile was sent (or is being sent) by someone else, and the others
+    are free; giving up the whole selection for one row, as the onboarding
+    runs did, made a selection of thousands skip everything for one.
+    """
+    if not records:
+        return records
+    records.flush_recordset()
+    held = _locked_ids(records, records.ids, lock)
+    if held is None and len(records) > 1:
+        held = {record.id for record in records if _locked_ids(records, [record.id], lock)}
+    # Another transaction may have sent some of them before we got the lock:
+    # read them again.
+    records.invalidate_recordset()
+    return records.filtered(lambda record: record.id in (held or ()))
+
+
+def _locked_ids(records, ids, lock):
+    """The ids of ``ids`` whose rows this transaction could lock now, or
+    None when one of them changed since the transaction began."""
+    try:
+        # A refused lock is an expected outcome here, not a bad query.
+        with mute_logger("odoo.sql_db"), records.env.cr.savepoint(flush=False):
+            records.env.cr.execute(
+                SQL(
+                    "SELECT id FROM %s WHERE id IN %s %s SKIP LOCKED",
+                    SQL.identifier(records._table),
+                    tuple(ids),
+                    _LOCKS[lock],
+                )
+            )
+            return {row[0] for row in records.env.cr.fetchall()}
+    except psycopg2.errors.SerializationFailure:
+        return None

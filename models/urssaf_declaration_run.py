@@ -10,17 +10,14 @@ import dataclasses
 import functools
 import hashlib
 
-import psycopg2
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, mute_logger
 from odoo.tools.misc import format_date
 
 from ..urssaf_api.call_pool import UrssafCallPool
 from ..urssaf_api.client import SharedBackoff
 from ..urssaf_api.exceptions import UrssafError
-from .urssaf_common import check_declarant
+from .urssaf_common import LOCK_SENDING, check_declarant, lock_rows
 from .urssaf_declaration import UrssafUnreachableError
 
 # The queue_job channel of the scheduled runs' jobs (its capacity is set in
@@ -48,6 +45,53 @@ def chunk_identity(job):
 def step_identity(job):
     """queue_job identity key: one job per step and chunk of declarations."""
     return chunk_key(job.model_name, f"{job.method_name}({job.args[0]})", job.recordset.ids)
+
+
+def chunks(records):
+    """``records`` split into the chunks of a run: each company's
+    ``_urssaf_chunk_size`` records of that company."""
+    parts = []
+    for company, mine in records.grouped("company_id").items():
+        size = company._urssaf_chunk_size()
+        parts += [mine[start : start + size] for start in range(0, len(mine), size)]
+    return parts
+
+
+def chunks_waiting(env, model_name, method_name, parts):
+    """Whether a job on each of these chunks still waits in the queue (the
+    workers are busy, or stopped): then nothing is queued twice."""
+    keys = {chunk_key(model_name, method_name, part.ids) for part in parts}
+    waiting = (
+        env["queue.job"]
+        .sudo()
+        .search_count(
+            [("identity_key", "in", list(keys)), ("state", "in", ("wait_dependencies", "pending", "enqueued"))]
+        )
+    )
+    return bool(keys) and waiting == len(keys)
+
+
+def delay_chunks(parts, method_name, args, description, identity_key=step_identity, on_done=None):
+    """Queue ``method_name(*args)`` on each chunk of ``parts`` (see
+    :func:`chunks`) as a job of its own on the channel ``root.urssaf``, one
+    job per chunk (``identity_key``); ``on_done``, a delayable, runs once
+    every chunk is done. ``description(chunk)`` names a job. Returns the
+    chunks' delayables."""
+    from odoo.addons.queue_job.delay import group  # noqa: PLC0415 (queue_job is optional)
+
+    jobs = [
+        getattr(
+            chunk.delayable(channel=URSSAF_CHANNEL, identity_key=identity_key, description=description(chunk)),
+            method_name,
+        )(*args)
+        for chunk in parts
+    ]
+    if jobs:
+        graph = group(*jobs)
+        if on_done is not None:
+            graph = graph.on_done(on_done)
+        graph.delay()
+    return jobs
 
 
 @dataclasses.dataclass
@@ -108,45 +152,17 @@ class UrssafDeclarationRun(models.Model):
         Two processes (two users, two scheduled runs) may try to send the same
         declaration at once: the second one finds the row locked and steps
         aside instead of sending it a second time. Returns False when locked
-        elsewhere.
+        elsewhere, or changed by a transaction that committed after ours
+        began (someone else is sending it, or has sent it).
         """
         self.ensure_one()
-        try:
-            # A refused lock is an expected outcome here, not a bad query.
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    SQL("SELECT id FROM %s WHERE id = %s FOR UPDATE NOWAIT", SQL.identifier(self._table), self.id)
-                )
-        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
-            # Locked, or changed by a transaction that committed after ours
-            # began: someone else is sending it (or has sent it).
-            return False
-        # Another transaction may have declared it before we got the lock.
-        self.invalidate_recordset()
-        return True
+        return bool(self._lock_rows_for_urssaf())
 
     def _lock_rows_for_urssaf(self):
-        """``_lock_for_urssaf`` for many declarations in one query: returns
-        those whose rows this transaction now holds, in their order; the rows
-        another transaction holds are left out."""
-        if not self:
-            return self
-        try:
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    SQL(
-                        "SELECT id FROM %s WHERE id IN %s FOR UPDATE SKIP LOCKED",
-                        SQL.identifier(self._table),
-                        tuple(self.ids),
-                    )
-                )
-                held = {row[0] for row in self.env.cr.fetchall()}
-        except psycopg2.errors.SerializationFailure:
-            # One of them changed since this transaction began: find which,
-            # each on its own.
-            return self.filtered(lambda declaration: declaration._lock_for_urssaf())
-        self.invalidate_recordset()
-        return self.filtered(lambda declaration: declaration.id in held)
+        """``_lock_for_urssaf`` for many declarations in one query (see
+        ``lock_rows``): returns those whose rows this transaction now holds,
+        in their order; the rows another transaction holds are left out."""
+        return lock_rows(self, LOCK_SENDING)
 
     def _run_batch(self, step):
         """Run ``step`` on each declaration independently and say how it went.
@@ -406,41 +422,28 @@ class UrssafDeclarationRun(models.Model):
         """Queue these declarations of ``company`` as a scheduled run's jobs
         (see :meth:`_auto_declare_enqueue`); returns the run's report, or no
         record when the same chunks still wait in the queue."""
-        from odoo.addons.queue_job.delay import group  # noqa: PLC0415 (queue_job is optional)
-
         Run = self.env["urssaf.run"].sudo()
         Run._urssaf_queue_job_setup()
-        todo = self
-        size = company._urssaf_chunk_size()
-        parts = [todo[start : start + size].sudo() for start in range(0, len(todo), size)]
-        keys = {chunk_key(self._name, "_urssaf_job_auto_declare", part.ids) for part in parts}
-        waiting = (
-            self.env["queue.job"]
-            .sudo()
-            .search_count(
-                [("identity_key", "in", list(keys)), ("state", "in", ("wait_dependencies", "pending", "enqueued"))]
-            )
-        )
-        if keys and waiting == len(keys):
+        parts = [part.sudo() for part in chunks(self)]
+        if chunks_waiting(self.env, self._name, "_urssaf_job_auto_declare", parts):
             # The same chunks still wait in the queue (the workers are busy,
             # or stopped): queue nothing twice, open no second report.
             return Run
         run = Run.create({"company_id": company.id, "trigger": "cron"})
-        if not todo:
+        if not parts:
             run._finish()
             return run
-        chunks = []
-        for chunk in parts:
-            description = self.env._("Urssaf: declare %(count)s auto-entrepreneurs", count=len(chunk))
-            chunks.append(
-                chunk.delayable(
-                    channel=URSSAF_CHANNEL, identity_key=chunk_identity, description=description
-                )._urssaf_job_auto_declare(run.id)
-            )
         finish = run.delayable(
             channel=URSSAF_CHANNEL, description=self.env._("Urssaf: close the report %s", run.name)
         )._urssaf_job_finish()
-        group(*chunks).on_done(finish).delay()
+        delay_chunks(
+            parts,
+            "_urssaf_job_auto_declare",
+            (run.id,),
+            lambda chunk: self.env._("Urssaf: declare %(count)s auto-entrepreneurs", count=len(chunk)),
+            identity_key=chunk_identity,
+            on_done=finish,
+        )
         return run
 
     def _urssaf_enqueue_step(self, step):
@@ -449,28 +452,16 @@ class UrssafDeclarationRun(models.Model):
         the channel ``root.urssaf``, one job per chunk (see
         :meth:`_auto_declare_enqueue`). For integrations and large
         selections; returns the delayables queued."""
-        from odoo.addons.queue_job.delay import group  # noqa: PLC0415 (queue_job is optional)
-
         if step in ("declare", "pay"):
             check_declarant(self.env)
         self.env["urssaf.run"]._urssaf_queue_job_setup()
-        jobs = []
-        for company in self.company_id:
-            mine = self.filtered(lambda d, company=company: d.company_id == company)
-            size = company._urssaf_chunk_size()
-            for start in range(0, len(mine), size):
-                chunk = mine[start : start + size]
-                description = self.env._(
-                    "Urssaf: %(step)s %(count)s declarations", step=self._step_label(step).lower(), count=len(chunk)
-                )
-                jobs.append(
-                    chunk.delayable(
-                        channel=URSSAF_CHANNEL, identity_key=step_identity, description=description
-                    )._urssaf_job_step(step)
-                )
-        if jobs:
-            group(*jobs).delay()
-        return jobs
+        label = self._step_label(step).lower()
+        return delay_chunks(
+            chunks(self),
+            "_urssaf_job_step",
+            (step,),
+            lambda chunk: self.env._("Urssaf: %(step)s %(count)s declarations", step=label, count=len(chunk)),
+        )
 
     def _urssaf_job_step(self, step):
         """A queue_job job: ``step`` on a chunk of declarations (safe to run

@@ -126,42 +126,57 @@ class UrssafMandate(models.Model):
         flight (the company's *Urssaf calls in parallel*), a summary at the
         end."""
         check_declarant(self.env)
-        checked = {mandate.id: mandate._urssaf_check_registrable() for mandate in self}
-        return self._urssaf_batch_send("register", checked)
+        return self._urssaf_batch_send("register", self._urssaf_check_registrable_all())
 
     def _urssaf_batch_label(self, step):
         return self.env._("Register mandates")
 
+    def _urssaf_batch_done_since(self, step, since):
+        # Every one was checked registrable (a draft) before it was queued.
+        return self.state == "active"
+
     def _urssaf_check_registrable(self):
-        """Raise a UserError when this mandate cannot be sent to Urssaf."""
+        """Raise a UserError when this mandate cannot be sent to Urssaf;
+        else its auto-entrepreneur's identifier."""
         self.ensure_one()
-        if self.state not in ("draft", "refused"):
-            raise UserError(self.env._("%s is already registered with Urssaf.", self.display_name))
-        if not self.document:
-            raise UserError(
-                self.env._(
-                    "Attach the signed mandate before registering %s: the tiers-déclarant must keep it.",
-                    self.display_name,
-                )
-            )
-        other = self.search(
+        return self._urssaf_check_registrable_all()[self.id]
+
+    def _urssaf_check_registrable_all(self):
+        """``_urssaf_check_registrable`` of each mandate, in their order, a
+        few queries for all of them (a selection of thousands is checked
+        before the first call): ``{mandate id: identifier}``."""
+        active = {}
+        for mandate in self.search(
             [
-                ("partner_id", "=", self.partner_id.id),
-                ("company_id", "=", self.company_id.id),
+                ("partner_id", "in", self.partner_id.ids),
+                ("company_id", "in", self.company_id.ids),
                 ("state", "=", "active"),
-                ("id", "!=", self.id),
-            ],
-            limit=1,
-        )
-        if other:
-            raise UserError(
-                self.env._(
-                    "%(partner)s already has an active mandate: %(mandate)s.",
-                    partner=self.partner_id.display_name,
-                    mandate=other.display_name,
+            ]
+        ):
+            active.setdefault((mandate.partner_id.id, mandate.company_id.id), mandate)
+        identifiers = self.env["urssaf.account"]._urssaf_identifiers_of(self)
+        checked = {}
+        for mandate in self:
+            if mandate.state not in ("draft", "refused"):
+                raise UserError(self.env._("%s is already registered with Urssaf.", mandate.display_name))
+            if not mandate.document:
+                raise UserError(
+                    self.env._(
+                        "Attach the signed mandate before registering %s: the tiers-déclarant must keep it.",
+                        mandate.display_name,
+                    )
                 )
-            )
-        return self.partner_id._urssaf_identifier(self.company_id)
+            other = active.get((mandate.partner_id.id, mandate.company_id.id))
+            if other and other != mandate:
+                raise UserError(
+                    self.env._(
+                        "%(partner)s already has an active mandate: %(mandate)s.",
+                        partner=mandate.partner_id.display_name,
+                        mandate=other.display_name,
+                    )
+                )
+            checked[mandate.id] = identifiers[mandate.id]()
+        return checked
 
     def _urssaf_batch_prepare(self, step, identifier=None):
         """The registration's call (plain values only: it runs in a pool

@@ -9,19 +9,46 @@ plain values: the ORM and the cursor are not thread-safe."""
 
 import contextlib
 import functools
+import json
 
-import psycopg2
+from markupsafe import Markup
 
-from odoo import models
+from odoo import fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, mute_logger
 
 from ..urssaf_api.call_pool import UrssafCallPool
 from ..urssaf_api.client import SharedBackoff
 from ..urssaf_api.exceptions import UrssafError, UrssafOutcomeUnknown
-from .urssaf_common import check_declarant, correlation_note
+from .urssaf_common import LOCK_SENDING_KEEP_KEYS, check_declarant, correlation_note, lock_rows
+from .urssaf_declaration_run import URSSAF_CHANNEL, chunks, chunks_waiting, delay_chunks
 
 DONE, REFUSED, FAILED = "done", "refused", "failed"
+# A selection of more records than this goes through OCA's queue_job, when
+# installed: a chunk per job, as the declarations' scheduled run, rather
+# than one request that lasts minutes (10,000 accounts: about ten).
+QUEUE_ABOVE = 100
+# The answers of a run are recorded this many at a time, in one savepoint
+# (each in its own only when one of them fails).
+RECORD_TOGETHER = 20
+
+
+def _ids(values):
+    """The record ids of a chunk's result list: ids, or (id, message) pairs."""
+    return [value[0] if isinstance(value, list | tuple) else value for value in values]
+
+
+class BatchRun:
+    """What one run of a step on a selection keeps besides its records (in
+    the context of its records, key ``urssaf_batch``): their chatter lines,
+    written together once every answer is recorded (one INSERT for all of
+    them rather than one for each: that was a quarter of the time of a large
+    run), and what the steps of its records look up once for all of them
+    (``memo``)."""
+
+    def __init__(self, records):
+        self.records = records
+        self.chatter = []  # (record id, body)
+        self.memo = {}
 
 
 class UrssafBatchMixin(models.AbstractModel):
@@ -29,7 +56,8 @@ class UrssafBatchMixin(models.AbstractModel):
 
     A model using it implements ``_urssaf_batch_prepare(step, identifier)``
     (``identifier``: what the check before the first call found, None when
-    not checked yet) returning
+    not checked yet), which raises a UserError (before it writes anything:
+    no savepoint around it) when the record cannot be sent, else returns
     ``(call, record)``: ``call(client)`` talks to Urssaf with plain values
     only (it runs in a pool thread), ``record(value, error)`` keeps what it
     gave, in the thread of the run, and returns ``(outcome, message)`` with
@@ -61,6 +89,12 @@ class UrssafBatchMixin(models.AbstractModel):
     def _urssaf_batch_label(self, step):
         raise NotImplementedError
 
+    def _urssaf_batch_done_since(self, step, since):
+        """Whether ``step`` was done on this record since ``since`` (a
+        queued job run again finds it so: it counts it done, and sends
+        nothing, nor writes a second chatter line)."""
+        return False
+
     def _urssaf_batch_run(self, step, checked=None):
         """Send ``step`` for each record, at most the company's *Urssaf calls
         in parallel* in flight; returns the results sorted into done,
@@ -74,33 +108,45 @@ class UrssafBatchMixin(models.AbstractModel):
             client = company._urssaf_client()
             if company._urssaf_parallel_calls() > 1:
                 client.shared_backoff = SharedBackoff()
+            run = BatchRun(records)
+            in_run = records.with_context(urssaf_batch=run)
             try:
-                records._urssaf_batch_calls(step, company, client, results, checked or {})
+                in_run._urssaf_batch_calls(step, company, client, results, checked or {})
             finally:
                 client.close()
+            records._urssaf_batch_write_chatter(run)
         return results
+
+    def _urssaf_batch_log(self, body):
+        """This record's chatter line: kept with those of its run, if it is
+        in one, else written at once."""
+        self.ensure_one()
+        run = self.env.context.get("urssaf_batch")
+        if run is None:
+            self.sudo()._message_log(body=body)
+        else:
+            run.chatter.append((self.id, body))
+
+    def _urssaf_batch_write_chatter(self, run):
+        """Write the chatter lines of ``run``, a batch INSERT for all (a
+        record's lines in their order, when it has several)."""
+        lines = run.chatter
+        while lines:
+            bodies, later = {}, []
+            for record_id, body in lines:
+                if record_id in bodies:
+                    later.append((record_id, body))
+                else:
+                    bodies[record_id] = body
+            self.browse(list(bodies)).sudo()._message_log_batch(bodies)
+            lines = later
+        run.chatter = []
 
     def _urssaf_batch_lock(self):
         """The records whose rows this transaction now holds (those another
-        transaction holds are being sent by it: left out)."""
-        if not self:
-            return self
-        self.flush_recordset()
-        try:
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    SQL(
-                        "SELECT id FROM %s WHERE id IN %s FOR NO KEY UPDATE SKIP LOCKED",
-                        SQL.identifier(self._table),
-                        tuple(self.ids),
-                    )
-                )
-                held = {row[0] for row in self.env.cr.fetchall()}
-        except psycopg2.errors.SerializationFailure:
-            return self.browse()
-        # Another transaction may have sent some of them meanwhile.
-        self.invalidate_recordset()
-        return self.filtered(lambda record: record.id in held)
+        transaction holds are being sent by it: left out). ``FOR NO KEY
+        UPDATE``: see ``lock_rows``."""
+        return lock_rows(self, LOCK_SENDING_KEEP_KEYS)
 
     def _urssaf_batch_calls(self, step, company, client, results, checked):
         """``_urssaf_batch_run`` for the records of ``company``: each one
@@ -111,8 +157,8 @@ class UrssafBatchMixin(models.AbstractModel):
         def calls():
             for record in self:
                 try:
-                    with self.env.cr.savepoint():
-                        call, keep = record._urssaf_batch_prepare(step, checked.get(record.id))
+                    # No savepoint: a prepare raises before it writes.
+                    call, keep = record._urssaf_batch_prepare(step, checked.get(record.id))
                 except UserError as error:
                     self.env.invalidate_all()
                     record._urssaf_batch_log_failure(step, str(error.args[0]))
@@ -123,14 +169,47 @@ class UrssafBatchMixin(models.AbstractModel):
 
         pool = UrssafCallPool(parallel, name=f"urssaf-{step}")
         with contextlib.closing(pool.run(calls())) as answers:
+            together = []
             for index, outcome in answers:
                 record, keep = sent[index]
-                record._urssaf_batch_record(step, keep, outcome, results)
+                together.append((record, keep, outcome))
+                if len(together) == RECORD_TOGETHER:
+                    self._urssaf_batch_record_together(step, together, results)
+                    together = []
+            self._urssaf_batch_record_together(step, together, results)
         for index in pool.not_attempted:
             record = sent[index][0]
             message = self.env._("Urssaf kept refusing the calls (rate limit): try again later.")
             record._urssaf_batch_log_failure(step, message)
             results[FAILED].append((record, message))
+
+    def _urssaf_batch_record_together(self, step, answers, results):
+        """Record ``answers``, ``[(record, keep, outcome)]``, in one
+        savepoint; when one of them fails, everything they did is rolled
+        back and each is recorded again in a savepoint of its own (two
+        queries fewer for each answer of a run where all goes well)."""
+        for _record, _keep, outcome in answers:
+            if outcome.error is not None and not isinstance(outcome.error, UrssafError):
+                # A bug, not an answer of Urssaf's: it stops the run.
+                raise outcome.error
+        if len(answers) > 1:
+            run = self.env.context.get("urssaf_batch")
+            logged = len(run.chatter) if run else 0
+            try:
+                with self.env.cr.savepoint():
+                    kept = [(record, keep(outcome.value, outcome.error)) for record, keep, outcome in answers]
+            except UserError:
+                self.env.invalidate_all()
+                if run:
+                    del run.chatter[logged:]
+            else:
+                for record, (kind, message) in kept:
+                    results[kind] |= record
+                    if kind == REFUSED:
+                        results.setdefault("refusals", []).append((record, message))
+                return
+        for record, keep, outcome in answers:
+            record._urssaf_batch_record(step, keep, outcome, results)
 
     def _urssaf_batch_record(self, step, keep, outcome, results):
         """Record one call's outcome on this record, in a savepoint of its
@@ -139,11 +218,16 @@ class UrssafBatchMixin(models.AbstractModel):
         if outcome.error is not None and not isinstance(outcome.error, UrssafError):
             # A bug, not an answer of Urssaf's: it stops the run.
             raise outcome.error
+        run = self.env.context.get("urssaf_batch")
+        logged = len(run.chatter) if run else 0
         try:
             with self.env.cr.savepoint():
                 kind, message = keep(outcome.value, outcome.error)
         except UserError as error:
             self.env.invalidate_all()
+            if run:
+                # Rolled back with the rest of what recording it did.
+                del run.chatter[logged:]
             message = str(error.args[0])
             if isinstance(outcome.error, UrssafOutcomeUnknown):
                 # Urssaf may hold it: the next sending looks it up first.
@@ -160,18 +244,20 @@ class UrssafBatchMixin(models.AbstractModel):
         the correlation id (the line names the new state: no tracking line
         besides it, which also halves the chatter writes of a large run)."""
         self.with_context(mail_notrack=True)._urssaf_write(values)
-        self.sudo()._message_log(body=message + correlation_note(self.env, answer))
+        self._urssaf_batch_log(message + correlation_note(self.env, answer))
 
     def _urssaf_batch_log_failure(self, step, message):
         """The failure's chatter line (what failed and why; the messages
         never carry a NIR nor an IBAN in clear)."""
-        self.sudo()._message_log(body=message)
+        self._urssaf_batch_log(message)
 
     def _urssaf_batch_send(self, step, checked=None):
         """A list or form button: ``step`` for these records (``checked``:
         the identifier each one's check found, by id); a summary
         notification, or for one record, its failure as an error."""
         check_declarant(self.env)
+        if self._urssaf_batch_queued():
+            return self._urssaf_batch_enqueue(step)
         results = self._urssaf_batch_run(step, checked)
         if len(self) == 1 and results[FAILED] and not results["unknown"]:
             # Nothing Urssaf may hold: say why, change nothing.
@@ -179,6 +265,25 @@ class UrssafBatchMixin(models.AbstractModel):
         return self._urssaf_batch_notification(step, results)
 
     def _urssaf_batch_notification(self, step, results):
+        lines = self._urssaf_batch_summary(step, results)
+        trouble = bool(results[FAILED] or results[REFUSED])
+        return self._urssaf_batch_toast(lines, trouble)
+
+    def _urssaf_batch_toast(self, lines, trouble=False):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Urssaf"),
+                "message": "\n".join(lines),
+                "type": "warning" if trouble else "success",
+                "sticky": trouble,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def _urssaf_batch_summary(self, step, results):
+        """The lines that say what ``_urssaf_batch_run`` did."""
         label = self._urssaf_batch_label(step)
         lines = [
             self.env._(
@@ -199,15 +304,115 @@ class UrssafBatchMixin(models.AbstractModel):
             lines.append(self.env._("Refused: %(record)s: %(message)s", record=record.display_name, message=message))
         for record, message in results[FAILED]:
             lines.append(self.env._("Failed: %(record)s: %(message)s", record=record.display_name, message=message))
-        trouble = bool(results[FAILED] or results[REFUSED])
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Urssaf"),
-                "message": "\n".join(lines),
-                "type": "warning" if trouble else "success",
-                "sticky": trouble,
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return lines
+
+    # ------------------------------------------------------------------
+    # Through OCA's queue_job: a chunk per job, a summary at the end
+    # ------------------------------------------------------------------
+
+    def _urssaf_batch_queued(self):
+        """Whether this selection goes through the job queue: large, and
+        every company of it sharing its runs through queue_job (installed,
+        and not turned off in the company's settings)."""
+        return len(self) > QUEUE_ABOVE and all(company._urssaf_uses_job_queue() for company in self.company_id)
+
+    def _urssaf_batch_enqueue(self, step):
+        """Queue ``step`` on these records as the declarations' runs are (see
+        ``urssaf.declaration._urssaf_enqueue_run``): a job per chunk of each
+        company's ``_urssaf_chunk_size`` records on the channel
+        ``root.urssaf``, one job per chunk (a chunk still waiting is not
+        queued twice); once they are all done, one last job sends the user
+        who launched them the summary. Returns the notification saying so."""
+        self.env["urssaf.run"]._urssaf_queue_job_setup(
+            functions=[(self._name, "_urssaf_job_batch"), (self._name, "_urssaf_job_batch_summary")]
+        )
+        label = self._urssaf_batch_label(step)
+        parts = chunks(self)
+        if chunks_waiting(self.env, self._name, f"_urssaf_job_batch({step})", parts):
+            return self._urssaf_batch_toast(
+                [self.env._("%(step)s: these records are already in the job queue.", step=label)], trouble=True
+            )
+        summary = (
+            self.browse()
+            .delayable(channel=URSSAF_CHANNEL, description=self.env._("Urssaf: %(step)s, the summary", step=label))
+            ._urssaf_job_batch_summary(step)
+        )
+        delay_chunks(
+            parts,
+            "_urssaf_job_batch",
+            (step, fields.Datetime.to_string(fields.Datetime.now())),
+            lambda chunk: self.env._("Urssaf: %(step)s, %(count)s records", step=label, count=len(chunk)),
+            on_done=summary,
+        )
+        return self._urssaf_batch_toast(
+            [
+                self.env._(
+                    "%(step)s: %(count)s records queued in %(jobs)s jobs. "
+                    "A summary comes to your inbox once they are all done.",
+                    step=label,
+                    count=len(self),
+                    jobs=len(parts),
+                )
+            ]
+        )
+
+    def _urssaf_job_batch(self, step, since):
+        """A queue_job job: ``step`` on a chunk of records, queued at
+        ``since``. Safe to run again (retried, or its worker killed): what
+        was done since it was queued counts done, and the others are each
+        locked, checked again once locked, and what Urssaf may hold is
+        looked up before anything is sent again. Returns what it did (JSON:
+        ids and messages), which the summary job reads."""
+        since = fields.Datetime.to_datetime(since)
+        todo = self.exists()
+        done_before = todo.filtered(lambda record: record._urssaf_batch_done_since(step, since))
+        results = {DONE: done_before.ids, REFUSED: [], FAILED: [], "skipped": [], "unknown": []}
+        for company, records in (todo - done_before).grouped("company_id").items():
+            mine = records.with_company(company).with_context(allowed_company_ids=[company.id])
+            done = mine._urssaf_batch_run(step)
+            results[DONE] += done[DONE].ids
+            results[REFUSED] += [(record.id, message) for record, message in done.get("refusals", [])]
+            results[FAILED] += [(record.id, message) for record, message in done[FAILED]]
+            results["skipped"] += done["skipped"].ids
+            results["unknown"] += done["unknown"].ids
+        return json.dumps(results)
+
+    def _urssaf_job_batch_summary(self, step):
+        """A queue_job job, once every chunk of a queued ``step`` is done:
+        the summary of their results, in the inbox of the user who launched
+        them (the jobs run as that user)."""
+        Job = self.env["queue.job"].sudo()
+        job = Job.search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
+        results = {DONE: self.browse(), REFUSED: self.browse(), FAILED: [], "skipped": self.browse()}
+        results["unknown"], results["refusals"] = self.browse(), []
+        done_by_chunk = [
+            json.loads(chunk.result or "{}")
+            for chunk in Job.search([("uuid", "in", (job.dependencies or {}).get("depends_on", []))], order="id")
+        ]
+        # The records deleted since (a draft mandate may be) are left out.
+        mentioned = [record_id for done in done_by_chunk for ids in done.values() for record_id in _ids(ids)]
+        existing = set(self.browse(mentioned).exists().ids)
+
+        def records(ids):
+            return self.browse(record_id for record_id in ids if record_id in existing)
+
+        for done in done_by_chunk:
+            results[DONE] |= records(done.get(DONE, []))
+            results["skipped"] |= records(done.get("skipped", []))
+            results["unknown"] |= records(done.get("unknown", []))
+            for record_id, message in done.get(REFUSED, []):
+                if record_id in existing:
+                    results[REFUSED] |= self.browse(record_id)
+                    results["refusals"].append((self.browse(record_id), message))
+            for record_id, message in done.get(FAILED, []):
+                if record_id in existing:
+                    results[FAILED].append((self.browse(record_id), message))
+        lines = self._urssaf_batch_summary(step, results)
+        self.env["mail.thread"].message_notify(
+            partner_ids=self.env.user.partner_id.ids,
+            # From OdooBot: a message of one's own is no notification.
+            author_id=self.env.ref("base.partner_root").id,
+            subject=self.env._("Urssaf: %s", self._urssaf_batch_label(step)),
+            body=Markup("<br/>").join(lines),
+        )
+        return lines[0]

@@ -48,9 +48,10 @@ class UrssafRun(models.Model):
             run.unknown_count = results.count("unknown")
 
     @api.model
-    def _urssaf_queue_job_setup(self):
+    def _urssaf_queue_job_setup(self, functions=()):
         """The channel ``root.urssaf`` and the job functions of the
-        scheduled runs, created when first needed: the addon does not
+        scheduled runs (and ``functions``, more ``(model, method)`` of jobs
+        on that channel), created when first needed: the addon does not
         depend on queue_job, so its data files cannot name them."""
         from .urssaf_declaration_run import URSSAF_CHANNEL  # noqa: PLC0415 (one module imports the other)
 
@@ -65,6 +66,7 @@ class UrssafRun(models.Model):
             ("urssaf.declaration", "_urssaf_job_auto_declare"),
             ("urssaf.declaration", "_urssaf_job_step"),
             ("urssaf.run", "_urssaf_job_finish"),
+            *functions,
         ):
             if not Function.search([("name", "=", Function.job_function_name(model, method))], limit=1):
                 Function.create(

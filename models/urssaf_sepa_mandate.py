@@ -182,20 +182,52 @@ class UrssafSepaMandate(models.Model):
         calls in flight (the company's *Urssaf calls in parallel*), a summary
         at the end."""
         check_declarant(self.env)
-        checked = {mandate.id: mandate._urssaf_check_registrable() for mandate in self}
-        return self._urssaf_batch_send("register", checked)
+        return self._urssaf_batch_send("register", self._urssaf_check_registrable_all())
 
     def _urssaf_batch_label(self, step):
         return self.env._("Register SEPA mandates")
 
+    def _urssaf_batch_done_since(self, step, since):
+        # Every one was checked registrable (a draft) before it was queued.
+        return self.state == "active"
+
     def _urssaf_check_registrable(self):
         """The partner's identifier, or an error saying why nothing can be sent."""
         self.ensure_one()
-        if self.state != "draft":
-            raise UserError(self.env._("SEPA mandate %s is already registered with Urssaf.", self.display_name))
-        # The account may have changed since the mandate was saved.
-        self._urssaf_check_bank_account()
-        return self.partner_id._urssaf_identifier(self.company_id)
+        return self._urssaf_check_registrable_all()[self.id]
+
+    def _urssaf_check_registrable_all(self):
+        """``_urssaf_check_registrable`` of each, in their order, their
+        accounts read in one search: ``{SEPA mandate id: identifier}``."""
+        identifiers = self.env["urssaf.account"]._urssaf_identifiers_of(self)
+        checked = {}
+        for mandate in self:
+            if mandate.state != "draft":
+                raise UserError(self.env._("SEPA mandate %s is already registered with Urssaf.", mandate.display_name))
+            # The account may have changed since the mandate was saved.
+            mandate._urssaf_check_bank_account()
+            checked[mandate.id] = identifiers[mandate.id]()
+        return checked
+
+    def _urssaf_known_rums(self):
+        """The RUMs of this auto-entrepreneur's SEPA mandates this database
+        holds (in a run, read once for all of its records)."""
+        key = (self.partner_id.id, self.company_id.id)
+        run = self.env.context.get("urssaf_batch")
+        if run is None:
+            partners, companies = self.partner_id, self.company_id
+        elif "rums" in run.memo:
+            return frozenset(run.memo["rums"].get(key, ()))
+        else:
+            partners, companies = run.records.partner_id, run.records.company_id
+        rums = {}
+        for mandate in self.sudo().search(
+            [("partner_id", "in", partners.ids), ("company_id", "in", companies.ids), ("rum", "!=", False)]
+        ):
+            rums.setdefault((mandate.partner_id.id, mandate.company_id.id), set()).add(mandate.rum)
+        if run is not None:
+            run.memo["rums"] = rums
+        return frozenset(rums.get(key, ()))
 
     def _urssaf_batch_prepare(self, step, identifier=None):
         """The registration's call (plain values only: it runs in a pool
@@ -214,12 +246,7 @@ class UrssafSepaMandate(models.Model):
         self._urssaf_stamp_environment()
         iban, holder, signature_date = self._iban(), self.holder, self.signature_date
         bic = self.bank_account_id.bank_bic or None
-        known_rums = frozenset(
-            self.sudo()
-            .search([("partner_id", "=", self.partner_id.id), ("company_id", "=", self.company_id.id)])
-            .filtered("rum")
-            .mapped("rum")
-        )
+        known_rums = self._urssaf_known_rums()
 
         def call(client):
             if sent_before:
@@ -252,7 +279,7 @@ class UrssafSepaMandate(models.Model):
                 iban=self.iban_masked,
                 reason=urssaf_error_text(self.env, error),
             )
-            self.sudo()._message_log(body=message + correlation_note(self.env, error))
+            self._urssaf_batch_log(message + correlation_note(self.env, error))
             return "refused", message
         if error is not None:
             raise urssaf_user_error(
@@ -264,6 +291,10 @@ class UrssafSepaMandate(models.Model):
             rum=result.rum,
         )
         self._urssaf_batch_record_answer({"state": "active", "rum": result.rum}, message, result)
+        run = self.env.context.get("urssaf_batch")
+        if run is not None and "rums" in run.memo:
+            # Held now: never taken for another draft of the run.
+            run.memo["rums"].setdefault((self.partner_id.id, self.company_id.id), set()).add(result.rum)
         return "done", message
 
     def action_revoke(self):

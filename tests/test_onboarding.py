@@ -45,9 +45,10 @@ def _chatter(records, text):
     )
 
 
-@freeze_time(FROZEN_NOW)
-@tagged("post_install", "-at_install")
-class TestOnboardingRuns(UrssafTransactionCase):
+class OnboardingCase(UrssafTransactionCase):
+    """Auto-entrepreneurs in Odoo and at a remote Urssaf that counts the
+    calls it serves at once."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -113,6 +114,36 @@ class TestOnboardingRuns(UrssafTransactionCase):
         self.assertEqual(action["tag"], "display_notification")
         return action["params"]["message"]
 
+    def _sepa_drafts(self, partners):
+        """Draft SEPA mandates of these auto-entrepreneurs, whose mandate
+        Urssaf holds for this platform."""
+        banks = self.env["res.partner.bank"].create(
+            [{"partner_id": partner.id, "acc_number": IBAN} for partner in partners]
+        )
+        return self.env["urssaf.sepa.mandate"].create(
+            [
+                {
+                    "partner_id": bank.partner_id.id,
+                    "bank_account_id": bank.id,
+                    "holder": bank.partner_id.name,
+                    "signature_date": SIGNED,
+                }
+                for bank in banks
+            ]
+        )
+
+    def _mandate_drafts(self, partners):
+        return self.env["urssaf.mandate"].create(
+            [
+                {"partner_id": partner.id, "signature_date": SIGNED, "document": PDF, "document_name": "m.pdf"}
+                for partner in partners
+            ]
+        )
+
+
+@freeze_time(FROZEN_NOW)
+@tagged("post_install", "-at_install")
+class TestOnboardingRuns(OnboardingCase):
     def test_check_accounts_in_parallel_with_a_summary(self):
         unknown = self._auto_entrepreneurs(1, known=False, first=COUNT)
         accounts = (self.partners | unknown).mapped(lambda partner: partner._urssaf_account())
@@ -154,24 +185,6 @@ class TestOnboardingRuns(UrssafTransactionCase):
         self.assertEqual((len(registered), set(registered.values())), (COUNT, {1}))
         self.assertEqual(self._message(action), f"Register mandates: {COUNT} done, 0 refused, 0 failed.")
         self.assertEqual(action["params"]["type"], "success")
-
-    def _sepa_drafts(self, partners):
-        """Draft SEPA mandates of these auto-entrepreneurs, whose mandate
-        Urssaf holds for this platform."""
-        banks = self.env["res.partner.bank"].create(
-            [{"partner_id": partner.id, "acc_number": IBAN} for partner in partners]
-        )
-        return self.env["urssaf.sepa.mandate"].create(
-            [
-                {
-                    "partner_id": bank.partner_id.id,
-                    "bank_account_id": bank.id,
-                    "holder": bank.partner_id.name,
-                    "signature_date": SIGNED,
-                }
-                for bank in banks
-            ]
-        )
 
     def test_register_sepa_mandates_each_once_lost_answers_looked_up(self):
         held = self._auto_entrepreneurs(COUNT, holder="demo-tiers", first=COUNT)

@@ -26,8 +26,9 @@ from odoo.tools import config
 from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 
 from ..models.urssaf_declaration_run import URSSAF_CHANNEL
+from ..models.urssaf_onboarding import QUEUE_ABOVE
 from ..urssaf_api.seed import synthetic_siret
-from ..urssaf_api.testing import DECLARE, Delay
+from ..urssaf_api.testing import DECLARE, GET_ACCOUNT, Delay
 from .common import start_remote_urssaf
 from .test_robustness import _company_settings
 
@@ -154,6 +155,69 @@ class TestQueueWorkers(BaseCase):
             cr.commit()  # pylint: disable=invalid-commit
             return declarations.ids, run.id
 
+    def _commit_mass_check(self):
+        """QUEUE_ABOVE + 1 auto-entrepreneurs known to the remote Urssaf,
+        their accounts checked by the administrator (a declarant) from the
+        list: queued, one account per chunk; returns the accounts' ids and
+        the administrator's partner id."""
+        count = QUEUE_ABOVE + 1
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            company = env.company
+            fnames = [*_company_settings(""), "urssaf_parallel_calls", "urssaf_job_queue"]
+            saved = company.read(fnames)[0]
+            self.addCleanup(self._restore_company, {fname: saved[fname] for fname in fnames})
+            company.write(
+                {
+                    **_company_settings(self.server.base_url),
+                    "urssaf_timeout": 10.0,
+                    "urssaf_parallel_calls": 1,
+                    "urssaf_job_queue": True,
+                }
+            )
+            category = env.ref("l10n_fr_urssaf_tierce_declaration.category_vente_marchandises")
+            values = []
+            for index in range(900200, 900200 + count):
+                siret = synthetic_siret(index)
+                self.remote.add_account(
+                    siret=siret,
+                    nom=f"AE{index}",
+                    prenoms="Worker",
+                    dateNaissance="1990-01-01",
+                    periodicite="MENSUELLE",
+                    dateDebutActivite="2019-01-01",
+                    categories=["VENTE_MARCHANDISES"],
+                    trade="commercant",
+                )
+                values.append(
+                    {
+                        "name": f"Queue worker AE {index}",
+                        "company_registry": siret,
+                        "urssaf_is_auto_entrepreneur": True,
+                        "urssaf_identifier_type": "siret",
+                        "urssaf_category_id": category.id,
+                        "urssaf_trade": "commercant",
+                    }
+                )
+            partners = env["res.partner"].create(values)
+            self.addCleanup(self._remove, "res.partner", partners.ids)
+            accounts = partners.urssaf_account_ids
+            self.addCleanup(self._remove, "urssaf.account", accounts.ids)
+            cr.execute("SELECT COALESCE(MAX(id), 0) FROM queue_job")
+            (self.last_job,) = cr.fetchone()
+            self.addCleanup(self._remove_jobs, self.last_job)
+            cr.execute("SELECT COALESCE(MAX(id), 0) FROM mail_message")
+            self.addCleanup(self._remove_messages, cr.fetchone()[0])
+            admin = env.ref("base.user_admin")
+            accounts.with_user(admin).action_urssaf_check()
+            cr.commit()  # pylint: disable=invalid-commit
+            return accounts.ids, admin.partner_id.id
+
+    def _remove_messages(self, last_message):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            env["mail.message"].search([("id", ">", last_message)]).unlink()
+
     def _restore_company(self, values):
         with self.registry.cursor() as cr:
             api.Environment(cr, api.SUPERUSER_ID, {}).company.write(values)
@@ -214,13 +278,9 @@ class TestQueueWorkers(BaseCase):
                 jobs.setdefault(method, []).append((state, retry))
             return jobs
 
-    def test_two_workers_share_a_run_and_close_it_once(self):
-        declaration_ids, run_id = self._commit_run()
-        jobs = self._jobs()
-        self.assertEqual(len(jobs["_urssaf_job_auto_declare"]), COUNT, "one job per chunk of one")
-        self.assertEqual(jobs["_urssaf_job_finish"], [("wait_dependencies", 0)])
-
-        stop_file = Path(config["data_dir"]) / f"urssaf-queue-workers-{run_id}.stop"
+    def _run_workers(self, stop_file):
+        """Two workers, until every job this test queued is done (or
+        failed); returns how many jobs each one ran."""
         stop_file.unlink(missing_ok=True)
         workers = self._start_workers(stop_file)
         deadline = time.monotonic() + TIMEOUT
@@ -234,8 +294,15 @@ class TestQueueWorkers(BaseCase):
         stop_file.touch()
         outputs = [worker.communicate(timeout=60) for worker in workers]
         self.assertEqual([worker.returncode for worker in workers], [0] * WORKERS, outputs)
-        taken = [json.loads(out.strip().splitlines()[-1])["jobs"] for out, _err in outputs]
+        return [json.loads(out.strip().splitlines()[-1])["jobs"] for out, _err in outputs]
 
+    def test_two_workers_share_a_run_and_close_it_once(self):
+        declaration_ids, run_id = self._commit_run()
+        jobs = self._jobs()
+        self.assertEqual(len(jobs["_urssaf_job_auto_declare"]), COUNT, "one job per chunk of one")
+        self.assertEqual(jobs["_urssaf_job_finish"], [("wait_dependencies", 0)])
+
+        taken = self._run_workers(Path(config["data_dir"]) / f"urssaf-queue-workers-{run_id}.stop")
         jobs = self._jobs()
         self.assertEqual(Counter(state for state, _retry in jobs["_urssaf_job_auto_declare"]), {"done": COUNT})
         # Released once, when the last chunk was done, and run once.
@@ -250,3 +317,33 @@ class TestQueueWorkers(BaseCase):
             self.assertEqual(set(declarations.mapped("state")), {"declared"})
             sent = Counter(r.json()["referenceTiers"] for r in self.server.requests_for(DECLARE, delegated=True))
             self.assertEqual(sent, Counter(declarations.mapped("reference_tiers")), "each declared once")
+
+    def test_two_workers_share_a_mass_check_and_sum_it_up_once(self):
+        self.server.inject(Delay(0.1), GET_ACCOUNT)
+        account_ids, admin_partner_id = self._commit_mass_check()
+        jobs = self._jobs()
+        chunks = len(account_ids)  # one account per chunk: one call at a time
+        self.assertEqual(len(jobs["_urssaf_job_batch"]), chunks)
+        self.assertEqual(jobs["_urssaf_job_batch_summary"], [("wait_dependencies", 0)])
+
+        taken = self._run_workers(Path(config["data_dir"]) / f"urssaf-queue-workers-check-{self.last_job}.stop")
+        jobs = self._jobs()
+        self.assertEqual(Counter(state for state, _retry in jobs["_urssaf_job_batch"]), {"done": chunks})
+        # Released once, when the last chunk was done, and run once.
+        self.assertEqual(jobs["_urssaf_job_batch_summary"], [("done", 1)])
+        self.assertEqual(sum(taken), chunks + 1, f"jobs each worker ran: {taken}")
+        self.assertTrue(all(taken), f"both workers took part: {taken}")
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            accounts = env["urssaf.account"].browse(account_ids)
+            self.assertEqual(set(accounts.mapped("state")), {"eligible"})
+            requests = self.server.requests_for(GET_ACCOUNT, delegated=True)
+            sent = Counter(request.query["siret"] for request in requests)
+            self.assertEqual(sent, Counter(accounts.partner_id.mapped("company_registry")), "each checked once")
+            messages = env["mail.message"].search([("model", "=", "urssaf.account"), ("res_id", "in", account_ids)])
+            lines = Counter(message.res_id for message in messages if "Urssaf account checked" in message.body)
+            self.assertEqual((len(lines), set(lines.values())), (chunks, {1}), "one chatter line each")
+            (summary,) = env["mail.message"].search(
+                [("partner_ids", "in", admin_partner_id), ("subject", "=", "Urssaf: Check accounts")]
+            )
+            self.assertIn(f"Check accounts: {chunks} done, 0 refused, 0 failed.", summary.body)

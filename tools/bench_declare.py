@@ -41,20 +41,23 @@ Targets (reported, not asserted): pool of 16 at least 8 times one at a time;
 import argparse
 import json
 import os
-import resource
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import threading
 import time
-import uuid
 from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from odoo_env import ADDON, REPO, addons_path, check_postgres, find_odoo, install_addon, link_addon
+from bench_common import (
+    bench_database,
+    company_settings,
+    count_calls,
+    open_registry,
+    peak_rss_mb,
+    profile_into,
+    start_server,
+)
+from odoo_env import ADDON
 
 PERIODS = [(date(2026, month, 1), date(2026, month + 1, 1)) for month in range(1, 11)]
 IBAN = "FR7630006000011234567890189"
@@ -66,40 +69,9 @@ def _month(index):
     return start, date.fromordinal(next_start.toordinal() - 1)
 
 
-def _peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 # ----------------------------------------------------------------------
 # Inside Odoo (the parent's setup, and each mode's processes)
 # ----------------------------------------------------------------------
-
-
-def _open(db, path, data_dir):
-    from odoo.modules.registry import Registry  # noqa: PLC0415
-    from odoo.tools import config  # noqa: PLC0415
-
-    config.parse_config(
-        [f"--addons-path={path}", f"--data-dir={data_dir}", "--log-level=warn", "--http-interface=127.0.0.1"]
-    )
-    return Registry(db)
-
-
-def _count_calls():
-    """Count the HTTP requests this process sends to Urssaf (every thread)."""
-    from odoo.addons.l10n_fr_urssaf_tierce_declaration.urssaf_api import client  # noqa: PLC0415
-
-    counter = {"calls": 0}
-    lock = threading.Lock()
-    send = client._Session.request
-
-    def counting(self, *args, **kwargs):
-        with lock:
-            counter["calls"] += 1
-        return send(self, *args, **kwargs)
-
-    client._Session.request = counting
-    return counter
 
 
 def setup(registry, base_url, n_aes, modes, one_sample):
@@ -113,18 +85,7 @@ def setup(registry, base_url, n_aes, modes, one_sample):
         company = env.company
         eur = env.ref("base.EUR")
         eur.active = True
-        company.write(
-            {
-                "currency_id": eur.id,
-                "urssaf_environment": "sandbox",
-                "urssaf_client_id": "demo-tiers",
-                "urssaf_client_secret": "demo-secret",
-                "urssaf_base_url": base_url,
-                "urssaf_timeout": 60.0,
-                "urssaf_connect_timeout": 10.0,
-                "urssaf_auto_declare": False,
-            }
-        )
+        company.write({"currency_id": eur.id, **company_settings(base_url)})
         category = env.ref(f"{ADDON}.category_vente_marchandises")
         partners = env["res.partner"]
         for start in range(0, n_aes, 1000):
@@ -189,7 +150,7 @@ def run_pool(registry, ids, parallel):
     (estimate and declare, a chunk per transaction), then the payments."""
     from odoo import api  # noqa: PLC0415
 
-    counter = _count_calls()
+    counter = count_calls()
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {})
         env.company.urssaf_parallel_calls = parallel
@@ -206,7 +167,7 @@ def run_pool(registry, ids, parallel):
             cr.commit()
             env.invalidate_all()
         wall = time.perf_counter() - started
-    return {"wall": wall, "calls": counter["calls"], "peak_mb": _peak_rss_mb()}
+    return {"wall": wall, "calls": counter["calls"], "peak_mb": peak_rss_mb()}
 
 
 def enqueue(registry, ids, step):
@@ -252,7 +213,7 @@ def worker(registry, stop_file):
 
     from odoo.addons.queue_job.controllers.main import RunJobController  # noqa: PLC0415
 
-    counter = _count_calls()
+    counter = count_calls()
     jobs = 0
     while not Path(stop_file).exists():
         with registry.cursor() as cr:
@@ -297,7 +258,7 @@ def worker(registry, stop_file):
                 # fail the benchmark on a failed job or a wrong result.
                 cr.rollback()
             jobs += 1
-    print(json.dumps({"jobs": jobs, "calls": counter["calls"], "peak_mb": _peak_rss_mb()}), flush=True)
+    print(json.dumps({"jobs": jobs, "calls": counter["calls"], "peak_mb": peak_rss_mb()}), flush=True)
 
 
 def check(registry, ids_by_mode, sqlite_path):
@@ -336,51 +297,24 @@ def check(registry, ids_by_mode, sqlite_path):
 # ----------------------------------------------------------------------
 
 
-def start_server(sqlite_path, latency_ms, n_aes):
-    """The sandbox's HTTP server in a process of its own; returns (process, base URL)."""
-    sys.path.insert(0, str(REPO))
-    from urssaf_api.sandbox import Sandbox  # noqa: PLC0415
-    from urssaf_api.seed import synthetic_siret  # noqa: PLC0415
-    from urssaf_api.storage import SqliteStorage  # noqa: PLC0415
+def accounts(n_aes):
+    """The auto-entrepreneurs the sandbox server knows: mandate held by the
+    platform, an active SEPA mandate."""
+    from urssaf_api.seed import synthetic_siret  # noqa: PLC0415 (on the path once the server is set up)
 
-    sandbox = Sandbox(SqliteStorage(sqlite_path))
     for index in range(n_aes):
-        sandbox.add_account(
-            siret=synthetic_siret(700000 + index),
-            nom=f"AE{index}",
-            prenoms="Bench",
-            dateNaissance="1990-01-01",
-            periodicite="MENSUELLE",
-            dateDebutActivite="2019-01-01",
-            categories=["VENTE_MARCHANDISES"],
-            trade="commercant",
-            mandate_holder="demo-tiers",
-            sepa_mandates=[{"iban": IBAN, "titulaire": f"AE{index}", "dateSignature": "2025-01-02"}],
-        )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "urssaf_api.server",
-            "--port",
-            "0",
-            "--db",
-            str(sqlite_path),
-            "--latency-ms",
-            str(latency_ms),
-            "--max-connections",
-            "256",
-            "--idle-timeout",
-            "120",
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    line = process.stdout.readline()
-    base_url = line.split("listening on ", 1)[1].split(" ", 1)[0]
-    return process, base_url
+        yield {
+            "siret": synthetic_siret(700000 + index),
+            "nom": f"AE{index}",
+            "prenoms": "Bench",
+            "dateNaissance": "1990-01-01",
+            "periodicite": "MENSUELLE",
+            "dateDebutActivite": "2019-01-01",
+            "categories": ["VENTE_MARCHANDISES"],
+            "trade": "commercant",
+            "mandate_holder": "demo-tiers",
+            "sepa_mandates": [{"iban": IBAN, "titulaire": f"AE{index}", "dateSignature": "2025-01-02"}],
+        }
 
 
 def _child(args, *extra):
@@ -397,7 +331,7 @@ def _result(process):
 
 
 def run_mode(args, mode, ids, work):
-    registry = _open(args.db_name, args.path, args.data)
+    registry = open_registry(args.db_name, args.path, args.data)
     if mode.startswith("queue"):
         workers = int(mode[len("queue") :])
         stop_file = work / f"stop-{mode}"
@@ -432,19 +366,11 @@ def child_main(argv):
     parser.add_argument("--path")
     parser.add_argument("--data")
     args = parser.parse_args(argv)
-    registry = _open(args.db, args.path, args.data)
+    registry = open_registry(args.db, args.path, args.data)
     if args.what == "worker":
         worker(registry, args.arg)
-    elif os.environ.get("URSSAF_BENCH_PROFILE"):
-        # Where the time of a pool run goes (cProfile statistics in that file).
-        import cProfile  # noqa: PLC0415
-
-        profile = cProfile.Profile()
-        result = profile.runcall(run_pool, registry, json.loads(args.more), int(args.arg))
-        profile.dump_stats(os.environ["URSSAF_BENCH_PROFILE"])
-        print(json.dumps(result), flush=True)
     else:
-        print(json.dumps(run_pool(registry, json.loads(args.more), int(args.arg))), flush=True)
+        print(json.dumps(profile_into(run_pool, registry, json.loads(args.more), int(args.arg))), flush=True)
     return 0
 
 
@@ -462,24 +388,11 @@ def main():
     if len(modes) > len(PERIODS):
         parser.error(f"at most {len(PERIODS)} modes")
 
-    odoo_dir = find_odoo()
-    check_postgres()
-    shm = Path("/dev/shm")
-    work = Path(tempfile.mkdtemp(prefix="urssaf-bench-declare-", dir=shm if shm.is_dir() else None))
-    args.path = addons_path(odoo_dir, link_addon(work / "addons"))
-    args.data = str(work / "data")
-    args.db_name = f"urssaf_bench_{uuid.uuid4().hex[:8]}"
-    sqlite_path = work / "sandbox.sqlite"
-    server = None
-    code = 1
-    try:
-        print(f"Creating database {args.db_name} with {ADDON} and queue_job...", flush=True)
-        if install_addon(args.db_name, args.path, args.data, f"{ADDON},queue_job"):
-            print("bench_declare: installing the addon failed.", file=sys.stderr)
-            return 1
+    with bench_database("bench-declare", f"{ADDON},queue_job", keep=args.keep) as sandbox:
+        args.path, args.data, args.db_name = sandbox.path, sandbox.data, sandbox.db_name
         started = time.perf_counter()
-        server, base_url = start_server(sqlite_path, args.latency_ms, args.aes)
-        registry = _open(args.db_name, args.path, args.data)
+        base_url = start_server(sandbox, args.latency_ms, accounts(args.aes))
+        registry = open_registry(args.db_name, args.path, args.data)
         ids = setup(registry, base_url, args.aes, modes, args.one_sample)
         print(
             f"{args.aes} auto-entrepreneurs, {sum(map(len, ids.values()))} declarations prepared in "
@@ -489,8 +402,8 @@ def main():
         figures = {}
         for mode in modes:
             print(f"{mode}: {len(ids[mode])} declarations...", flush=True)
-            figures[mode] = run_mode(args, mode, ids[mode], work)
-        failures = check(registry, ids, sqlite_path)
+            figures[mode] = run_mode(args, mode, ids[mode], sandbox.work)
+        failures = check(registry, ids, sandbox.sqlite_path)
         print(f"\nEstimate, declare and pay, {args.latency_ms:.0f} ms per call, {os.cpu_count()} cores:")
         print(
             f"  {'mode':8} {'decl.':>6} {'wall s':>8} {'decl/s':>7} {'calls':>6} {'calls/s':>8} {'peak MB':>8}  check"
@@ -525,26 +438,6 @@ def main():
             print("  " + line)
         code = 0 if not any(failures.values()) else 1
         return code
-    finally:
-        if server is not None:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                # The database and the work folder must go whatever it does.
-                print("bench_declare: the sandbox server did not stop within 30 s of SIGINT; killed.", file=sys.stderr)
-                server.kill()
-                server.wait()
-        if not args.keep:
-            from odoo.modules.registry import Registry  # noqa: PLC0415
-            from odoo.sql_db import close_db  # noqa: PLC0415
-
-            Registry.delete(args.db_name)
-            close_db(args.db_name)
-            subprocess.run(["dropdb", "--if-exists", args.db_name], check=False)
-        else:
-            print(f"Database {args.db_name} kept.")
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,154 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Onboarding at scale through OCA's queue_job: *Check accounts*, *Register
+mandates*, *Register SEPA mandates* on a large selection are queued as jobs
+of a chunk each, as the declarations' scheduled run is; each record reaches
+Urssaf once, even when a chunk's job runs again; the last job sends the
+user who launched them one summary.
+
+The jobs are those queue_job stored; they run one after the other here,
+through queue_job's own job controller, in the test's transaction."""
+
+import json
+import math
+from collections import Counter
+
+from odoo.tests import freeze_time, tagged
+
+from odoo.addons.queue_job.controllers.main import RunJobController
+from odoo.addons.queue_job.job import Job
+
+from ..models.urssaf_declaration_run import URSSAF_CHANNEL
+from ..models.urssaf_onboarding import QUEUE_ABOVE
+from ..urssaf_api.testing import GET_ACCOUNT, REGISTER_MANDATE, REGISTER_SEPA_MANDATE, ServerError
+from .common import FROZEN_NOW
+from .test_onboarding import COUNT, PARALLEL, OnboardingCase, _chatter
+
+LARGE = QUEUE_ABOVE + 1
+
+
+@freeze_time(FROZEN_NOW)
+@tagged("post_install", "-at_install")
+class TestOnboardingJobs(OnboardingCase):
+    def setUp(self):
+        super().setUp()
+        if "queue.job" not in self.env:
+            self.skipTest("OCA's queue_job is not installed")
+        self.company.sudo().urssaf_job_queue = True
+        self.env.cr.execute("SELECT COALESCE(MAX(id), 0) FROM queue_job")
+        (self.last_job,) = self.env.cr.fetchone()
+
+    def _jobs(self, method=None):
+        domain = [("id", ">", self.last_job), ("channel", "=", URSSAF_CHANNEL)]
+        if method:
+            domain.append(("method_name", "=", method))
+        return self.env["queue.job"].search(domain, order="id")
+
+    def _run_jobs(self):
+        """Run the pending jobs as a worker would, until none is left:
+        each through queue_job's job controller, as the user who queued it,
+        then the jobs waiting on it released. Returns the jobs run."""
+        ran = self.env["queue.job"]
+        while pending := self._jobs().filtered(lambda job: job.state == "pending")[:1]:
+            job = Job.load(self.env, pending.uuid)
+            job.set_started()
+            job.store()
+            RunJobController._try_perform_job(self.env, job)
+            RunJobController._enqueue_dependent_jobs(self.env, job)
+            ran |= pending
+        return ran
+
+    def _summary(self, user):
+        """The summary notifications in ``user``'s inbox."""
+        return self.env["mail.notification"].search(
+            [("res_partner_id", "=", user.partner_id.id), ("mail_message_id.subject", "like", "Urssaf:")]
+        )
+
+    def test_check_accounts_queued_in_chunks_with_a_summary(self):
+        partners = self.partners | self._auto_entrepreneurs(LARGE - COUNT - 1, first=COUNT)
+        unknown = self._auto_entrepreneurs(1, known=False, first=LARGE)
+        accounts = (partners | unknown).mapped(lambda partner: partner._urssaf_account())
+        action = accounts.with_user(self.declarant).action_urssaf_check()
+        self.assertIn(f"Check accounts: {LARGE} records queued", self._message(action))
+        self.assertFalse(self.server.count(GET_ACCOUNT), "nothing sent before a worker runs the jobs")
+        chunks = self._jobs("_urssaf_job_batch")
+        size = self.company._urssaf_chunk_size()
+        self.assertEqual(len(chunks), math.ceil(LARGE / size))
+        self.assertEqual(sum(len(job.records) for job in chunks), LARGE)
+        self.assertEqual(set(chunks.mapped("user_id")), {self.declarant}, "the jobs run as who launched them")
+        (summary,) = self._jobs("_urssaf_job_batch_summary")
+        self.assertEqual(summary.state, "wait_dependencies")
+
+        # Clicked again while the chunks wait: nothing queued twice.
+        again = accounts.with_user(self.declarant).action_urssaf_check()
+        self.assertIn("already in the job queue", self._message(again))
+        self.assertEqual(len(self._jobs()), len(chunks) + 1)
+
+        ran = self._run_jobs()
+        self.assertEqual(ran[-1], summary, "the summary comes last, once")
+        self.assertEqual(set(self._jobs().mapped("state")), {"done"})
+        self.assertEqual(self.server.count(GET_ACCOUNT, delegated=True), LARGE)
+        self.assertGreater(self.handler.most, 1, "several calls in flight in a job")
+        self.assertLessEqual(self.handler.most, PARALLEL)
+        known = accounts - unknown._urssaf_account()
+        self.assertEqual(set(known.mapped("state")), {"eligible"})
+        self.assertEqual(unknown._urssaf_account().state, "unknown")
+        checked = _chatter(known, "Urssaf account checked")
+        self.assertEqual((len(checked), set(checked.values())), (LARGE - 1, {1}))
+        (notification,) = self._summary(self.declarant)
+        body = notification.mail_message_id.body
+        self.assertIn(f"Check accounts: {LARGE - 1} done, 1 refused, 0 failed.", body)
+        self.assertIn(f"Refused: {unknown._urssaf_account().display_name}", body)
+        # In the inbox or by email, as the user chose.
+        self.assertEqual(notification.notification_type, self.declarant.notification_type)
+
+    def test_register_mandates_queued_each_once_even_when_a_job_runs_again(self):
+        partners = self.partners | self._auto_entrepreneurs(LARGE - COUNT, first=COUNT)
+        lost = partners[:3]
+        self.server.inject(ServerError(500, after=True), REGISTER_MANDATE, when=self._about(lost))
+        mandates = self._mandate_drafts(partners)
+        mandates.with_user(self.declarant).action_register()
+        self._run_jobs()
+        self._sent_once_each(REGISTER_MANDATE, partners)
+        self.assertEqual(set(mandates.mapped("state")), {"active"})
+        # A chunk's job run again (retried, or its worker killed after
+        # Urssaf answered): each one found registered, nothing sent.
+        first = self._jobs("_urssaf_job_batch")[0]
+        Job.load(self.env, first.uuid).perform()
+        self._sent_once_each(REGISTER_MANDATE, partners)
+        registered = _chatter(mandates, "Mandate registered with Urssaf")
+        self.assertEqual((len(registered), set(registered.values())), (LARGE, {1}))
+        (notification,) = self._summary(self.declarant)
+        self.assertIn(f"Register mandates: {LARGE} done, 0 refused, 0 failed.", notification.mail_message_id.body)
+        # What each chunk did, for the summary: every mandate once.
+        done = Counter(
+            record_id for job in self._jobs("_urssaf_job_batch") for record_id in json.loads(job.result)["done"]
+        )
+        self.assertEqual(done, Counter(mandates.ids))
+
+    def test_register_sepa_mandates_queued_each_once(self):
+        held = self._auto_entrepreneurs(LARGE, holder="demo-tiers", first=COUNT)
+        lost = held[:3]
+        self.server.inject(ServerError(500, after=True), REGISTER_SEPA_MANDATE, when=self._about(lost))
+        sepa = self._sepa_drafts(held)
+        sepa.with_user(self.declarant).action_register()
+        self._run_jobs()
+        self._sent_once_each(REGISTER_SEPA_MANDATE, held)
+        self.assertEqual(set(sepa.mapped("state")), {"active"})
+        registered = _chatter(sepa, "SEPA mandate registered with Urssaf")
+        self.assertEqual((len(registered), set(registered.values())), (LARGE, {1}))
+        (notification,) = self._summary(self.declarant)
+        self.assertIn(f"Register SEPA mandates: {LARGE} done, 0 refused, 0 failed.", notification.mail_message_id.body)
+
+    def test_without_the_setting_a_large_selection_is_sent_at_once(self):
+        self.company.sudo().urssaf_job_queue = False
+        partners = self.partners | self._auto_entrepreneurs(LARGE - COUNT, first=COUNT)
+        accounts = partners.mapped(lambda partner: partner._urssaf_account())
+        action = accounts.with_user(self.declarant).action_urssaf_check()
+        self.assertEqual(self._message(action), f"Check accounts: {LARGE} done, 0 refused, 0 failed.")
+        self.assertFalse(self._jobs())
+
+    def test_a_small_selection_is_sent_at_once(self):
+        accounts = self.partners.mapped(lambda partner: partner._urssaf_account())
+        action = accounts.with_user(self.declarant).action_urssaf_check()
+        self.assertEqual(self._message(action), f"Check accounts: {COUNT} done, 0 refused, 0 failed.")
+        self.assertFalse(self._jobs())
