@@ -24,7 +24,14 @@ from ..urssaf_api.seed import seed_account
 from . import test_portal_mandate_signature
 from .common import UrssafSandboxMixin
 from .test_portal_mandate_signature import PortalMandateMixin, pdf_text
-from .test_tours import ASSET_BUNDLES, TIMEZONE, UrssafTourBrowser, load_french
+from .test_tours import (
+    ASSET_BUNDLES,
+    SCREENSHOT_SIZE,
+    TIMEZONE,
+    UrssafTourBrowser,
+    load_french,
+    screenshots_wanted,
+)
 
 ADDON = "l10n_fr_urssaf_tierce_declaration"
 ALIAS = "quarterly_craftsman_moselle"
@@ -51,6 +58,10 @@ class TestPortalEndToEndTour(PortalMandateMixin, UrssafSandboxMixin, HttpCase):
         euro.active = True
         if cls.company.currency_id != euro:
             cls.company.currency_id = euro
+        # A French firm's address on the mandate (the screenshots show it).
+        cls.company.write(
+            {"street": "12 rue de la Paix", "zip": "75002", "city": "Paris", "country_id": cls.env.ref("base.fr").id}
+        )
         # Both work in French, with every module's French terms loaded.
         load_french(cls.env)
         cls.portal_user.write({"lang": "fr_FR", "tz": TIMEZONE})
@@ -75,7 +86,15 @@ class TestPortalEndToEndTour(PortalMandateMixin, UrssafSandboxMixin, HttpCase):
         """Run ``tour`` from ``url`` as ``login`` in a browser of Paris, and
         check that none of its requests compiled assets."""
         compiled = self._compiled_assets()
-        with patch.object(odoo_tests_common, "ChromeBrowser", UrssafTourBrowser):
+        size = self.browser_size
+        if screenshots_wanted():
+            # The README's screenshots of the portal (URSSAF_SCREENSHOTS=1).
+            cookies = {**(cookies or {}), "urssaf_screenshots": "1"}
+            size = SCREENSHOT_SIZE
+        with (
+            patch.object(odoo_tests_common, "ChromeBrowser", UrssafTourBrowser),
+            patch.object(self, "browser_size", size),
+        ):
             self.start_tour(url, f"{ADDON}.{tour}", login=login, timeout=180, cookies=cookies)
         self.env.invalidate_all()
         self.assertFalse(

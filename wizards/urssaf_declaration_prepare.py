@@ -41,7 +41,9 @@ class UrssafDeclarationPrepare(models.TransientModel):
     company_partner_count = fields.Integer(
         string="Auto-entrepreneurs of the company", compute="_compute_company_partner_count"
     )
-    company_partner_count_label = fields.Char(compute="_compute_company_partner_count")
+    company_partner_count_label = fields.Char(
+        string="Auto-entrepreneurs to prepare", compute="_compute_company_partner_count"
+    )
     partner_ids = fields.Many2many(
         "res.partner",
         string="Chosen auto-entrepreneurs",

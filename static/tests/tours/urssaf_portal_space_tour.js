@@ -9,7 +9,7 @@
  * and debit date, and the register's PDF link.
  */
 import { registry } from "@web/core/registry";
-import { ADDON } from "@l10n_fr_urssaf_tierce_declaration/../tests/tours/urssaf_tour_utils";
+import { ADDON, screenshot } from "@l10n_fr_urssaf_tierce_declaration/../tests/tours/urssaf_tour_utils";
 
 const COOKIE = "urssaf_portal_expect";
 
@@ -76,6 +76,7 @@ registry.category("web_tour.tours").add(`${ADDON}.portal_space_tour`, {
                 trigger: "#urssaf_portal_declaration .urssaf_portal_turnover_line",
             },
             shows("#urssaf_portal_declaration", figures, "The declaration shows its figures and its debit date"),
+            ...screenshot("portal_declaration", "#urssaf_portal_declaration .urssaf_portal_contribution"),
             {
                 content: "Open the registers",
                 trigger: '#urssaf_portal_nav a[href="/my/urssaf/registers"]',
