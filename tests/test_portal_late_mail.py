@@ -166,3 +166,19 @@ class TestPortalLateMail(rpc_trust.RpcTrustCase):
             self._run()
         self.assertFalse(self._mails(self.trader))
         self.assertFalse(self.trader_account.portal_late_period_end)
+
+    def test_a_broken_template_never_stops_the_run(self):
+        template = self.env.ref("l10n_fr_urssaf_tierce_declaration.mail_template_urssaf_portal_late_account")
+        # A template that Odoo accepts (it renders it on an account, without
+        # a period) but that fails when sent: a division by zero.
+        template.body_html = "<p t-out=\"1 / (0 if ctx.get('urssaf_period_start') else 1)\"/>"
+        with (
+            freeze_time("2026-12-02 10:00:00"),
+            self.assertLogs("odoo.addons.l10n_fr_urssaf_tierce_declaration.models.urssaf_account_portal") as logs,
+        ):
+            self._run()
+        not_sent = f"the late_no_mandate e-mail of Urssaf account {self.trader_account.id} was not sent"
+        self.assertIn(not_sent, logs.output[0])
+        self.assertFalse(self._mails(self.trader))
+        # Not recorded as told: the next run tries again.
+        self.assertFalse(self.trader_account.portal_late_period_end)
