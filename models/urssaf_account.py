@@ -81,6 +81,10 @@ class UrssafAccount(models.Model):
             "category_ids",
             "versement_liberatoire",
             "checked_at",
+            # The last period the auto-entrepreneur was e-mailed as late for
+            # want of a mandate: written by the daily run only, so that no
+            # period is told twice.
+            "portal_late_period_end",
         }
     )
     _urssaf_protected_defaults = {"state": "unchecked"}

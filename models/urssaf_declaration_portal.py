@@ -76,8 +76,14 @@ class UrssafDeclaration(models.Model):
         declaring company holds no active mandate from it: only it can
         mend that (sign the mandate). Once per declaration."""
         late = self.sudo().search(self._urssaf_portal_late_domain(today))
+        told = self.browse()
         for declaration in late.filtered(lambda d: not d._active_mandate()):
             declaration._urssaf_portal_mail("late_no_mandate")
+            told |= declaration.filtered("portal_late_notified")
+        # The auto-entrepreneurs that never gave a mandate have no
+        # declaration at all: the preparation skips them. One e-mail a day
+        # at most: the ones just told hear of their latest period tomorrow.
+        self.env["urssaf.account"]._urssaf_portal_notify_late(today, told=told)
 
     # ------------------------------------------------------------------
     # Sending

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from collections import defaultdict
+from datetime import timedelta
 
 from odoo import api, models
 
@@ -131,14 +132,78 @@ class UrssafDeclarationPreparation(models.AbstractModel):
         }
 
     @api.model
+    def _with_active_mandate(self, partners, company):
+        """The ids of ``partners`` that ``company`` holds an active
+        tierce-déclaration mandate from, in one query."""
+        active_mandates = self.env["urssaf.mandate"].search(
+            [("company_id", "=", company.id), ("state", "=", "active"), ("partner_id", "in", partners.ids)]
+        )
+        return set(active_mandates.partner_id.ids)
+
+    @api.model
+    def _late_for_want_of_mandate(self, company, today):
+        """The auto-entrepreneurs of ``company`` whose latest overdue period
+        cannot be declared because ``company`` holds no active mandate from
+        them, as the preparation would skip them ("no_mandate").
+
+        The ones Urssaf has not checked, or says are not eligible, are left
+        out as the preparation leaves them out first: no mandate would mend
+        that. A period with a declaration (not cancelled) is left out too:
+        that declaration tells its own lateness.
+
+        Returns ``[(partner, start, end, due_date)]``, the partners in
+        ``company``.
+        """
+        partners = self._company_partners(company).with_company(company)
+        with_mandate = self._with_active_mandate(partners, company)
+        late = []
+        for partner in partners.filtered(lambda p: p.id not in with_mandate):
+            found = self._period_for(partner, today)
+            if len(found) == 2 and found[0] in ("not_checked", "not_eligible"):
+                continue
+            overdue = self._last_overdue_period(partner, today)
+            if overdue:
+                late.append((partner, *overdue))
+        if not late:
+            return late
+        declared = {
+            (declaration.partner_id.id, declaration.period_start)
+            for declaration in self.env["urssaf.declaration"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", company.id),
+                    ("partner_id", "in", [partner.id for partner, *_period in late]),
+                    ("period_start", "in", list({start for _partner, start, *_rest in late})),
+                    ("state", "!=", "cancelled"),
+                ]
+            )
+        }
+        return [found for found in late if (found[0].id, found[1]) not in declared]
+
+    @api.model
+    def _last_overdue_period(self, partner, today):
+        """The latest period of ``partner`` (checked by Urssaf) whose due date
+        has passed on ``today``: ``(start, end, due_date)`` or None. The last
+        ended period is usually not overdue yet (a monthly period is due a
+        month after it ends), so the ones before it are looked at too."""
+        partner = partner.sudo()
+        periodicity = PERIODICITY_TO_API[partner.urssaf_periodicity]
+        start_of_activity = partner.urssaf_activity_start
+        period = periods.last_ended_period(today, start_of_activity, periodicity)
+        while period:
+            due = periods.due_date(period[1], periodicity)
+            if due < today:
+                return period[0], period[1], due
+            period = periods.expected_period(start_of_activity, periodicity, period[0] - timedelta(days=1))
+        return None
+
+    @api.model
     def _prepare_batch(self, partners, company, periods_of, turnover=None):
         """:param periods_of: ``{partner_id: _period_for's answer}``"""
         Declaration = self.env["urssaf.declaration"]
         created, refreshed, skipped = Declaration, Declaration, []
-        active_mandates = self.env["urssaf.mandate"].search(
-            [("company_id", "=", company.id), ("state", "=", "active"), ("partner_id", "in", partners.ids)]
-        )
-        with_mandate = set(active_mandates.partner_id.ids)
+        with_mandate = self._with_active_mandate(partners, company)
         batch_periods = {}
         for partner in partners:
             found = periods_of[partner.id]

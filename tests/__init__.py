@@ -42,6 +42,8 @@ from . import test_drill_down
 from . import test_debit_rejected
 from . import test_portal_mandate_signature
 from . import test_portal
+from . import test_portal_tour
+from . import test_portal_late_mail
 
 # pytest only: an ERROR logged during a test fails it, as under Odoo's runner
 # (see pytest_error_logs; Odoo's runner ignores this name).

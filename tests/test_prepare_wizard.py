@@ -91,6 +91,11 @@ class TestPrepareWizard(UrssafAccountingCase):
                 [("company_id", "=", self.company.id), ("is_auto_entrepreneur", "=", True)]
             ),
         )
+        count = wizard.company_partner_count
+        self.assertEqual(
+            wizard.company_partner_count_label,
+            "1 auto-entrepreneur" if count == 1 else f"{count} auto-entrepreneurs",
+        )
         wizard.action_prepare()
         declaration = wizard.declaration_ids
         self.assertEqual(len(declaration), 1)

@@ -41,6 +41,9 @@ class UrssafDeclarationPrepare(models.TransientModel):
     company_partner_count = fields.Integer(
         string="Auto-entrepreneurs of the company", compute="_compute_company_partner_count"
     )
+    company_partner_count_label = fields.Char(
+        string="Auto-entrepreneurs to prepare", compute="_compute_company_partner_count"
+    )
     partner_ids = fields.Many2many(
         "res.partner",
         string="Chosen auto-entrepreneurs",
@@ -74,7 +77,13 @@ class UrssafDeclarationPrepare(models.TransientModel):
     def _compute_company_partner_count(self):
         preparation = self.env["urssaf.declaration.preparation"]
         for wizard in self:
-            wizard.company_partner_count = len(preparation._company_partners(wizard.company_id))
+            count = len(preparation._company_partners(wizard.company_id))
+            wizard.company_partner_count = count
+            wizard.company_partner_count_label = (
+                self.env._("1 auto-entrepreneur")
+                if count == 1
+                else self.env._("%(count)s auto-entrepreneurs", count=count)
+            )
 
     def _partners(self):
         """The auto-entrepreneurs to prepare."""

@@ -169,7 +169,7 @@ registry.category("web_tour.tours").add(`${ADDON}.accountant_tour`, {
         },
 
         // The declarations of the last ended period.
-        ...prepareAndEstimate(AE, screenshot("prepare_wizard", `.modal ${field("company_partner_count")}`)),
+        ...prepareAndEstimate(AE, screenshot("prepare_wizard", `.modal ${field("company_partner_count_label")}`)),
         {
             content: "Open the estimate page",
             trigger: '.o_notebook_headers a[name="estimate"]',

@@ -7,15 +7,16 @@
  * Urssaf account with the declaring company, and its portal user.
  */
 import { registry } from "@web/core/registry";
-import { ADDON } from "@l10n_fr_urssaf_tierce_declaration/../tests/tours/urssaf_tour_utils";
+import { ADDON, screenshot } from "@l10n_fr_urssaf_tierce_declaration/../tests/tours/urssaf_tour_utils";
 
 const AE = "Lucas BERNARD";
 const SIGNER = "Lucas Bernard";
 const IBAN = "FR14 2004 1010 0505 0001 3M02 606";
 const IBAN_BAD_KEY = "FR14 2004 1010 0505 0001 3M02 607";
 
-/** Sign the document shown with a typed signature, in French. */
-function signAs(name, content) {
+/** Sign the document shown with a typed signature, in French
+ * (``shot``: the screenshot taken once signed, before sending). */
+function signAs(name, content, shot = null) {
     return [
         {
             content: `${content}: the signature form speaks French`,
@@ -31,6 +32,7 @@ function signAs(name, content) {
             trigger: "canvas.o_web_sign_signature",
             run: "canvasNotEmpty",
         },
+        ...(shot ? screenshot(shot, ".o_portal_sign_submit:enabled") : []),
         {
             content: `${content}: sign`,
             trigger: ".o_portal_sign_submit:enabled",
@@ -57,7 +59,7 @@ registry.category("web_tour.tours").add(`${ADDON}.portal_mandate_tour`, {
             content: "The mandate names the auto-entrepreneur",
             trigger: `.o_urssaf_mandate_text .o_urssaf_principal_name:contains(${AE})`,
         },
-        ...signAs(SIGNER, "Tierce-déclaration mandate"),
+        ...signAs(SIGNER, "Tierce-déclaration mandate", "portal_mandate_sign"),
         {
             content: "The mandate is signed and waits for its registration",
             trigger: ".o_urssaf_signed",
