@@ -31,6 +31,30 @@ def field_label(record, fname):
     return record._fields[fname].get_description(record.env)["string"]
 
 
+def first_in_order(record, fnames):
+    """Of ``fnames``, the field that comes first in the model's order: the
+    one a refusal names when several are refused at once."""
+    order = list(record._fields)
+    return min(fnames, key=lambda name: order.index(name) if name in order else len(order))
+
+
+def summary_notification(env, lines, trouble, after):
+    """The notification that sums up a run of Urssaf calls (``lines``),
+    sticky and a warning when something went wrong; ``after``: the action
+    the web client runs next."""
+    return {
+        "type": "ir.actions.client",
+        "tag": "display_notification",
+        "params": {
+            "title": env._("Urssaf"),
+            "message": "\n".join(lines),
+            "type": "warning" if trouble else "success",
+            "sticky": bool(trouble),
+            "next": after,
+        },
+    }
+
+
 def check_declarant(env):
     """Only declarants decide what is sent to Urssaf in their name."""
     if not env.su and not env.user.has_group(DECLARANT):

@@ -17,7 +17,7 @@ from odoo.tools.misc import format_date
 from ..urssaf_api.call_pool import UrssafCallPool
 from ..urssaf_api.client import SharedBackoff
 from ..urssaf_api.exceptions import UrssafError
-from .urssaf_common import LOCK_SENDING, check_declarant, lock_rows
+from .urssaf_common import LOCK_SENDING, check_declarant, lock_rows, summary_notification
 from .urssaf_declaration import UrssafUnreachableError
 
 # The queue_job channel of the scheduled runs' jobs (its capacity is set in
@@ -312,17 +312,9 @@ class UrssafDeclarationRun(models.Model):
                     "Failed: %(declaration)s: %(message)s", declaration=declaration.display_name, message=message
                 )
             )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Urssaf"),
-                "message": "\n".join(lines),
-                "type": "warning" if results.failed or results.unknown else "success",
-                "sticky": bool(results.failed or results.unknown),
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+        return summary_notification(
+            self.env, lines, results.failed or results.unknown, {"type": "ir.actions.act_window_close"}
+        )
 
     # ------------------------------------------------------------------
     # Scheduled action

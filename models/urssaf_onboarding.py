@@ -19,7 +19,7 @@ from odoo.exceptions import UserError
 from ..urssaf_api.call_pool import UrssafCallPool
 from ..urssaf_api.client import SharedBackoff
 from ..urssaf_api.exceptions import UrssafError, UrssafOutcomeUnknown
-from .urssaf_common import LOCK_SENDING_KEEP_KEYS, check_declarant, correlation_note, lock_rows
+from .urssaf_common import LOCK_SENDING_KEEP_KEYS, check_declarant, correlation_note, lock_rows, summary_notification
 from .urssaf_declaration_run import URSSAF_CHANNEL, chunks, chunks_waiting, delay_chunks
 
 DONE, REFUSED, FAILED = "done", "refused", "failed"
@@ -270,17 +270,7 @@ class UrssafBatchMixin(models.AbstractModel):
         return self._urssaf_batch_toast(lines, trouble)
 
     def _urssaf_batch_toast(self, lines, trouble=False):
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Urssaf"),
-                "message": "\n".join(lines),
-                "type": "warning" if trouble else "success",
-                "sticky": trouble,
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return summary_notification(self.env, lines, trouble, {"type": "ir.actions.client", "tag": "soft_reload"})
 
     def _urssaf_batch_summary(self, step, results):
         """The lines that say what ``_urssaf_batch_run`` did."""

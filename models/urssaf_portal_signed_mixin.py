@@ -7,7 +7,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools.misc import format_datetime
 
 from ..urssaf_api.exceptions import UrssafError
-from .urssaf_common import field_label
+from .urssaf_common import field_label, first_in_order
 
 _logger = logging.getLogger(__name__)
 
@@ -65,8 +65,7 @@ class UrssafPortalSignedMixin(models.AbstractModel):
         return super().write(vals)
 
     def _urssaf_refuse_signed(self, record, fnames):
-        order = list(self._fields)
-        fname = min(fnames, key=lambda name: order.index(name) if name in order else len(order))
+        fname = first_in_order(self, fnames)
         raise UserError(
             self.env._(
                 "%(record)s was signed by the auto-entrepreneur on %(date)s: the field “%(field)s” of a signed "

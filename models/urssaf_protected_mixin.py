@@ -2,7 +2,7 @@
 from odoo import api, models
 from odoo.exceptions import UserError
 
-from .urssaf_common import field_label
+from .urssaf_common import field_label, first_in_order
 
 DEFAULT_PREFIX = "default_"
 
@@ -65,8 +65,7 @@ class UrssafProtectedMixin(models.AbstractModel):
         fnames = set(fnames) & set(protected)
         if not fnames:
             return
-        order = list(self._fields)
-        fname = min(fnames, key=lambda name: order.index(name) if name in order else len(order))
+        fname = first_in_order(self, fnames)
         raise UserError(
             self.env._(
                 "%(record)s: the field “%(field)s” is filled only from the books and Urssaf's answers; "
