@@ -205,7 +205,7 @@ class TestRegisterKept(CollectedTurnoverCase, HttpCase):
             .with_user(self.preparer)
             .create({"partner_ids": [Command.set(self.ae_supplier.ids)], "company_id": self.company.id})
         )
-        wizard.write(wizard._books_changed_values())
+        wizard.write(wizard._books_changed_values(wizard._partners()))
         self.assertEqual(wizard.books_changed_ids, declaration)
         self.assertIn(declaration.display_name, wizard.books_changed_warning)
 
@@ -410,12 +410,14 @@ class TestRegisterKept(CollectedTurnoverCase, HttpCase):
             pdf_text = subprocess.run(
                 ["pdftotext", "-layout", handle.name, "-"], capture_output=True, check=True, text=True
             ).stdout
-        # Odoo's report fonts keep no text map in wkhtmltopdf's PDF: what
-        # reads back is the ✓ (another font) of each row kept with the
-        # declaration, and the footnote's: the rows the page prints.
+        # The PDF keeps its text (a system font): each row kept with the
+        # declaration (its ✓ and its document), and the footnote's ✓.
         self.assertTrue(declaration.register_row_ids)
         self.assertEqual(text.count("✓"), len(declaration.register_row_ids) + 1)
         self.assertEqual(pdf_text.count("✓"), text.count("✓"))
+        for row in declaration.register_row_ids:
+            self.assertIn(row.document, pdf_text)
+        self.assertIn(_compact("The books now say"), _compact(pdf_text))
 
     def test_purchases_register_with_vat_and_goods_seller_without_purchase(self):
         supplier = self.env["res.partner"].create({"name": "Wholesaler"})
