@@ -20,13 +20,13 @@ from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
 from ..models.urssaf_common import euro
+from ..models.urssaf_declaration_register import REGISTER_REPORT
 from ..urssaf_api.masking import mask_nir
 
 DECLARATION = "urssaf.declaration"
 # What Urssaf holds: the declarations the portal shows (the record rule
 # shows no other to portal users; internal users visiting /my see the same).
 PORTAL_DECLARATION_STATES = ("declared", "ordered", "paid")
-REGISTER_REPORT = "l10n_fr_urssaf_tierce_declaration.action_report_urssaf_register"
 SUMMARY_REPORT = "l10n_fr_urssaf_tierce_declaration.action_report_urssaf_yearly_summary"
 
 

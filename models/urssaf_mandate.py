@@ -206,10 +206,6 @@ class UrssafMandate(models.Model):
 
         return call, self._urssaf_register_record
 
-    def _urssaf_register(self):
-        """Register this one mandate, its call made in this thread."""
-        return self._urssaf_batch_one("register")[0] == "done"
-
     def _urssaf_register_record(self, result, error):
         """Keep Urssaf's answer to the registration: ``(outcome, message)``."""
         if error is not None:

@@ -133,6 +133,11 @@ class UrssafPortalSignedMixin(models.AbstractModel):
     def _urssaf_signed_document_name(self):
         raise NotImplementedError
 
+    def _urssaf_register(self):
+        """Register this one mandate (tierce-déclaration or SEPA) with
+        Urssaf, its call made in this thread: whether Urssaf registered it."""
+        return self._urssaf_batch_one("register")[0] == "done"
+
     def _urssaf_portal_after_signature(self):
         """Register the signed mandate at once when its company turned on
         automatic registration; otherwise (or when Urssaf did not register

@@ -267,10 +267,6 @@ class UrssafSepaMandate(models.Model):
 
         return call, self._urssaf_register_record
 
-    def _urssaf_register(self):
-        """Register this one SEPA mandate, its call made in this thread."""
-        return self._urssaf_batch_one("register")[0] == "done"
-
     def _urssaf_register_record(self, result, error):
         """Keep Urssaf's answer to the registration: ``(outcome, message)``."""
         if isinstance(error, SEPA_REFUSALS):
