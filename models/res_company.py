@@ -211,6 +211,78 @@ class ResCompany(models.Model):
         groups=URSSAF_SETTINGS_GROUP,
     )
 
+    urssaf_books_reader_ids = fields.Many2many(
+        "res.company",
+        "urssaf_books_reader_rel",
+        "books_company_id",
+        "reader_company_id",
+        string="Companies declaring from these books",
+        help="For an auto-entrepreneur keeping its books in this company: the other companies of the database "
+        "(an accounting firm, a platform) allowed to read its invoices, bank and point of sale to declare its "
+        "turnover, and to post its Urssaf contributions here. The company itself, its branches and its parent "
+        "companies need no authorisation.",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_fee_account_ids = fields.Many2many(
+        "account.account",
+        "urssaf_fee_account_rel",
+        "company_id",
+        "account_id",
+        string="Fees kept by intermediaries",
+        check_company=True,
+        help="The accounts a payment's difference is written off to when a payment processor, a bank or a platform "
+        "kept a fee or a commission on its way: the debt was settled in full, and the turnover collected is the "
+        "gross amount. A difference written off to any other account (a discount, a bad debt) was not received. "
+        "French chart: 622 commissions and fees, 627 bank services.",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_post_contributions = fields.Boolean(
+        string="Post the Urssaf contributions",
+        help="For an auto-entrepreneur keeping its books in this company: an entry books the contributions of "
+        "each of its declarations against Urssaf (when declared, or when paid on a cash basis), and the bank "
+        "statement line of the SEPA debit is reconciled with it.",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_contribution_basis = fields.Selection(
+        [("accrual", "When declared (accrual)"), ("cash", "When paid (cash basis)")],
+        string="Contributions booked",
+        default="accrual",
+        required=True,
+        help="When declared: the contributions are a charge from the declaration, dated the declaration day; the "
+        "SEPA debit then settles what is owed to Urssaf. When paid: the entry is posted when the payment is "
+        "ordered, dated the debit day.",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_contribution_journal_id = fields.Many2one(
+        "account.journal",
+        string="Urssaf contributions journal",
+        check_company=True,
+        domain="[('type', '=', 'general')]",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_contribution_account_id = fields.Many2one(
+        "account.account",
+        string="Urssaf contributions expense account",
+        check_company=True,
+        help="Social contributions, training contribution and chamber fees (646000 in the French chart).",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_income_tax_account_id = fields.Many2one(
+        "account.account",
+        string="Versement libératoire account",
+        check_company=True,
+        help="The income tax paid with the contributions is the owner's, not an expense of the business "
+        "(108000, drawings account, in the French chart).",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+    urssaf_payable_account_id = fields.Many2one(
+        "account.account",
+        string="Urssaf payable account",
+        check_company=True,
+        help="What is owed to Urssaf until its SEPA debit (431000 in the French chart); reconcilable.",
+        groups=URSSAF_SETTINGS_GROUP,
+    )
+
     def write(self, vals):
         if "urssaf_environment" in vals:
             # Who may change it at all first: the refusal below names declarations.
@@ -557,19 +629,6 @@ class ResCompany(models.Model):
     # Who may read this company's books: an auto-entrepreneur's own company
     # ------------------------------------------------------------------
 
-    urssaf_books_reader_ids = fields.Many2many(
-        "res.company",
-        "urssaf_books_reader_rel",
-        "books_company_id",
-        "reader_company_id",
-        string="Companies declaring from these books",
-        help="For an auto-entrepreneur keeping its books in this company: the other companies of the database "
-        "(an accounting firm, a platform) allowed to read its invoices, bank and point of sale to declare its "
-        "turnover, and to post its Urssaf contributions here. The company itself, its branches and its parent "
-        "companies need no authorisation.",
-        groups=URSSAF_SETTINGS_GROUP,
-    )
-
     def _urssaf_books_readable_by(self, declaring_company):
         """Whether ``declaring_company`` may read these books (and post the
         contributions in them): the same company, a branch or a parent of
@@ -598,20 +657,6 @@ class ResCompany(models.Model):
     # ------------------------------------------------------------------
     # Received through an intermediary: the fee accounts
     # ------------------------------------------------------------------
-
-    urssaf_fee_account_ids = fields.Many2many(
-        "account.account",
-        "urssaf_fee_account_rel",
-        "company_id",
-        "account_id",
-        string="Fees kept by intermediaries",
-        check_company=True,
-        help="The accounts a payment's difference is written off to when a payment processor, a bank or a platform "
-        "kept a fee or a commission on its way: the debt was settled in full, and the turnover collected is the "
-        "gross amount. A difference written off to any other account (a discount, a bad debt) was not received. "
-        "French chart: 622 commissions and fees, 627 bank services.",
-        groups=URSSAF_SETTINGS_GROUP,
-    )
 
     def _urssaf_default_fee_accounts(self):
         """The fee accounts of the company's chart: the 622 and 627 accounts
@@ -644,53 +689,6 @@ class ResCompany(models.Model):
     # ------------------------------------------------------------------
     # Contributions in the books of an auto-entrepreneur's own company
     # ------------------------------------------------------------------
-
-    urssaf_post_contributions = fields.Boolean(
-        string="Post the Urssaf contributions",
-        help="For an auto-entrepreneur keeping its books in this company: an entry books the contributions of "
-        "each of its declarations against Urssaf (when declared, or when paid on a cash basis), and the bank "
-        "statement line of the SEPA debit is reconciled with it.",
-        groups=URSSAF_SETTINGS_GROUP,
-    )
-    urssaf_contribution_basis = fields.Selection(
-        [("accrual", "When declared (accrual)"), ("cash", "When paid (cash basis)")],
-        string="Contributions booked",
-        default="accrual",
-        required=True,
-        help="When declared: the contributions are a charge from the declaration, dated the declaration day; the "
-        "SEPA debit then settles what is owed to Urssaf. When paid: the entry is posted when the payment is "
-        "ordered, dated the debit day.",
-        groups=URSSAF_SETTINGS_GROUP,
-    )
-    urssaf_contribution_journal_id = fields.Many2one(
-        "account.journal",
-        string="Urssaf contributions journal",
-        check_company=True,
-        domain="[('type', '=', 'general')]",
-        groups=URSSAF_SETTINGS_GROUP,
-    )
-    urssaf_contribution_account_id = fields.Many2one(
-        "account.account",
-        string="Urssaf contributions expense account",
-        check_company=True,
-        help="Social contributions, training contribution and chamber fees (646000 in the French chart).",
-        groups=URSSAF_SETTINGS_GROUP,
-    )
-    urssaf_income_tax_account_id = fields.Many2one(
-        "account.account",
-        string="Versement libératoire account",
-        check_company=True,
-        help="The income tax paid with the contributions is the owner's, not an expense of the business "
-        "(108000, drawings account, in the French chart).",
-        groups=URSSAF_SETTINGS_GROUP,
-    )
-    urssaf_payable_account_id = fields.Many2one(
-        "account.account",
-        string="Urssaf payable account",
-        check_company=True,
-        help="What is owed to Urssaf until its SEPA debit (431000 in the French chart); reconcilable.",
-        groups=URSSAF_SETTINGS_GROUP,
-    )
 
     def _urssaf_books_defaults(self):
         """Journal and accounts for the contributions: the company's

@@ -208,6 +208,62 @@ class ResPartner(models.Model):
         "urssaf.sepa.mandate", "partner_id", string="Urssaf SEPA mandates", groups=PREPARER
     )
 
+    urssaf_declaration_count = fields.Integer(compute="_compute_urssaf_declaration_count", groups=PREPARER)
+    urssaf_year_turnover = fields.Monetary(
+        string="Turnover collected this year",
+        compute="_compute_urssaf_ceiling",
+        currency_field="urssaf_currency_id",
+        groups=PREPARER,
+    )
+    urssaf_ceiling_usage = fields.Float(
+        string="Share of the micro ceiling",
+        compute="_compute_urssaf_ceiling",
+        groups=PREPARER,
+        help="The year's collected turnover against the micro-scheme ceiling of its activity "
+        "(sales, services, or both for a mixed activity), prorated in the first year.",
+    )
+    urssaf_ceiling_state = fields.Selection(
+        [("ok", "Under 80 %"), ("approaching", "Approaching"), ("exceeded", "Exceeded")],
+        string="Micro ceiling",
+        compute="_compute_urssaf_ceiling",
+        groups=PREPARER,
+    )
+    urssaf_currency_id = fields.Many2one(
+        "res.currency", compute="_compute_urssaf_ceiling", groups=PREPARER, string="Urssaf currency"
+    )
+    # The VAT exemption (franchise en base), beside the micro ceilings: the
+    # same year's turnover against other thresholds (urssaf_api.vat_franchise).
+    urssaf_vat_usage = fields.Float(
+        string="Share of the VAT exemption threshold",
+        compute="_compute_urssaf_ceiling",
+        groups=PREPARER,
+        help="The year's collected turnover against the VAT exemption threshold of its activity (franchise en base, "
+        "CGI art. 293 B: sales of goods, food and accommodation, or services; both for a mixed activity).",
+    )
+    urssaf_vat_state = fields.Selection(
+        [
+            ("ok", "Under 80 %"),
+            ("approaching", "Approaching"),
+            ("over_threshold", "Over the threshold"),
+            ("over_tolerance", "Over the tolerance threshold"),
+        ],
+        string="VAT exemption",
+        compute="_compute_urssaf_ceiling",
+        groups=PREPARER,
+    )
+    urssaf_vat_thresholds = fields.Char(
+        string="VAT exemption thresholds",
+        compute="_compute_urssaf_ceiling",
+        groups=PREPARER,
+        help="The thresholds of the current year and the law they come from.",
+    )
+    urssaf_summary_year = fields.Char(
+        string="Year of the Urssaf summary",
+        compute="_compute_urssaf_summary_year",
+        groups=PREPARER,
+        help="The year the yearly summary being printed or sent is about (its e-mail and file name show it).",
+    )
+
     # ------------------------------------------------------------------
     # The Urssaf account of the current company, through the partner
     # ------------------------------------------------------------------
@@ -438,56 +494,6 @@ class ResPartner(models.Model):
     # Declarations and the year's turnover against the micro ceilings
     # ------------------------------------------------------------------
 
-    urssaf_declaration_count = fields.Integer(compute="_compute_urssaf_declaration_count", groups=PREPARER)
-    urssaf_year_turnover = fields.Monetary(
-        string="Turnover collected this year",
-        compute="_compute_urssaf_ceiling",
-        currency_field="urssaf_currency_id",
-        groups=PREPARER,
-    )
-    urssaf_ceiling_usage = fields.Float(
-        string="Share of the micro ceiling",
-        compute="_compute_urssaf_ceiling",
-        groups=PREPARER,
-        help="The year's collected turnover against the micro-scheme ceiling of its activity "
-        "(sales, services, or both for a mixed activity), prorated in the first year.",
-    )
-    urssaf_ceiling_state = fields.Selection(
-        [("ok", "Under 80 %"), ("approaching", "Approaching"), ("exceeded", "Exceeded")],
-        string="Micro ceiling",
-        compute="_compute_urssaf_ceiling",
-        groups=PREPARER,
-    )
-    urssaf_currency_id = fields.Many2one(
-        "res.currency", compute="_compute_urssaf_ceiling", groups=PREPARER, string="Urssaf currency"
-    )
-    # The VAT exemption (franchise en base), beside the micro ceilings: the
-    # same year's turnover against other thresholds (urssaf_api.vat_franchise).
-    urssaf_vat_usage = fields.Float(
-        string="Share of the VAT exemption threshold",
-        compute="_compute_urssaf_ceiling",
-        groups=PREPARER,
-        help="The year's collected turnover against the VAT exemption threshold of its activity (franchise en base, "
-        "CGI art. 293 B: sales of goods, food and accommodation, or services; both for a mixed activity).",
-    )
-    urssaf_vat_state = fields.Selection(
-        [
-            ("ok", "Under 80 %"),
-            ("approaching", "Approaching"),
-            ("over_threshold", "Over the threshold"),
-            ("over_tolerance", "Over the tolerance threshold"),
-        ],
-        string="VAT exemption",
-        compute="_compute_urssaf_ceiling",
-        groups=PREPARER,
-    )
-    urssaf_vat_thresholds = fields.Char(
-        string="VAT exemption thresholds",
-        compute="_compute_urssaf_ceiling",
-        groups=PREPARER,
-        help="The thresholds of the current year and the law they come from.",
-    )
-
     def _compute_urssaf_declaration_count(self):
         counts = dict(
             self.env["urssaf.declaration"]._read_group([("partner_id", "in", self.ids)], ["partner_id"], ["__count"])
@@ -540,13 +546,6 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # The yearly summary for the income tax return
     # ------------------------------------------------------------------
-
-    urssaf_summary_year = fields.Char(
-        string="Year of the Urssaf summary",
-        compute="_compute_urssaf_summary_year",
-        groups=PREPARER,
-        help="The year the yearly summary being printed or sent is about (its e-mail and file name show it).",
-    )
 
     @api.depends_context(SUMMARY_YEAR_KEY)
     def _compute_urssaf_summary_year(self):
