@@ -6,6 +6,7 @@ from . import account_chart_template
 from . import res_company
 from . import res_config_settings
 from . import urssaf_protected_mixin
+from . import ir_default
 from . import urssaf_sandbox_ribbon_mixin
 from . import urssaf_environment_mixin
 from . import urssaf_onboarding

@@ -1,0 +1,399 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Saved defaults (``ir.default``, the web client's "Set Defaults") cannot
+set what only the addon writes (issue 26).
+
+Any internal user may save a default for themselves over RPC, and Odoo
+fills it into ``create``'s values after the model's own ``create`` looked
+at them, like a ``default_<field>`` key of the context. Tried over XML-RPC
+on each model of the legal record: saving one is refused (nothing written
+in ``ir_default``), and one saved by the superuser is refused when a
+user's create would take it (nothing written in the legal record)."""
+
+from datetime import date
+
+from odoo import Command
+from odoo.exceptions import UserError
+from odoo.tests import freeze_time, tagged
+
+from . import rpc_trust
+from .common import FROZEN_NOW, UrssafTransactionCase
+from .rpc_trust import Attempt, with_context_defaults
+from .test_declaration_trust import DOCUMENT, IBAN_CRAFTSMAN, _declaration, _make_auto_entrepreneur
+
+WRITTEN_ONLY_BY_THE_ADDON = "is filled only from the books and Urssaf's answers; it cannot be written"
+DECLARATIONS = ("urssaf_declaration", "urssaf_declaration_line", "urssaf_declaration_contribution")
+LEGAL_RECORD = (
+    "urssaf.declaration",
+    "urssaf.declaration.line",
+    "urssaf.declaration.contribution",
+    "urssaf.account",
+    "urssaf.mandate",
+    "urssaf.sepa.mandate",
+    "urssaf.declaration.register.row",
+)
+
+
+def _set_default(model, fname, value):
+    """``ir.default.set`` of the user's own default, as the web client's
+    "Set Defaults" does."""
+    return lambda case: ("ir.default", "set", [model, fname, value, True])
+
+
+def with_saved_default(call, role, model, fname, value):
+    """``call`` (a row's call) made once the superuser saved a default of
+    ``value`` on ``model``'s ``fname`` for the user of ``role`` (as one
+    saved before the addon was installed would be); ``value`` may be a
+    function of the case."""
+
+    def build(case):
+        saved = value(case) if callable(value) else value
+        case.env["ir.default"].set(model, fname, saved, user_id=case.users[role].id)
+        return call(case)
+
+    return build
+
+
+def _new_declaration(month, **values):
+    """A declaration of the trader's month ``month`` of 2026, nobody's yet."""
+    end = date(2026, month + 1, 1).toordinal() - 1
+
+    def build(case):
+        period = {"period_start": f"2026-{month:02d}-01", "period_end": date.fromordinal(end).isoformat()}
+        return ("urssaf.declaration", "create", [{"partner_id": case.trader.id, **period, **values}])
+
+    return build
+
+
+def _new_line(case):
+    return (
+        "urssaf.declaration.line",
+        "create",
+        [{"declaration_id": case.draft.id, "category_id": case.craftsman.urssaf_category_id.id, "amount": 0.0}],
+    )
+
+
+def _new_line_without_amount(case):
+    return (
+        "urssaf.declaration.line",
+        "create",
+        [{"declaration_id": case.draft.id, "category_id": case.craftsman.urssaf_category_id.id}],
+    )
+
+
+def _new_account(case):
+    return ("urssaf.account", "create", [{"partner_id": case.newcomer.id, "is_auto_entrepreneur": True}])
+
+
+def _new_mandate(case):
+    return (
+        "urssaf.mandate",
+        "create",
+        [{"partner_id": case.craftsman.id, "signature_date": "2026-02-01", "document": DOCUMENT.decode()}],
+    )
+
+
+def _new_sepa_mandate(case):
+    return (
+        "urssaf.sepa.mandate",
+        "create",
+        [{"partner_id": case.craftsman.id, "bank_account_id": case.craftsman_bank.id, "holder": "Craftsman"}],
+    )
+
+
+@freeze_time(FROZEN_NOW)
+@tagged("post_install", "-at_install")
+class TestSavedDefaultsTrustRpc(rpc_trust.RpcTrustCase):
+    """Saving a default on a protected field, and creating with one saved."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        env = cls.env
+        cls.trader = _make_auto_entrepreneur(env, "monthly_trader", "VENTE_MARCHANDISES")
+        cls.craftsman = _make_auto_entrepreneur(env, "quarterly_craftsman_moselle", "PRESTATION_SERVICES_BIC")
+        cls.craftsman_bank = env["res.partner.bank"].create(
+            {"partner_id": cls.craftsman.id, "acc_number": IBAN_CRAFTSMAN}
+        )
+        cls.newcomer = env["res.partner"].create({"name": "Newcomer without Urssaf account"})
+        cls.draft = _declaration(env, cls.trader, date(2026, 10, 1), date(2026, 10, 31), 2000.0)
+        cls.declared = _declaration(env, cls.trader, date(2026, 9, 1), date(2026, 9, 30), 1000.0)
+        cls.declared.with_user(cls.users["preparer"]).action_estimate()
+        cls.declared.with_user(cls.users["declarant"]).action_declare()
+        assert cls.declared.state == "declared", cls.declared.error_message
+
+    def _run_attempt(self, attempt):
+        """Each row starts without saved defaults on the legal record."""
+        try:
+            return super()._run_attempt(attempt)
+        finally:
+            self.env["ir.default"].search([("field_id.model", "in", LEGAL_RECORD)]).unlink()
+
+    ATTEMPTS = (
+        # Saving a default: refused on each model of the legal record.
+        Attempt(
+            "preparer saves 'paid' as their default state of a declaration",
+            "preparer",
+            _set_default("urssaf.declaration", "state", "paid"),
+            "Urssaf declaration: the field “State” " + WRITTEN_ONLY_BY_THE_ADDON,
+            ("ir_default",),
+        ),
+        Attempt(
+            "declarant saves a default Urssaf declaration number",
+            "declarant",
+            _set_default("urssaf.declaration", "urssaf_number", "DEC-FORGED"),
+            "“Urssaf declaration number” " + WRITTEN_ONLY_BY_THE_ADDON,
+            ("ir_default",),
+        ),
+        Attempt(
+            "preparer saves a default computed amount of a declaration line",
+            "preparer",
+            _set_default("urssaf.declaration.line", "computed_amount", 5000.0),
+            "“Collected (computed)” " + WRITTEN_ONLY_BY_THE_ADDON,
+            ("ir_default",),
+        ),
+        Attempt(
+            "declarant saves a default amount of a contribution line",
+            "declarant",
+            _set_default("urssaf.declaration.contribution", "amount", -1000.0),
+            WRITTEN_ONLY_BY_THE_ADDON,
+            ("ir_default",),
+        ),
+        Attempt(
+            "declarant saves 'eligible' as their default of an Urssaf account",
+            "declarant",
+            _set_default("urssaf.account", "eligible", True),
+            "“Eligible to tierce déclaration” " + WRITTEN_ONLY_BY_THE_ADDON,
+            ("ir_default",),
+        ),
+        Attempt(
+            "declarant saves 'active' as their default state of a mandate",
+            "declarant",
+            _set_default("urssaf.mandate", "state", "active"),
+            "Urssaf tierce-déclaration mandate: the field",
+            ("ir_default",),
+        ),
+        Attempt(
+            "declarant saves a default RUM of a SEPA mandate",
+            "declarant",
+            _set_default("urssaf.sepa.mandate", "rum", "RUM-FORGED"),
+            "“Mandate reference (RUM)” " + WRITTEN_ONLY_BY_THE_ADDON,
+            ("ir_default",),
+        ),
+        Attempt(
+            "preparer saves a default amount of a register row",
+            "preparer",
+            _set_default("urssaf.declaration.register.row", "amount", 1000000.0),
+            "“Amount excluding VAT” " + WRITTEN_ONLY_BY_THE_ADDON,
+            ("ir_default",),
+        ),
+        Attempt(
+            "preparer creates the saved default record itself (ir.default create)",
+            "preparer",
+            lambda case: (
+                "ir.default",
+                "create",
+                [
+                    {
+                        "field_id": case.env["ir.model.fields"]._get("urssaf.declaration", "state").id,
+                        "user_id": case.users["preparer"].id,
+                        "json_value": '"paid"',
+                    }
+                ],
+            ),
+            WRITTEN_ONLY_BY_THE_ADDON,
+            ("ir_default",),
+        ),
+        Attempt(
+            "preparer turns their saved default state 'draft' into 'paid'",
+            "preparer",
+            with_saved_default(
+                _set_default("urssaf.declaration", "state", "paid"), "preparer", "urssaf.declaration", "state", "draft"
+            ),
+            WRITTEN_ONLY_BY_THE_ADDON,
+            ("ir_default",),
+        ),
+        # A default saved by the superuser (or before the addon was
+        # installed): refused when a user's create would take it.
+        Attempt(
+            "preparer creates a declaration with 'paid' saved as their default state",
+            "preparer",
+            with_saved_default(_new_declaration(6), "preparer", "urssaf.declaration", "state", "paid"),
+            "“State” " + WRITTEN_ONLY_BY_THE_ADDON,
+            DECLARATIONS,
+        ),
+        Attempt(
+            "preparer creates a declaration with a saved default payment reference",
+            "preparer",
+            with_saved_default(_new_declaration(6), "preparer", "urssaf.declaration", "payment_reference", "PAY-F"),
+            WRITTEN_ONLY_BY_THE_ADDON,
+            DECLARATIONS,
+        ),
+        Attempt(
+            "preparer adds a line with a saved default computed amount",
+            "preparer",
+            with_saved_default(_new_line, "preparer", "urssaf.declaration.line", "computed_amount", 5000.0),
+            "“Collected (computed)” " + WRITTEN_ONLY_BY_THE_ADDON,
+            DECLARATIONS,
+        ),
+        Attempt(
+            "declarant creates an Urssaf account with 'eligible' saved as their default",
+            "declarant",
+            with_saved_default(_new_account, "declarant", "urssaf.account", "eligible", True),
+            "“Eligible to tierce déclaration” " + WRITTEN_ONLY_BY_THE_ADDON,
+            ("urssaf_account",),
+        ),
+        Attempt(
+            "declarant creates a mandate with 'active' saved as their default state",
+            "declarant",
+            with_saved_default(_new_mandate, "declarant", "urssaf.mandate", "state", "active"),
+            WRITTEN_ONLY_BY_THE_ADDON,
+            ("urssaf_mandate",),
+        ),
+        Attempt(
+            "declarant creates a SEPA mandate with a saved default RUM",
+            "declarant",
+            with_saved_default(_new_sepa_mandate, "declarant", "urssaf.sepa.mandate", "rum", "RUM-FORGED"),
+            "“Mandate reference (RUM)” " + WRITTEN_ONLY_BY_THE_ADDON,
+            ("urssaf_sepa_mandate",),
+        ),
+        # The model's own rules on new values see the defaults too: a line
+        # whose declaration or amount comes from a default.
+        Attempt(
+            "preparer adds a line to a declared declaration given as a context default",
+            "preparer",
+            lambda case: (
+                "urssaf.declaration.line",
+                "create",
+                [{"category_id": case.craftsman.urssaf_category_id.id}],
+                {"context": {"default_declaration_id": case.declared.id}},
+            ),
+            "can no longer be changed",
+            DECLARATIONS,
+        ),
+        Attempt(
+            "preparer adds a line whose amount to declare comes from a context default",
+            "preparer",
+            with_context_defaults(_new_line_without_amount, amount=5000.0),
+            "Only Urssaf declarants can change the amount to declare.",
+            DECLARATIONS,
+        ),
+        Attempt(
+            "preparer adds a line whose amount to declare comes from a saved default",
+            "preparer",
+            with_saved_default(_new_line_without_amount, "preparer", "urssaf.declaration.line", "amount", 5000.0),
+            "Only Urssaf declarants can change the amount to declare.",
+            DECLARATIONS,
+        ),
+        Attempt(
+            "preparer creates a declaration whose period, not the auto-entrepreneur's, comes from context defaults",
+            "preparer",
+            with_context_defaults(
+                lambda case: ("urssaf.declaration", "create", [{"partner_id": case.trader.id}]),
+                period_start="2026-04-01",
+                period_end="2026-06-30",
+            ),
+            "is not a declaration period",
+            DECLARATIONS,
+        ),
+        # Controls.
+        Attempt(
+            "preparer saves 'draft', the state a new declaration has anyway, as their default",
+            "preparer",
+            _set_default("urssaf.declaration", "state", "draft"),
+            None,
+            ("ir_default",),
+        ),
+        Attempt(
+            "preparer saves the auto-entrepreneur as their default of a declaration",
+            "preparer",
+            lambda case: ("ir.default", "set", ["urssaf.declaration", "partner_id", case.trader.id, True]),
+            None,
+            ("ir_default",),
+        ),
+        Attempt(
+            "preparer creates a declaration with the auto-entrepreneur saved as their default",
+            "preparer",
+            with_saved_default(
+                lambda case: (
+                    "urssaf.declaration",
+                    "create",
+                    [{"period_start": "2026-07-01", "period_end": "2026-07-31"}],
+                ),
+                "preparer",
+                "urssaf.declaration",
+                "partner_id",
+                lambda case: case.trader.id,
+            ),
+            None,
+            ("urssaf_declaration",),
+        ),
+        Attempt(
+            "preparer creates a declaration whose values give the state a saved default would set",
+            "preparer",
+            with_saved_default(_new_declaration(8, state="draft"), "preparer", "urssaf.declaration", "state", "paid"),
+            None,
+            ("urssaf_declaration",),
+        ),
+    )
+
+    def after_attempts(self):
+        self.assertFalse(
+            self.env["urssaf.declaration"].search(
+                [("partner_id", "=", self.trader.id), ("state", "!=", "draft"), ("id", "!=", self.declared.id)]
+            ),
+            "no declaration created otherwise than as a draft",
+        )
+        created = self.env["urssaf.declaration"].search(
+            [("partner_id", "=", self.trader.id), ("period_start", "in", (date(2026, 7, 1), date(2026, 8, 1)))]
+        )
+        self.assertEqual(len(created), 2)
+        self.assertEqual(set(created.mapped("state")), {"draft"})
+        # The auto-entrepreneur saved as default is the one whose account
+        # gives the periodicity.
+        self.assertEqual(set(created.mapped("periodicity")), {"monthly"})
+        self.assertFalse(created.filtered("payment_reference"))
+        self.assertFalse(self.env["urssaf.sepa.mandate"].search([("rum", "=", "RUM-FORGED")]))
+        self.assertFalse(self.env["urssaf.account"].search([("partner_id", "=", self.newcomer.id)]))
+        self.assertEqual(len(self.declared.line_ids), 1, "no line added to the declared declaration")
+        self.assertEqual(self.draft.line_ids.mapped("amount"), [2000.0], "no line added to the draft")
+
+
+@freeze_time(FROZEN_NOW)
+@tagged("post_install", "-at_install")
+class TestSavedDefaults(UrssafTransactionCase):
+    """The addon's own steps (as the superuser) and saved defaults."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.trader = _make_auto_entrepreneur(cls.env, "monthly_trader", "VENTE_MARCHANDISES")
+
+    def test_a_saved_default_is_refused_even_as_the_superuser(self):
+        """A saved default that would fill a protected field of a record the
+        addon creates (here a contribution line without a rate) is refused,
+        and nothing is created."""
+        declaration = _declaration(self.env, self.trader, date(2026, 9, 1), date(2026, 9, 30), 10.0)
+        self.env["ir.default"].set("urssaf.declaration.contribution", "rate", 99.0)
+        Contribution = self.env["urssaf.declaration.contribution"].sudo()
+        values = {"declaration_id": declaration.id, "kind": "declared", "label": "X", "amount": 1.0}
+        with self.assertRaisesRegex(UserError, "“Rate \\(%\\)” is filled only"):
+            Contribution.create(values)
+        self.assertFalse(declaration.contribution_ids)
+        # The addon's step that gives every value is not stopped by it.
+        contribution = Contribution.create({**values, "rate": 1.0})
+        self.assertEqual(contribution.rate, 1.0)
+
+    def test_a_saved_default_on_the_line_of_a_new_declaration(self):
+        """Lines created through a declaration's one2many take saved
+        defaults too (unlike context defaults, which Odoo drops for them)."""
+        self.env["ir.default"].set("urssaf.declaration.line", "computed_amount", 5000.0)
+        category = self.trader.urssaf_category_id
+        with self.assertRaisesRegex(UserError, "“Collected \\(computed\\)” is filled only"):
+            self.env["urssaf.declaration"].create(
+                {
+                    "partner_id": self.trader.id,
+                    "period_start": date(2026, 9, 1),
+                    "period_end": date(2026, 9, 30),
+                    "line_ids": [Command.create({"category_id": category.id, "amount": 0.0})],
+                }
+            )
