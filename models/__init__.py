@@ -6,12 +6,12 @@ from . import account_chart_template
 from . import res_company
 from . import res_config_settings
 from . import urssaf_protected_mixin
-from . import ir_default
 from . import urssaf_sandbox_ribbon_mixin
 from . import urssaf_environment_mixin
 from . import urssaf_onboarding
 from . import urssaf_account
 from . import res_partner
+from . import ir_default
 from . import product_template
 from . import res_partner_bank
 from . import urssaf_portal_signed_mixin

@@ -3,6 +3,12 @@ import json
 
 from odoo import api, models
 
+from .res_partner import ACCOUNT_FIELDS
+
+# Other models' fields that write a protected field of the legal record:
+# {model: (the protected model, {its field: the protected model's field})}.
+WRITTEN_THROUGH = {"res.partner": ("urssaf.account", ACCOUNT_FIELDS)}
+
 
 class IrDefault(models.Model):
     """Saved defaults (the web client's "Set Defaults", ``ir.default.set``)
@@ -14,7 +20,8 @@ class IrDefault(models.Model):
     the user creates a paid one. A user's saved default on a field of a
     model's ``_urssaf_protected_fields`` (``urssaf.protected.mixin``) is
     refused with the mixin's own message, unless it is the value a new
-    record starts with anyway. One saved some other way (before the addon
+    record starts with anyway; so is one on a field of another model that
+    writes a protected one (the contact's ``urssaf_*`` fields). One saved some other way (before the addon
     was installed, or by the superuser) is refused by the mixin when a
     record would take it.
     """
@@ -43,14 +50,19 @@ class IrDefault(models.Model):
         field = self.env["ir.model.fields"].sudo().browse(field_id).exists()
         if not field or field.model not in self.env:
             return
-        model = self.env[field.model]
+        model, fname = self.env[field.model], field.name
+        if field.model in WRITTEN_THROUGH:
+            protected_model, mapping = WRITTEN_THROUGH[field.model]
+            if fname not in mapping:
+                return
+            model, fname = self.env[protected_model], mapping[fname]
         protected = getattr(model, "_urssaf_protected_fields", None)
-        if not protected or field.name not in protected:
+        if not protected or fname not in protected:
             return
         try:
             value = json.loads(json_value)
         except (TypeError, ValueError):
             # Not JSON: base's own constraint refuses it.
             value = json_value
-        if not model._urssaf_is_start_value(field.name, value):
-            model._urssaf_refuse_protected({field.name})
+        if not model._urssaf_is_start_value(fname, value):
+            model._urssaf_refuse_protected({fname})

@@ -78,29 +78,35 @@ class UrssafProtectedMixin(models.AbstractModel):
             )
         )
 
-    def _urssaf_protected_defaults_filled(self, vals_list):
+    def _urssaf_protected_defaults_filled(self, vals_list, through=None):
         """The protected fields that a default would set, in new records of
         ``vals_list``, to something other than their start value: a
         ``default_<field>`` key of the context (whatever the values), or a
         saved default (``ir.default``, for this user and company) of a
         field some of the values leave out and no context key overrides
-        (the order of ``default_get``)."""
+        (the order of ``default_get``).
+
+        ``through``: ``(model, {its field: this model's field})`` when the
+        new records are another model's, whose fields write this model's
+        (the contact's ``urssaf_*`` fields its Urssaf account)."""
+        model, mapping = through or (self, {fname: fname for fname in self._urssaf_protected_fields})
+        mapping = {fname: own for fname, own in mapping.items() if own in self._urssaf_protected_fields}
         filled = {
-            key[len(DEFAULT_PREFIX) :]
+            mapping[key[len(DEFAULT_PREFIX) :]]
             for key, value in self.env.context.items()
             if isinstance(key, str)
             and key.startswith(DEFAULT_PREFIX)
-            and key[len(DEFAULT_PREFIX) :] in self._urssaf_protected_fields
-            and not self._urssaf_is_start_value(key[len(DEFAULT_PREFIX) :], value)
+            and key[len(DEFAULT_PREFIX) :] in mapping
+            and not self._urssaf_is_start_value(mapping[key[len(DEFAULT_PREFIX) :]], value)
         }
-        saved = self.env["ir.default"]._get_model_defaults(self._name)
+        saved = self.env["ir.default"]._get_model_defaults(model._name)
         filled.update(
-            fname
+            mapping[fname]
             for fname, value in saved.items()
-            if fname in self._urssaf_protected_fields
+            if fname in mapping
             and DEFAULT_PREFIX + fname not in self.env.context
-            and not self._fields[fname].company_dependent
-            and not self._urssaf_is_start_value(fname, value)
+            and not model._fields[fname].company_dependent
+            and not self._urssaf_is_start_value(mapping[fname], value)
             and any(fname not in vals for vals in vals_list)
         )
         return filled

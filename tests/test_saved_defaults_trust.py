@@ -116,6 +116,9 @@ class TestSavedDefaultsTrustRpc(rpc_trust.RpcTrustCase):
         )
         cls.newcomer = env["res.partner"].create({"name": "Newcomer without Urssaf account"})
         cls.draft = _declaration(env, cls.trader, date(2026, 10, 1), date(2026, 10, 31), 2000.0)
+        cls.craftsman_sepa = env["urssaf.sepa.mandate"].create(
+            {"partner_id": cls.craftsman.id, "bank_account_id": cls.craftsman_bank.id, "holder": "Craftsman"}
+        )
         cls.declared = _declaration(env, cls.trader, date(2026, 9, 1), date(2026, 9, 30), 1000.0)
         cls.declared.with_user(cls.users["preparer"]).action_estimate()
         cls.declared.with_user(cls.users["declarant"]).action_declare()
@@ -295,7 +298,132 @@ class TestSavedDefaultsTrustRpc(rpc_trust.RpcTrustCase):
             "is not a declaration period",
             DECLARATIONS,
         ),
+        # The other ways a client creates or writes: copy() with a default
+        # dict, name_create, web_save (the form's save), a contact's fields
+        # that write its Urssaf account.
+        Attempt(
+            "preparer copies a draft as a paid declaration with a number",
+            "preparer",
+            lambda case: (
+                "urssaf.declaration",
+                "copy",
+                [[case.draft.id]],
+                {"default": {"period_start": "2026-03-01", "period_end": "2026-03-31", "state": "paid"}},
+            ),
+            "“State” " + WRITTEN_ONLY_BY_THE_ADDON,
+            DECLARATIONS,
+        ),
+        Attempt(
+            "preparer copies a line with a computed amount of their choosing",
+            "preparer",
+            lambda case: (
+                "urssaf.declaration.line",
+                "copy",
+                [case.draft.line_ids.ids],
+                {"default": {"category_id": case.craftsman.urssaf_category_id.id, "computed_amount": 5000.0}},
+            ),
+            "“Collected (computed)” " + WRITTEN_ONLY_BY_THE_ADDON,
+            DECLARATIONS,
+        ),
+        Attempt(
+            "declarant copies a SEPA mandate as an active one with a RUM of their choosing",
+            "declarant",
+            lambda case: (
+                "urssaf.sepa.mandate",
+                "copy",
+                [[case.craftsman_sepa.id]],
+                {"default": {"state": "active", "rum": "RUM-FORGED"}},
+            ),
+            WRITTEN_ONLY_BY_THE_ADDON,
+            ("urssaf_sepa_mandate",),
+        ),
+        Attempt(
+            "declarant creates a SEPA mandate by its RUM (name_create)",
+            "declarant",
+            lambda case: ("urssaf.sepa.mandate", "name_create", ["RUM-FORGED"]),
+            "“Mandate reference (RUM)” " + WRITTEN_ONLY_BY_THE_ADDON,
+            ("urssaf_sepa_mandate",),
+        ),
+        Attempt(
+            "preparer saves a new declaration as paid from the form (web_save)",
+            "preparer",
+            lambda case: (
+                "urssaf.declaration",
+                "web_save",
+                [[], {"partner_id": case.trader.id, "period_start": "2026-03-01", "period_end": "2026-03-31"}],
+                {"specification": {"state": {}}, "context": {"default_state": "paid"}},
+            ),
+            "“State” " + WRITTEN_ONLY_BY_THE_ADDON,
+            DECLARATIONS,
+        ),
+        Attempt(
+            "preparer saves a draft with an Urssaf number from the form (web_save)",
+            "preparer",
+            lambda case: (
+                "urssaf.declaration",
+                "web_save",
+                [[case.draft.id], {"urssaf_number": "DEC-FORGED"}],
+                {"specification": {"urssaf_number": {}}},
+            ),
+            "“Urssaf declaration number” " + WRITTEN_ONLY_BY_THE_ADDON,
+            DECLARATIONS,
+        ),
+        Attempt(
+            "declarant creates a contact eligible at Urssaf through a context default",
+            "declarant",
+            with_context_defaults(
+                lambda case: ("res.partner", "create", [{"name": "Forged eligible"}]), urssaf_eligible=True
+            ),
+            "“Eligible to tierce déclaration” " + WRITTEN_ONLY_BY_THE_ADDON,
+            ("res_partner", "urssaf_account"),
+        ),
+        Attempt(
+            "declarant saves 'eligible' as their default of a contact",
+            "declarant",
+            _set_default("res.partner", "urssaf_eligible", True),
+            "“Eligible to tierce déclaration” " + WRITTEN_ONLY_BY_THE_ADDON,
+            ("ir_default",),
+        ),
+        Attempt(
+            "declarant creates a contact with a checked Urssaf account saved as their default",
+            "declarant",
+            with_saved_default(
+                lambda case: ("res.partner", "create", [{"name": "Forged checked"}]),
+                "declarant",
+                "res.partner",
+                "urssaf_account_state",
+                "eligible",
+            ),
+            WRITTEN_ONLY_BY_THE_ADDON,
+            ("res_partner", "urssaf_account"),
+        ),
+        Attempt(
+            "declarant creates an Urssaf account with the ACRE from a context default, its activity start unknown",
+            "declarant",
+            with_context_defaults(_new_account, acre=True),
+            "its activity start is not known yet",
+            ("urssaf_account",),
+        ),
         # Controls.
+        Attempt(
+            "preparer copies a draft to another period",
+            "preparer",
+            lambda case: (
+                "urssaf.declaration",
+                "copy",
+                [[case.draft.id]],
+                {"default": {"period_start": "2026-03-01", "period_end": "2026-03-31"}},
+            ),
+            None,
+            ("urssaf_declaration",),
+        ),
+        Attempt(
+            "declarant saves 'unchecked', what a contact shows without account, as their default",
+            "declarant",
+            _set_default("res.partner", "urssaf_account_state", "unchecked"),
+            None,
+            ("ir_default",),
+        ),
         Attempt(
             "preparer saves 'draft', the state a new declaration has anyway, as their default",
             "preparer",
@@ -353,6 +481,11 @@ class TestSavedDefaultsTrustRpc(rpc_trust.RpcTrustCase):
         self.assertEqual(set(created.mapped("periodicity")), {"monthly"})
         self.assertFalse(created.filtered("payment_reference"))
         self.assertFalse(self.env["urssaf.sepa.mandate"].search([("rum", "=", "RUM-FORGED")]))
+        self.assertFalse(self.env["res.partner"].search([("name", "like", "Forged")]))
+        march = self.env["urssaf.declaration"].search(
+            [("partner_id", "=", self.trader.id), ("period_start", "=", date(2026, 3, 1))]
+        )
+        self.assertEqual((march.state, march.urssaf_number), ("draft", False), "the copy is a draft")
         self.assertFalse(self.env["urssaf.account"].search([("partner_id", "=", self.newcomer.id)]))
         self.assertEqual(len(self.declared.line_ids), 1, "no line added to the declared declaration")
         self.assertEqual(self.draft.line_ids.mapped("amount"), [2000.0], "no line added to the draft")
@@ -397,3 +530,17 @@ class TestSavedDefaults(UrssafTransactionCase):
                     "line_ids": [Command.create({"category_id": category.id, "amount": 0.0})],
                 }
             )
+
+    def test_a_contact_created_as_the_superuser_takes_no_check_result_from_a_default(self):
+        """A contact created by the system (a sudo() keeps the caller's
+        context; a saved default applies to every user) gets no Urssaf
+        account the check did not make eligible."""
+        Partner = self.env["res.partner"].sudo()
+        accounts_before = self.env["urssaf.account"].search_count([])
+        with self.assertRaisesRegex(UserError, "“Eligible to tierce déclaration” is filled only"):
+            Partner.with_context(default_urssaf_eligible=True).create({"name": "Eligible by context"})
+        self.env["ir.default"].set("res.partner", "urssaf_eligible", True)
+        with self.assertRaisesRegex(UserError, "“Eligible to tierce déclaration” is filled only"):
+            Partner.create({"name": "Eligible by saved default"})
+        self.assertEqual(self.env["urssaf.account"].search_count([]), accounts_before)
+        self.assertFalse(Partner.search([("name", "like", "Eligible by")]))
