@@ -404,6 +404,38 @@ class TestSavedDefaultsTrustRpc(rpc_trust.RpcTrustCase):
             "its activity start is not known yet",
             ("urssaf_account",),
         ),
+        Attempt(
+            "preparer rewrites a line's computed amount through the declaration",
+            "preparer",
+            lambda case: (
+                "urssaf.declaration",
+                "write",
+                [[case.draft.id], {"line_ids": [(1, case.draft.line_ids.id, {"computed_amount": 5000.0})]}],
+            ),
+            "“Collected (computed)” " + WRITTEN_ONLY_BY_THE_ADDON,
+            DECLARATIONS,
+        ),
+        Attempt(
+            "declarant makes an Urssaf account eligible through the contact's accounts",
+            "declarant",
+            lambda case: (
+                "res.partner",
+                "write",
+                [
+                    [case.craftsman.id],
+                    {"urssaf_account_ids": [(1, case.craftsman.urssaf_account_ids.id, {"eligible": False})]},
+                ],
+            ),
+            "“Eligible to tierce déclaration” " + WRITTEN_ONLY_BY_THE_ADDON,
+            ("urssaf_account",),
+        ),
+        Attempt(
+            "declarant makes a contact's Urssaf account not eligible through the contact's field",
+            "declarant",
+            lambda case: ("res.partner", "write", [[case.craftsman.id], {"urssaf_eligible": False}]),
+            "“Eligible to tierce déclaration” " + WRITTEN_ONLY_BY_THE_ADDON,
+            ("urssaf_account",),
+        ),
         # Controls.
         Attempt(
             "preparer copies a draft to another period",
@@ -463,6 +495,39 @@ class TestSavedDefaultsTrustRpc(rpc_trust.RpcTrustCase):
             ("urssaf_declaration",),
         ),
     )
+
+    def test_import_sets_no_protected_field(self):
+        """An import (``load``, the web client's Import) creates and writes
+        through the same guard: each record refused, its message in the
+        import's messages, nothing written."""
+        for what, fields, rows in (
+            (
+                "a new declaration imported as paid",
+                ["partner_id/.id", "period_start", "period_end", "state"],
+                [[str(self.trader.id), "2026-02-01", "2026-02-28", "paid"]],
+            ),
+            ("a draft's Urssaf number imported", [".id", "urssaf_number"], [[str(self.draft.id), "DEC-FORGED"]]),
+        ):
+            with self.subTest(what):
+                before = self.rows(DECLARATIONS)
+                result = self.rpc("preparer", "urssaf.declaration", "load", [fields, rows])
+                self.assertFalse(result["ids"], what)
+                self.assertIn(WRITTEN_ONLY_BY_THE_ADDON, " ".join(m["message"] for m in result["messages"]))
+                self.env.invalidate_all()
+                self.assertEqual(before, self.rows(DECLARATIONS), f"{what}: rows changed")
+
+    def test_the_form_onchange_writes_nothing(self):
+        """The form's onchange with protected values sent: an answer to
+        show, nothing stored."""
+        before = self.rows(DECLARATIONS)
+        self.rpc(
+            "preparer",
+            "urssaf.declaration",
+            "onchange",
+            [[self.draft.id], {"state": "paid", "urssaf_number": "DEC-FORGED"}, ["state"], {"state": {}}],
+        )
+        self.env.invalidate_all()
+        self.assertEqual(before, self.rows(DECLARATIONS))
 
     def after_attempts(self):
         self.assertFalse(
