@@ -11,6 +11,7 @@ from . import urssaf_environment_mixin
 from . import urssaf_onboarding
 from . import urssaf_account
 from . import res_partner
+from . import ir_default
 from . import product_template
 from . import res_partner_bank
 from . import urssaf_portal_signed_mixin

@@ -351,8 +351,12 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        Account = self.env["urssaf.account"]
         for vals in vals_list:
-            self.env["urssaf.account"]._check_result_guard(vals, ACCOUNT_FIELDS)
+            Account._check_result_guard(vals, ACCOUNT_FIELDS)
+        # A default of the fields the check sets, even as the superuser
+        # (urssaf.protected.mixin: the account's own defaults check).
+        Account._urssaf_refuse_protected(Account._urssaf_protected_defaults_filled(vals_list, (self, ACCOUNT_FIELDS)))
         partners = super().create(vals_list)
         # What the accounts hold now (a NIR compact), not what was typed.
         partners.invalidate_recordset(list(ACCOUNT_FIELDS))

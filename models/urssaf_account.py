@@ -281,6 +281,8 @@ class UrssafAccount(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             self._compact_nir(vals)
+        # The ACRE checked is the one stored, whether sent or defaulted.
+        for vals in self._urssaf_values_with_defaults(vals_list, ("acre", "partner_id", "activity_start")):
             if vals.get("acre"):
                 self._check_acre_start_known(vals.get("partner_id"), vals.get("activity_start"))
         return super().create(vals_list)

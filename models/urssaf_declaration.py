@@ -295,6 +295,10 @@ class UrssafDeclaration(models.Model):
     @api.model
     def _urssaf_create_values(self, vals_list):
         vals_list = [dict(vals) for vals in super()._urssaf_create_values(vals_list)]
+        # The period checked is the one stored, whether sent or defaulted.
+        vals_list = self._urssaf_values_with_defaults(
+            vals_list, ("partner_id", "company_id", "period_start", "period_end")
+        )
         for vals in vals_list:
             self._urssaf_fill_period_values(vals)
             # Generated once, never changed: Urssaf finds the declaration by it.

@@ -58,13 +58,17 @@ class UrssafDeclarationLine(models.Model):
                 not line.currency_id.is_zero(line.difference) if line.currency_id else bool(line.difference)
             )
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
+    @api.model
+    def _urssaf_create_values(self, vals_list):
+        # Once the protected fields are checked (the computed amount named
+        # first); the declaration and amounts checked are the ones stored,
+        # whether sent or defaulted (a ``default_*`` key, a saved default).
+        checked = self._urssaf_values_with_defaults(vals_list, ("declaration_id", "amount", "computed_amount"))
+        for vals in checked:
             self.env["urssaf.declaration"].browse(vals.get("declaration_id"))._urssaf_check_lines_editable()
             self._check_amount_precision(vals.get("amount"))
             self._check_adjustment_allowed(vals.get("amount", 0.0), vals.get("computed_amount", 0.0))
-        return super().create(vals_list)
+        return super()._urssaf_create_values(vals_list)
 
     def write(self, vals):
         self.declaration_id._urssaf_check_lines_editable()

@@ -17,11 +17,14 @@ class UrssafProtectedMixin(models.AbstractModel):
 
     - in ``create``'s values, unless the value is the one a new record
       starts with anyway (``_urssaf_protected_defaults``, else empty);
-    - in a ``default_<field>`` key of the context, which Odoo fills into
-      ``create``'s values after the model's own ``create`` looked at them
-      (``_prepare_create_values``): refused even for the superuser, since
-      the addon's steps never pass one and a sudo() keeps the caller's
-      context;
+    - in a default Odoo fills into ``create``'s values after the model's
+      own ``create`` looked at them (``_prepare_create_values`` →
+      ``default_get``): a ``default_<field>`` key of the context, or a
+      saved default (``ir.default``, the web client's "Set Defaults") for
+      a field the values leave out. Refused even for the superuser, since
+      the addon's steps never rely on one, a sudo() keeps the caller's
+      context and a saved default applies whoever creates; users cannot
+      save one in the first place (``ir.default``'s own guard);
     - in ``write``, and so are the ``_urssaf_fixed_fields``, given when the
       record is created and never moved after;
     - by ``unlink``, when ``_urssaf_protected_unlink`` is set (a record
@@ -75,21 +78,41 @@ class UrssafProtectedMixin(models.AbstractModel):
             )
         )
 
-    def _urssaf_protected_context_defaults(self):
-        """The protected fields a ``default_*`` key of the context would set
-        to something other than a new record's start value."""
-        return {
-            key[len(DEFAULT_PREFIX) :]
+    def _urssaf_protected_defaults_filled(self, vals_list, through=None):
+        """The protected fields that a default would set, in new records of
+        ``vals_list``, to something other than their start value: a
+        ``default_<field>`` key of the context (whatever the values), or a
+        saved default (``ir.default``, for this user and company) of a
+        field some of the values leave out and no context key overrides
+        (the order of ``default_get``).
+
+        ``through``: ``(model, {its field: this model's field})`` when the
+        new records are another model's, whose fields write this model's
+        (the contact's ``urssaf_*`` fields its Urssaf account)."""
+        model, mapping = through or (self, {fname: fname for fname in self._urssaf_protected_fields})
+        mapping = {fname: own for fname, own in mapping.items() if own in self._urssaf_protected_fields}
+        filled = {
+            mapping[key[len(DEFAULT_PREFIX) :]]
             for key, value in self.env.context.items()
             if isinstance(key, str)
             and key.startswith(DEFAULT_PREFIX)
-            and key[len(DEFAULT_PREFIX) :] in self._urssaf_protected_fields
-            and not self._urssaf_is_start_value(key[len(DEFAULT_PREFIX) :], value)
+            and key[len(DEFAULT_PREFIX) :] in mapping
+            and not self._urssaf_is_start_value(mapping[key[len(DEFAULT_PREFIX) :]], value)
         }
+        saved = self.env["ir.default"]._get_model_defaults(model._name)
+        filled.update(
+            mapping[fname]
+            for fname, value in saved.items()
+            if fname in mapping
+            and DEFAULT_PREFIX + fname not in self.env.context
+            and not model._fields[fname].company_dependent
+            and not self._urssaf_is_start_value(mapping[fname], value)
+            and any(fname not in vals for vals in vals_list)
+        )
+        return filled
 
     @api.model_create_multi
     def create(self, vals_list):
-        self._urssaf_refuse_protected(self._urssaf_protected_context_defaults())
         if not self.env.su:
             self._urssaf_refuse_protected(
                 {
@@ -99,7 +122,23 @@ class UrssafProtectedMixin(models.AbstractModel):
                     if fname in self._urssaf_protected_fields and not self._urssaf_is_start_value(fname, value)
                 }
             )
+        self._urssaf_refuse_protected(self._urssaf_protected_defaults_filled(vals_list))
         return super().create(self._urssaf_create_values(vals_list))
+
+    @api.model
+    def _urssaf_values_with_defaults(self, vals_list, fnames):
+        """``vals_list`` with what ``create`` will fill in for those of
+        ``fnames`` they leave out (``default_get``: context keys, saved
+        defaults, the fields' own defaults): a model's rules on new values
+        check what is stored, not only what was sent."""
+        missing = {fname for vals in vals_list for fname in fnames if fname not in vals}
+        if not missing:
+            return vals_list
+        defaults = self.default_get(sorted(missing))
+        return [
+            {**{fname: defaults[fname] for fname in fnames if fname in defaults and fname not in vals}, **vals}
+            for vals in vals_list
+        ]
 
     @api.model
     def _urssaf_create_values(self, vals_list):

@@ -44,6 +44,7 @@ from . import test_portal_mandate_signature
 from . import test_portal
 from . import test_portal_tour
 from . import test_portal_late_mail
+from . import test_saved_defaults_trust
 
 # pytest only: an ERROR logged during a test fails it, as under Odoo's runner
 # (see pytest_error_logs; Odoo's runner ignores this name).
