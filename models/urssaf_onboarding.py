@@ -67,6 +67,12 @@ class UrssafBatchMixin(models.AbstractModel):
 
     _name = "urssaf.batch.mixin"
     _description = "Urssaf calls on a selection"
+    # The steps Urssaf would do twice if sent twice (no reference of ours
+    # to look up, nor idempotent): each record is marked, in a committed
+    # transaction of its own, before its request leaves; one marked before
+    # is looked up at Urssaf before it is sent again (see
+    # ``urssaf.sending.mark``).
+    _urssaf_batch_marked_steps = frozenset()
 
     def _urssaf_batch_prepare(self, step, identifier=None):
         raise NotImplementedError
@@ -89,6 +95,23 @@ class UrssafBatchMixin(models.AbstractModel):
     def _urssaf_batch_label(self, step):
         raise NotImplementedError
 
+    def _urssaf_batch_pending(self, step):
+        """Whether ``step`` is still to be done on this record (its mark of
+        a sending, if any, still matters)."""
+        return True
+
+    def _urssaf_batch_sent_before(self, step):
+        """For a step of ``_urssaf_batch_marked_steps``: mark this record as
+        about to be sent (committed before the request leaves) and say
+        whether it was marked before, by a sending whose answer may be
+        lost. In a run, all its records were marked at once when locked."""
+        self.ensure_one()
+        run = self.env.context.get("urssaf_batch")
+        marked, before = run.memo.get(("marked", step), ((), ())) if run is not None else ((), ())
+        if self.id in marked:
+            return self.id in before
+        return bool(self.env["urssaf.sending.mark"].sudo()._urssaf_mark(self, step))
+
     def _urssaf_batch_done_since(self, step, since):
         """Whether ``step`` was done on this record since ``since`` (a
         queued job run again finds it so: it counts it done, and sends
@@ -109,6 +132,11 @@ class UrssafBatchMixin(models.AbstractModel):
             if company._urssaf_parallel_calls() > 1:
                 client.shared_backoff = SharedBackoff()
             run = BatchRun(records)
+            if step in self._urssaf_batch_marked_steps:
+                # One short transaction for the whole run, before its
+                # first request leaves.
+                before = self.env["urssaf.sending.mark"].sudo()._urssaf_mark(records, step)
+                run.memo["marked", step] = (frozenset(records.ids), before)
             in_run = records.with_context(urssaf_batch=run)
             try:
                 in_run._urssaf_batch_calls(step, company, client, results, checked or {})
