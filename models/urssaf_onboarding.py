@@ -20,7 +20,7 @@ from ..urssaf_api.call_pool import UrssafCallPool
 from ..urssaf_api.client import SharedBackoff
 from ..urssaf_api.exceptions import UrssafError, UrssafOutcomeUnknown
 from .urssaf_common import LOCK_SENDING_KEEP_KEYS, check_declarant, correlation_note, lock_rows, summary_notification
-from .urssaf_declaration_run import URSSAF_CHANNEL, chunks, chunks_waiting, delay_chunks
+from .urssaf_declaration_run import URSSAF_CHANNEL, chunk_job_failure, chunks, chunks_waiting, delay_chunks
 
 DONE, REFUSED, FAILED = "done", "refused", "failed"
 # A selection of more records than this goes through OCA's queue_job, when
@@ -385,14 +385,23 @@ class UrssafBatchMixin(models.AbstractModel):
         todo = self.exists()
         done_before = todo.filtered(lambda record: record._urssaf_batch_done_since(step, since))
         results = {DONE: done_before.ids, REFUSED: [], FAILED: [], "skipped": [], "unknown": []}
-        for company, records in (todo - done_before).grouped("company_id").items():
-            mine = records.with_company(company).with_context(allowed_company_ids=[company.id])
-            done = mine._urssaf_batch_run(step)
-            results[DONE] += done[DONE].ids
-            results[REFUSED] += [(record.id, message) for record, message in done.get("refusals", [])]
-            results[FAILED] += [(record.id, message) for record, message in done[FAILED]]
-            results["skipped"] += done["skipped"].ids
-            results["unknown"] += done["unknown"].ids
+
+        def work():
+            for company, records in (todo - done_before).grouped("company_id").items():
+                mine = records.with_company(company).with_context(allowed_company_ids=[company.id])
+                done = mine._urssaf_batch_run(step)
+                results[DONE] += done[DONE].ids
+                results[REFUSED] += [(record.id, message) for record, message in done.get("refusals", [])]
+                results[FAILED] += [(record.id, message) for record, message in done[FAILED]]
+                results["skipped"] += done["skipped"].ids
+                results["unknown"] += done["unknown"].ids
+
+        failure = chunk_job_failure(self.env, work)
+        if failure:
+            # Rolled back: each record of the chunk is a failure of the
+            # summary, which names the job.
+            failed = [(record_id, failure) for record_id in (todo - done_before).ids]
+            results = {DONE: done_before.ids, REFUSED: [], FAILED: failed, "skipped": [], "unknown": []}
         return json.dumps(results)
 
     def _urssaf_job_batch_summary(self, step):

@@ -90,7 +90,7 @@ class UrssafRun(models.Model):
         self._finish()
         return self.env._("%(done)s declared, %(failed)s failed.", done=self.done_count, failed=self.failed_count)
 
-    def _add_lines(self, declarations, result, message=False, link=True, unreachable=False):
+    def _add_lines(self, declarations, result, message=False, link=True, unreachable=False, job_failed=False):
         """One line per declaration. ``link=False`` for the declarations
         another run is processing: referencing a row that a concurrent
         transaction changes would fail, and that run links it already."""
@@ -104,6 +104,7 @@ class UrssafRun(models.Model):
                     "result": result,
                     "message": message,
                     "unreachable": unreachable,
+                    "job_failed": job_failed,
                 }
                 for declaration in declarations
             ]
@@ -124,7 +125,13 @@ class UrssafRun(models.Model):
             )
             self._add_lines(results.unknown, "unknown", self.env._("looked up at Urssaf on the next run"))
             for declaration, message in results.failed:
-                self._add_lines(declaration, "failed", message, unreachable=declaration in results.unreachable)
+                self._add_lines(
+                    declaration,
+                    "failed",
+                    message,
+                    unreachable=declaration in results.unreachable,
+                    job_failed=results.job_failed,
+                )
             self._add_not_attempted(results.not_attempted)
             if deferred:
                 self.env.flush_all()
@@ -144,8 +151,20 @@ class UrssafRun(models.Model):
         if any(self.line_ids.mapped("unreachable")):
             values["unreachable"] = True
         self.write(values)
+        user = self.company_id.sudo().urssaf_responsible_user_id or self.env.ref("base.user_admin", False)
+        job_failed = self.line_ids.filtered("job_failed")
+        if job_failed:
+            self.activity_schedule(
+                "mail.mail_activity_data_warning",
+                summary=self.env._("A job of this run failed"),
+                note=self.env._(
+                    "%(count)s declarations were left as they were because the job of their chunk failed "
+                    "(its reference is in the report's lines); the next run tries them again.",
+                    count=len(job_failed),
+                ),
+                user_id=user.id if user else self.env.uid,
+            )
         if self.unreachable:
-            user = self.company_id.sudo().urssaf_responsible_user_id or self.env.ref("base.user_admin", False)
             self.activity_schedule(
                 "mail.mail_activity_data_warning",
                 summary=self.env._("Urssaf could not be reached"),
@@ -173,3 +192,6 @@ class UrssafRunLine(models.Model):
     result = fields.Selection(RESULTS, required=True)
     message = fields.Text()
     unreachable = fields.Boolean(string="Urssaf unreachable", help="Not declared because Urssaf could not be reached.")
+    job_failed = fields.Boolean(
+        string="Job failed", help="Not declared because the job of its chunk failed (see the message)."
+    )
