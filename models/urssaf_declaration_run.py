@@ -12,10 +12,9 @@ import hashlib
 import logging
 import traceback
 
-import psycopg2
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools.misc import format_date
 
 from ..urssaf_api.call_pool import UrssafCallPool
@@ -105,7 +104,7 @@ def chunk_job_failure(env, work):
 
     Returns None, or, when it raised an error that is neither an answer of
     Urssaf's (the run records those itself) nor one queue_job retries (a
-    conflict with another transaction), the reason to give for each record
+    conflict with another transaction, retried as it is), the reason to give for each record
     of the chunk: what the chunk did is rolled back, as if its worker had
     died (nothing sent twice: the next sending looks Urssaf up first where
     it may hold something), and the job ends done with that reason as its
@@ -121,7 +120,7 @@ def chunk_job_failure(env, work):
     try:
         with env.cr.savepoint():
             work()
-    except (psycopg2.OperationalError, RetryableJobError):
+    except (*PG_CONCURRENCY_EXCEPTIONS_TO_RETRY, RetryableJobError):
         raise
     except Exception as error:  # noqa: BLE001 (reported to the user, logged)
         env.invalidate_all()

@@ -12,12 +12,15 @@ from collections import Counter
 from datetime import date
 from unittest.mock import patch
 
+import psycopg2
+
 from odoo import fields
 from odoo.tests import freeze_time, tagged
 
+from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from ..models.urssaf_declaration_run import URSSAF_CHANNEL, UrssafDeclarationRun, chunk_identity
+from ..models.urssaf_declaration_run import URSSAF_CHANNEL, UrssafDeclarationRun, chunk_identity, chunk_job_failure
 from ..urssaf_api.sandbox import Sandbox
 from ..urssaf_api.seed import seed_account
 from ..urssaf_api.storage import MemoryStorage
@@ -295,6 +298,20 @@ class TestJobQueueRuns(ParallelRunsCase):
         self.assertEqual(broken.recordset.state, "draft", "left as it was")
         (todo,) = run.activity_ids
         self.assertEqual(todo.summary, "A job of this run failed")
+
+    def test_a_conflict_with_another_transaction_is_left_to_queue_job_to_retry(self):
+        """Only a failure for good is a chunk's result: queue_job retries a
+        conflict later, which the chunk's job lets through."""
+        for error in (psycopg2.errors.SerializationFailure(), RetryableJobError("busy")):
+
+            def work(error=error):
+                self.env["urssaf.run"].create({"company_id": self.company.id})
+                raise error
+
+            runs = self.env["urssaf.run"].search_count([])
+            with self.subTest(error=type(error).__name__), self.assertRaises(type(error)):
+                chunk_job_failure(self.env, work)
+            self.assertEqual(self.env["urssaf.run"].search_count([]), runs, "rolled back")
 
     def test_without_the_setting_the_scheduled_action_declares_itself(self):
         self._batch(20)
