@@ -131,10 +131,29 @@ def chunk_job_failure(env, work):
             type(error).__name__,
             "".join(traceback.format_tb(error.__traceback__)),
         )
-        return env._(
-            "its job %(job)s failed (%(error)s): left as it was, send it again.", job=job, error=type(error).__name__
-        )
+        return chunk_failure_reason(env, job, type(error).__name__)
     return None
+
+
+def chunk_failure_reason(env, job_uuid, error_name):
+    """Why each record of a chunk whose job failed was left as it was."""
+    return env._("its job %(job)s failed (%(error)s): left as it was, send it again.", job=job_uuid, error=error_name)
+
+
+def failed_chunk_jobs(env):
+    """The chunk jobs that the closing job running now (a run's report, an
+    onboarding summary) waited on and that the job queue failed for good:
+    the daily check (``urssaf.run._urssaf_close_after_failed_chunks``) runs
+    such a closing job anyway. Each with the reason of its records."""
+    uuid = env.context.get("job_uuid")
+    if not uuid:
+        return []
+    closing = env["queue.job"].sudo().search([("uuid", "=", uuid)], limit=1)
+    return [
+        (job, chunk_failure_reason(env, job.uuid, (job.exc_name or "").rpartition(".")[2] or "?"))
+        for job in closing.dependency_ids
+        if job.state == "failed"
+    ]
 
 
 @dataclasses.dataclass
@@ -374,6 +393,7 @@ class UrssafDeclarationRun(models.Model):
         the one in flight and a rerun resumes without duplicates.
         """
         today = fields.Date.context_today(self)
+        self.env["urssaf.run"].sudo()._urssaf_close_after_failed_chunks()
         self._urssaf_settle_ordered_payments(today)
         preparation = self.env["urssaf.declaration.preparation"]
         # Only the companies that declare for someone: an active mandate.

@@ -20,7 +20,14 @@ from ..urssaf_api.call_pool import UrssafCallPool
 from ..urssaf_api.client import SharedBackoff
 from ..urssaf_api.exceptions import UrssafError, UrssafOutcomeUnknown
 from .urssaf_common import LOCK_SENDING_KEEP_KEYS, check_declarant, correlation_note, lock_rows, summary_notification
-from .urssaf_declaration_run import URSSAF_CHANNEL, chunk_job_failure, chunks, chunks_waiting, delay_chunks
+from .urssaf_declaration_run import (
+    URSSAF_CHANNEL,
+    chunk_job_failure,
+    chunks,
+    chunks_waiting,
+    delay_chunks,
+    failed_chunk_jobs,
+)
 
 DONE, REFUSED, FAILED = "done", "refused", "failed"
 # A selection of more records than this goes through OCA's queue_job, when
@@ -415,6 +422,8 @@ class UrssafBatchMixin(models.AbstractModel):
         done_by_chunk = [
             json.loads(chunk.result or "{}")
             for chunk in Job.search([("uuid", "in", (job.dependencies or {}).get("depends_on", []))], order="id")
+            # A failed one's result is no chunk's (a retry's message): below.
+            if chunk.state == "done"
         ]
         # The records deleted since (a draft mandate may be) are left out.
         mentioned = [record_id for done in done_by_chunk for ids in done.values() for record_id in _ids(ids)]
@@ -423,6 +432,11 @@ class UrssafBatchMixin(models.AbstractModel):
         def records(ids):
             return self.browse(record_id for record_id in ids if record_id in existing)
 
+        # The chunks whose job failed for good left no result: all their
+        # records failed (the daily check runs this job anyway).
+        for chunk_job, reason in failed_chunk_jobs(self.env):
+            done_by_chunk.append({FAILED: [(record_id, reason) for record_id in chunk_job.records.ids]})
+            existing.update(chunk_job.records.exists().ids)
         for done in done_by_chunk:
             results[DONE] |= records(done.get(DONE, []))
             results["skipped"] |= records(done.get("skipped", []))

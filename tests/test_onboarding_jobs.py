@@ -191,3 +191,35 @@ class TestOnboardingJobs(OnboardingCase):
         self.assertIn(broken.uuid, log)
         for text in (body, log):
             self.assertNotIn(re.sub(r"\s", "", IBAN), re.sub(r"\s", "", text))
+
+    def test_a_chunk_the_queue_failed_for_good_is_told_by_the_daily_check(self):
+        """A chunk's job the job queue itself failed for good (its retries
+        exhausted) leaves the summary waiting; the daily check sends it,
+        the chunk's records failed with the job's reference."""
+        self.company.sudo().urssaf_parallel_calls = 1
+        held = self._auto_entrepreneurs(3, holder="demo-tiers", first=COUNT)
+        sepa = self._sepa_drafts(held)
+        with patch.object(urssaf_onboarding, "QUEUE_ABOVE", 2):
+            sepa.with_user(self.declarant).action_register()
+        broken = self._jobs("_urssaf_job_batch")[1]
+        broken.write(
+            {
+                "state": "failed",
+                "exc_name": "odoo.addons.queue_job.exception.FailedJobError",
+                "result": "Max. retries (5) reached",
+            }
+        )
+        self._run_jobs()
+        (summary,) = self._jobs("_urssaf_job_batch_summary")
+        self.assertEqual(summary.state, "wait_dependencies")
+        subject = "Urssaf: Register SEPA mandates"
+        # queue_job tells of the failure, not the summary.
+        self.assertNotIn(subject, self._summary(self.declarant).mail_message_id.mapped("subject"))
+
+        self.assertEqual(self.env["urssaf.run"]._urssaf_close_after_failed_chunks(), 1)
+        self.assertEqual(summary.state, "done")
+        notification = self._summary(self.declarant).filtered(lambda n: n.mail_message_id.subject == subject)
+        body = str(notification.mail_message_id.body)
+        self.assertIn("Register SEPA mandates: 2 done, 0 refused, 1 failed.", body)
+        self.assertIn(f"Failed: {broken.records.display_name}: its job {broken.uuid} failed (FailedJobError)", body)
+        self.assertEqual(self.env["urssaf.run"]._urssaf_close_after_failed_chunks(), 0, "told once")

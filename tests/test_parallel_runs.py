@@ -18,6 +18,7 @@ from odoo import fields
 from odoo.tests import freeze_time, tagged
 
 from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..models.urssaf_declaration_run import URSSAF_CHANNEL, UrssafDeclarationRun, chunk_identity, chunk_job_failure
@@ -296,6 +297,37 @@ class TestJobQueueRuns(ParallelRunsCase):
         self.assertIn(f"its job {broken.uuid} failed (RuntimeError)", failed.message)
         self.assertNotIn(IBAN.replace(" ", ""), failed.message.replace(" ", ""))
         self.assertEqual(broken.recordset.state, "draft", "left as it was")
+        (todo,) = run.activity_ids
+        self.assertEqual(todo.summary, "A job of this run failed")
+
+    def test_a_chunk_the_queue_failed_for_good_is_closed_by_the_next_scheduled_run(self):
+        """A chunk's job the job queue itself failed for good (its retries
+        exhausted) leaves the run's closing job waiting; the next daily run
+        closes the report, the chunk's declarations failed with the job's
+        reference, and a to-do for the accountant."""
+        self.company.sudo().urssaf_parallel_calls = 1
+        self._batch(3)
+        run = self.env["urssaf.declaration"]._auto_declare_enqueue(self.company, self.today)
+        jobs = self.env["queue.job"].search([("graph_uuid", "!=", False)], order="id desc", limit=4)
+        chunks = jobs.filtered(lambda job: job.method_name == "_urssaf_job_auto_declare").sorted("id")
+        (finish,) = jobs.filtered(lambda job: job.method_name == "_urssaf_job_finish")
+        self.assertEqual((len(chunks), finish.records), (3, run))
+        broken = chunks[1]
+        broken.write({"state": "failed", "exc_name": "odoo.addons.queue_job.exception.FailedJobError"})
+        for chunk in chunks - broken:
+            job = Job.load(self.env, chunk.uuid)
+            job.perform()
+            job.set_done()
+            job.store()
+        self.assertEqual((run.state, finish.state), ("running", "wait_dependencies"))
+
+        self._enqueue()
+        self.assertEqual((run.state, finish.state), ("done", "done"))
+        self.assertEqual((run.done_count, run.failed_count), (2, 1))
+        (failed,) = run.line_ids.filtered(lambda line: line.result == "failed")
+        self.assertEqual(failed.declaration_id, broken.records)
+        self.assertTrue(failed.job_failed)
+        self.assertIn(f"its job {broken.uuid} failed (FailedJobError)", failed.message)
         (todo,) = run.activity_ids
         self.assertEqual(todo.summary, "A job of this run failed")
 
