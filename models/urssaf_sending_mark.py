@@ -2,7 +2,7 @@
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
 
 
 class UrssafSendingMark(models.Model):
@@ -54,7 +54,7 @@ class UrssafSendingMark(models.Model):
         )
         for attempt in (1, 2):
             try:
-                with self.env.registry.cursor() as cr:
+                with mute_logger("odoo.sql_db"), self.env.registry.cursor() as cr:
                     cr.execute(query)
                     new = {row[0] for row in cr.fetchall()}
                 break
@@ -63,6 +63,14 @@ class UrssafSendingMark(models.Model):
                 # after this transaction's snapshot): once more, it sees it.
                 if attempt == 2:
                     raise
+            except psycopg2.errors.UndefinedTable:
+                # The addon is being installed in this very transaction (its
+                # demo data registers SEPA mandates): the table is not
+                # committed yet, no other transaction sees it. Marked in
+                # this one: should it die, the addon's install dies with it.
+                self.env.cr.execute(query)
+                new = {row[0] for row in self.env.cr.fetchall()}
+                break
         return frozenset(records.ids) - new
 
     @api.autovacuum
