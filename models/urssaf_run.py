@@ -6,9 +6,9 @@ import traceback
 from odoo import api, fields, models
 from odoo.tools.misc import format_datetime
 
-COUNT_FIELDS = ("done_count", "skipped_count", "failed_count", "unknown_count")
 _logger = logging.getLogger(__name__)
 
+COUNT_FIELDS = ("done_count", "skipped_count", "failed_count", "unknown_count")
 # The jobs that close a queued run once its chunks are done.
 CLOSING_JOB_METHODS = ("_urssaf_job_finish", "_urssaf_job_batch_summary")
 RESULTS = [("done", "Declared"), ("skipped", "Skipped"), ("failed", "Failed"), ("unknown", "Outcome unknown")]
