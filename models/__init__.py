@@ -9,6 +9,7 @@ from . import urssaf_protected_mixin
 from . import urssaf_sandbox_ribbon_mixin
 from . import urssaf_environment_mixin
 from . import urssaf_onboarding
+from . import urssaf_sending_mark
 from . import urssaf_account
 from . import res_partner
 from . import ir_default

@@ -9,9 +9,12 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import logging
+import traceback
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools.misc import format_date
 
 from ..urssaf_api.call_pool import UrssafCallPool
@@ -23,6 +26,8 @@ from .urssaf_declaration import UrssafUnreachableError
 # The queue_job channel of the scheduled runs' jobs (its capacity is set in
 # the job runner's configuration, see the README).
 URSSAF_CHANNEL = "root.urssaf"
+
+_logger = logging.getLogger(__name__)
 
 # A scheduled run stops after this many auto-entrepreneurs in a row for
 # whom Urssaf could not be reached: the rest waits for the next run.
@@ -94,6 +99,63 @@ def delay_chunks(parts, method_name, args, description, identity_key=step_identi
     return jobs
 
 
+def chunk_job_failure(env, work):
+    """Run ``work()``, what a queued chunk's job does, in a savepoint.
+
+    Returns None, or, when it raised an error that is neither an answer of
+    Urssaf's (the run records those itself) nor one queue_job retries (a
+    conflict with another transaction, retried as it is), the reason to give for each record
+    of the chunk: what the chunk did is rolled back, as if its worker had
+    died (nothing sent twice: the next sending looks Urssaf up first where
+    it may hold something), and the job ends done with that reason as its
+    chunk's result, so that the job closing the run still sums up, and says
+    so. Otherwise queue_job would mark the job failed for good and the
+    closing job would wait for ever, telling nobody.
+
+    The reason names the job (its reference in *Jobs*) and the kind of
+    error only: an error's text may quote an IBAN or a NIR. The server log
+    has the traceback, without the text either."""
+    from odoo.addons.queue_job.exception import RetryableJobError  # noqa: PLC0415 (queue_job is optional)
+
+    try:
+        with env.cr.savepoint():
+            work()
+    except (*PG_CONCURRENCY_EXCEPTIONS_TO_RETRY, RetryableJobError):
+        raise
+    except Exception as error:  # noqa: BLE001 (reported to the user, logged)
+        env.invalidate_all()
+        job = env.context.get("job_uuid") or "?"
+        _logger.error(
+            "Urssaf: the job %s failed (%s); its chunk is reported failed and left as it was:\n%s",
+            job,
+            type(error).__name__,
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
+        return chunk_failure_reason(env, job, type(error).__name__)
+    return None
+
+
+def chunk_failure_reason(env, job_uuid, error_name):
+    """Why each record of a chunk whose job failed was left as it was."""
+    return env._("its job %(job)s failed (%(error)s): left as it was, send it again.", job=job_uuid, error=error_name)
+
+
+def failed_chunk_jobs(env):
+    """The chunk jobs that the closing job running now (a run's report, an
+    onboarding summary) waited on and that the job queue failed for good:
+    the daily check (``urssaf.run._urssaf_close_after_failed_chunks``) runs
+    such a closing job anyway. Each with the reason of its records."""
+    uuid = env.context.get("job_uuid")
+    if not uuid:
+        return []
+    closing = env["queue.job"].sudo().search([("uuid", "=", uuid)], limit=1)
+    return [
+        (job, chunk_failure_reason(env, job.uuid, (job.exc_name or "").rpartition(".")[2] or "?"))
+        for job in closing.dependency_ids
+        if job.state == "failed"
+    ]
+
+
 @dataclasses.dataclass
 class RunResults:
     """What running a step did to declarations, each in one of: ``done``;
@@ -109,6 +171,8 @@ class RunResults:
     unreachable: models.BaseModel
     not_attempted: models.BaseModel
     failed: list = dataclasses.field(default_factory=list)
+    # The failed are those of a chunk whose job failed (see chunk_job_failure).
+    job_failed: bool = False
 
     @classmethod
     def empty(cls, model):
@@ -329,6 +393,7 @@ class UrssafDeclarationRun(models.Model):
         the one in flight and a rerun resumes without duplicates.
         """
         today = fields.Date.context_today(self)
+        self.env["urssaf.run"].sudo()._urssaf_close_after_failed_chunks()
         self._urssaf_settle_ordered_payments(today)
         preparation = self.env["urssaf.declaration.preparation"]
         # Only the companies that declare for someone: an active mandate.
@@ -472,8 +537,20 @@ class UrssafDeclarationRun(models.Model):
         run = self.env["urssaf.run"].sudo().browse(run_id)
         company = run.company_id
         declarations = self.with_company(company).with_context(allowed_company_ids=[company.id]).exists()
-        results = declarations._urssaf_auto_declare_batch()
-        run._add_results(results, deferred=True)
+        results = RunResults.empty(declarations)
+
+        def work():
+            results.merge(declarations._urssaf_auto_declare_batch())
+            run._add_results(results, deferred=True)
+
+        failure = chunk_job_failure(self.env, work)
+        if failure:
+            # The report's lines of this chunk say so: the closing job
+            # counts them failed and gives the accountant a to-do.
+            results = RunResults.empty(declarations)
+            results.failed = [(declaration, failure) for declaration in declarations]
+            results.job_failed = True
+            run._add_results(results, deferred=True)
         return results.summary(self.env)
 
     def _urssaf_auto_declare_batch(self):

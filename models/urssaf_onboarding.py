@@ -20,7 +20,14 @@ from ..urssaf_api.call_pool import UrssafCallPool
 from ..urssaf_api.client import SharedBackoff
 from ..urssaf_api.exceptions import UrssafError, UrssafOutcomeUnknown
 from .urssaf_common import LOCK_SENDING_KEEP_KEYS, check_declarant, correlation_note, lock_rows, summary_notification
-from .urssaf_declaration_run import URSSAF_CHANNEL, chunks, chunks_waiting, delay_chunks
+from .urssaf_declaration_run import (
+    URSSAF_CHANNEL,
+    chunk_job_failure,
+    chunks,
+    chunks_waiting,
+    delay_chunks,
+    failed_chunk_jobs,
+)
 
 DONE, REFUSED, FAILED = "done", "refused", "failed"
 # A selection of more records than this goes through OCA's queue_job, when
@@ -67,6 +74,12 @@ class UrssafBatchMixin(models.AbstractModel):
 
     _name = "urssaf.batch.mixin"
     _description = "Urssaf calls on a selection"
+    # The steps Urssaf would do twice if sent twice (no reference of ours
+    # to look up, nor idempotent): each record is marked, in a committed
+    # transaction of its own, before its request leaves; one marked before
+    # is looked up at Urssaf before it is sent again (see
+    # ``urssaf.sending.mark``).
+    _urssaf_batch_marked_steps = frozenset()
 
     def _urssaf_batch_prepare(self, step, identifier=None):
         raise NotImplementedError
@@ -89,6 +102,23 @@ class UrssafBatchMixin(models.AbstractModel):
     def _urssaf_batch_label(self, step):
         raise NotImplementedError
 
+    def _urssaf_batch_pending(self, step):
+        """Whether ``step`` is still to be done on this record (its mark of
+        a sending, if any, still matters)."""
+        return True
+
+    def _urssaf_batch_sent_before(self, step):
+        """For a step of ``_urssaf_batch_marked_steps``: mark this record as
+        about to be sent (committed before the request leaves) and say
+        whether it was marked before, by a sending whose answer may be
+        lost. In a run, all its records were marked at once when locked."""
+        self.ensure_one()
+        run = self.env.context.get("urssaf_batch")
+        marked, before = run.memo.get(("marked", step), ((), ())) if run is not None else ((), ())
+        if self.id in marked:
+            return self.id in before
+        return bool(self.env["urssaf.sending.mark"].sudo()._urssaf_mark(self, step))
+
     def _urssaf_batch_done_since(self, step, since):
         """Whether ``step`` was done on this record since ``since`` (a
         queued job run again finds it so: it counts it done, and sends
@@ -109,6 +139,11 @@ class UrssafBatchMixin(models.AbstractModel):
             if company._urssaf_parallel_calls() > 1:
                 client.shared_backoff = SharedBackoff()
             run = BatchRun(records)
+            if step in self._urssaf_batch_marked_steps:
+                # One short transaction for the whole run, before its
+                # first request leaves.
+                before = self.env["urssaf.sending.mark"].sudo()._urssaf_mark(records, step)
+                run.memo["marked", step] = (frozenset(records.ids), before)
             in_run = records.with_context(urssaf_batch=run)
             try:
                 in_run._urssaf_batch_calls(step, company, client, results, checked or {})
@@ -357,14 +392,23 @@ class UrssafBatchMixin(models.AbstractModel):
         todo = self.exists()
         done_before = todo.filtered(lambda record: record._urssaf_batch_done_since(step, since))
         results = {DONE: done_before.ids, REFUSED: [], FAILED: [], "skipped": [], "unknown": []}
-        for company, records in (todo - done_before).grouped("company_id").items():
-            mine = records.with_company(company).with_context(allowed_company_ids=[company.id])
-            done = mine._urssaf_batch_run(step)
-            results[DONE] += done[DONE].ids
-            results[REFUSED] += [(record.id, message) for record, message in done.get("refusals", [])]
-            results[FAILED] += [(record.id, message) for record, message in done[FAILED]]
-            results["skipped"] += done["skipped"].ids
-            results["unknown"] += done["unknown"].ids
+
+        def work():
+            for company, records in (todo - done_before).grouped("company_id").items():
+                mine = records.with_company(company).with_context(allowed_company_ids=[company.id])
+                done = mine._urssaf_batch_run(step)
+                results[DONE] += done[DONE].ids
+                results[REFUSED] += [(record.id, message) for record, message in done.get("refusals", [])]
+                results[FAILED] += [(record.id, message) for record, message in done[FAILED]]
+                results["skipped"] += done["skipped"].ids
+                results["unknown"] += done["unknown"].ids
+
+        failure = chunk_job_failure(self.env, work)
+        if failure:
+            # Rolled back: each record of the chunk is a failure of the
+            # summary, which names the job.
+            failed = [(record_id, failure) for record_id in (todo - done_before).ids]
+            results = {DONE: done_before.ids, REFUSED: [], FAILED: failed, "skipped": [], "unknown": []}
         return json.dumps(results)
 
     def _urssaf_job_batch_summary(self, step):
@@ -378,6 +422,8 @@ class UrssafBatchMixin(models.AbstractModel):
         done_by_chunk = [
             json.loads(chunk.result or "{}")
             for chunk in Job.search([("uuid", "in", (job.dependencies or {}).get("depends_on", []))], order="id")
+            # A failed one's result is no chunk's (a retry's message): below.
+            if chunk.state == "done"
         ]
         # The records deleted since (a draft mandate may be) are left out.
         mentioned = [record_id for done in done_by_chunk for ids in done.values() for record_id in _ids(ids)]
@@ -386,6 +432,11 @@ class UrssafBatchMixin(models.AbstractModel):
         def records(ids):
             return self.browse(record_id for record_id in ids if record_id in existing)
 
+        # The chunks whose job failed for good left no result: all their
+        # records failed (the daily check runs this job anyway).
+        for chunk_job, reason in failed_chunk_jobs(self.env):
+            done_by_chunk.append({FAILED: [(record_id, reason) for record_id in chunk_job.records.ids]})
+            existing.update(chunk_job.records.exists().ids)
         for done in done_by_chunk:
             results[DONE] |= records(done.get(DONE, []))
             results["skipped"] |= records(done.get("skipped", []))

@@ -1,10 +1,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import contextlib
+import logging
+import traceback
 
 from odoo import api, fields, models
 from odoo.tools.misc import format_datetime
 
+_logger = logging.getLogger(__name__)
+
 COUNT_FIELDS = ("done_count", "skipped_count", "failed_count", "unknown_count")
+# The jobs that close a queued run once its chunks are done.
+CLOSING_JOB_METHODS = ("_urssaf_job_finish", "_urssaf_job_batch_summary")
 RESULTS = [("done", "Declared"), ("skipped", "Skipped"), ("failed", "Failed"), ("unknown", "Outcome unknown")]
 
 
@@ -82,15 +88,66 @@ class UrssafRun(models.Model):
                 )
         return channel
 
+    @api.model
+    def _urssaf_close_after_failed_chunks(self):
+        """Daily: run the closing jobs (a run's report, an onboarding
+        summary) that still wait on a chunk whose job the job queue failed
+        for good (its retries exhausted), once their other chunks are done:
+        the job queue would keep them waiting for ever, telling nobody. They
+        report each record of a failed chunk as failed, naming its job.
+        Returns how many were run."""
+        if "queue.job" not in self.env:
+            return 0
+        from odoo.addons.queue_job.job import Job  # noqa: PLC0415 (queue_job is optional)
+
+        waiting = (
+            self.env["queue.job"]
+            .sudo()
+            .search([("state", "=", "wait_dependencies"), ("method_name", "in", CLOSING_JOB_METHODS)], order="id")
+        )
+        closed = 0
+        for closing in waiting:
+            states = set(closing.dependency_ids.mapped("state"))
+            if "failed" not in states or states - {"done", "failed"}:
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    job = Job.load(self.env, closing.uuid)
+                    job.set_started()
+                    job.store()
+                    job.perform()
+                    job.set_done()
+                    job.store()
+            except Exception as error:  # noqa: BLE001 (the others still run; tried again tomorrow)
+                self.env.invalidate_all()
+                _logger.error(
+                    "Urssaf: the closing job %s failed (%s):\n%s",
+                    closing.uuid,
+                    type(error).__name__,
+                    "".join(traceback.format_tb(error.__traceback__)),
+                )
+                continue
+            closed += 1
+        return closed
+
     def _urssaf_job_finish(self):
         """A queue_job job, once the run's chunks are done: count the lines
         they left and close the run."""
         self.ensure_one()
+        from .urssaf_declaration_run import RunResults, failed_chunk_jobs  # noqa: PLC0415 (one module imports the other)
+
+        for job, reason in failed_chunk_jobs(self.env):
+            # Its declarations have no line: the job's transaction died.
+            declarations = job.records.exists()
+            results = RunResults.empty(declarations)
+            results.failed = [(declaration, reason) for declaration in declarations]
+            results.job_failed = True
+            self._add_results(results)
         self.modified(["line_ids"])
         self._finish()
         return self.env._("%(done)s declared, %(failed)s failed.", done=self.done_count, failed=self.failed_count)
 
-    def _add_lines(self, declarations, result, message=False, link=True, unreachable=False):
+    def _add_lines(self, declarations, result, message=False, link=True, unreachable=False, job_failed=False):
         """One line per declaration. ``link=False`` for the declarations
         another run is processing: referencing a row that a concurrent
         transaction changes would fail, and that run links it already."""
@@ -104,6 +161,7 @@ class UrssafRun(models.Model):
                     "result": result,
                     "message": message,
                     "unreachable": unreachable,
+                    "job_failed": job_failed,
                 }
                 for declaration in declarations
             ]
@@ -124,7 +182,13 @@ class UrssafRun(models.Model):
             )
             self._add_lines(results.unknown, "unknown", self.env._("looked up at Urssaf on the next run"))
             for declaration, message in results.failed:
-                self._add_lines(declaration, "failed", message, unreachable=declaration in results.unreachable)
+                self._add_lines(
+                    declaration,
+                    "failed",
+                    message,
+                    unreachable=declaration in results.unreachable,
+                    job_failed=results.job_failed,
+                )
             self._add_not_attempted(results.not_attempted)
             if deferred:
                 self.env.flush_all()
@@ -144,8 +208,20 @@ class UrssafRun(models.Model):
         if any(self.line_ids.mapped("unreachable")):
             values["unreachable"] = True
         self.write(values)
+        user = self.company_id.sudo().urssaf_responsible_user_id or self.env.ref("base.user_admin", False)
+        job_failed = self.line_ids.filtered("job_failed")
+        if job_failed:
+            self.activity_schedule(
+                "mail.mail_activity_data_warning",
+                summary=self.env._("A job of this run failed"),
+                note=self.env._(
+                    "%(count)s declarations were left as they were because the job of their chunk failed "
+                    "(its reference is in the report's lines); the next run tries them again.",
+                    count=len(job_failed),
+                ),
+                user_id=user.id if user else self.env.uid,
+            )
         if self.unreachable:
-            user = self.company_id.sudo().urssaf_responsible_user_id or self.env.ref("base.user_admin", False)
             self.activity_schedule(
                 "mail.mail_activity_data_warning",
                 summary=self.env._("Urssaf could not be reached"),
@@ -173,3 +249,6 @@ class UrssafRunLine(models.Model):
     result = fields.Selection(RESULTS, required=True)
     message = fields.Text()
     unreachable = fields.Boolean(string="Urssaf unreachable", help="Not declared because Urssaf could not be reached.")
+    job_failed = fields.Boolean(
+        string="Job failed", help="Not declared because the job of its chunk failed (see the message)."
+    )

@@ -68,6 +68,8 @@ class UrssafSepaMandate(models.Model):
         {"partner_id", "company_id", "bank_account_id", "holder", "signature_date", "document", "document_name"}
     )
     _urssaf_signed_report = "l10n_fr_urssaf_tierce_declaration.action_report_urssaf_sepa_mandate_document"
+    # Urssaf registers a second SEPA mandate when asked twice.
+    _urssaf_batch_marked_steps = frozenset({"register"})
 
     partner_id = fields.Many2one(
         "res.partner",
@@ -191,6 +193,9 @@ class UrssafSepaMandate(models.Model):
         # Every one was checked registrable (a draft) before it was queued.
         return self.state == "active"
 
+    def _urssaf_batch_pending(self, step):
+        return self.state == "draft"
+
     def _urssaf_check_registrable(self):
         """The partner's identifier, or an error saying why nothing can be sent."""
         self.ensure_one()
@@ -235,14 +240,20 @@ class UrssafSepaMandate(models.Model):
 
         Registering a SEPA mandate is never sent twice: when its answer was
         lost (a 5xx, a time-out), or when this draft was sent before (its
-        environment is stamped), Urssaf's SEPA mandates of the account are
+        environment is stamped, or its sending was marked: the mark is
+        committed before the request leaves, so it outlives a worker killed
+        before the run's commit), Urssaf's SEPA mandates of the account are
         looked up first, and the one of this IBAN, holder and signature date
         that no mandate of this database holds is taken as this one's."""
         self.ensure_one()
         if identifier is None or self.state != "draft":
             # Not checked yet, or changed since (read again once locked).
             identifier = self._urssaf_check_registrable()
-        sent_before = bool(self.urssaf_environment)
+        # Both read before either is written: the stamp for what this
+        # transaction's predecessors committed, the mark for a sending
+        # whose transaction died.
+        stamped = bool(self.urssaf_environment)
+        sent_before = self._urssaf_batch_sent_before(step) or stamped
         self._urssaf_stamp_environment()
         iban, holder, signature_date = self._iban(), self.holder, self.signature_date
         bic = self.bank_account_id.bank_bic or None

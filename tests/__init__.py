@@ -38,6 +38,8 @@ from . import test_declaration_register
 from . import test_register_rpc_trust
 from . import test_onboarding
 from . import test_onboarding_jobs
+from . import test_sending_marks
+from . import test_payment_ordered_banner
 from . import test_drill_down
 from . import test_debit_rejected
 from . import test_portal_mandate_signature

@@ -10,18 +10,22 @@ through queue_job's own job controller, in the test's transaction."""
 
 import json
 import math
+import re
 from collections import Counter
+from unittest.mock import patch
 
 from odoo.tests import freeze_time, tagged
 
 from odoo.addons.queue_job.controllers.main import RunJobController
 from odoo.addons.queue_job.job import Job
 
+from ..models import urssaf_onboarding
 from ..models.urssaf_declaration_run import URSSAF_CHANNEL
-from ..models.urssaf_onboarding import QUEUE_ABOVE
+from ..models.urssaf_onboarding import QUEUE_ABOVE, UrssafBatchMixin
 from ..urssaf_api.testing import GET_ACCOUNT, REGISTER_MANDATE, REGISTER_SEPA_MANDATE, ServerError
 from .common import FROZEN_NOW
 from .test_onboarding import COUNT, PARALLEL, OnboardingCase, _chatter
+from .test_parallel_runs import IBAN
 
 LARGE = QUEUE_ABOVE + 1
 
@@ -152,3 +156,70 @@ class TestOnboardingJobs(OnboardingCase):
         action = accounts.with_user(self.declarant).action_urssaf_check()
         self.assertEqual(self._message(action), f"Check accounts: {COUNT} done, 0 refused, 0 failed.")
         self.assertFalse(self._jobs())
+
+    def test_a_chunk_whose_job_fails_is_told_in_the_summary(self):
+        """A chunk's job that fails (a bug, not an answer of Urssaf's) still
+        lets the summary come, which names the job; no IBAN in it, nor in
+        the log. Three SEPA mandates, a chunk each (one call at a time)."""
+        self.company.sudo().urssaf_parallel_calls = 1
+        held = self._auto_entrepreneurs(3, holder="demo-tiers", first=COUNT)
+        sepa = self._sepa_drafts(held)
+        with patch.object(urssaf_onboarding, "QUEUE_ABOVE", 2):
+            sepa.with_user(self.declarant).action_register()
+        chunks = self._jobs("_urssaf_job_batch")
+        self.assertEqual(len(chunks), 3)
+        broken = chunks[1]
+        send = UrssafBatchMixin._urssaf_batch_run
+
+        def bug_in_one_chunk(records, step, checked=None):
+            if records.env.context.get("job_uuid") == broken.uuid:
+                raise RuntimeError(f"a bug, with {IBAN} in its text")
+            return send(records, step, checked)
+
+        logger = "odoo.addons.l10n_fr_urssaf_tierce_declaration.models.urssaf_declaration_run"
+        with patch.object(UrssafBatchMixin, "_urssaf_batch_run", bug_in_one_chunk), self.assertLogs(logger) as logs:
+            self._run_jobs()
+        self.assertEqual(set(self._jobs().mapped("state")), {"done"}, "the summary did not wait for ever")
+        left = broken.records
+        self.assertEqual(left.state, "draft")
+        self.assertEqual(set((sepa - left).mapped("state")), {"active"})
+        (notification,) = self._summary(self.declarant)
+        body = str(notification.mail_message_id.body)
+        self.assertIn("Register SEPA mandates: 2 done, 0 refused, 1 failed.", body)
+        self.assertIn(f"Failed: {left.display_name}: its job {broken.uuid} failed (RuntimeError)", body)
+        (log,) = logs.output
+        self.assertIn(broken.uuid, log)
+        for text in (body, log):
+            self.assertNotIn(re.sub(r"\s", "", IBAN), re.sub(r"\s", "", text))
+
+    def test_a_chunk_the_queue_failed_for_good_is_told_by_the_daily_check(self):
+        """A chunk's job the job queue itself failed for good (its retries
+        exhausted) leaves the summary waiting; the daily check sends it,
+        the chunk's records failed with the job's reference."""
+        self.company.sudo().urssaf_parallel_calls = 1
+        held = self._auto_entrepreneurs(3, holder="demo-tiers", first=COUNT)
+        sepa = self._sepa_drafts(held)
+        with patch.object(urssaf_onboarding, "QUEUE_ABOVE", 2):
+            sepa.with_user(self.declarant).action_register()
+        broken = self._jobs("_urssaf_job_batch")[1]
+        broken.write(
+            {
+                "state": "failed",
+                "exc_name": "odoo.addons.queue_job.exception.FailedJobError",
+                "result": "Max. retries (5) reached",
+            }
+        )
+        self._run_jobs()
+        (summary,) = self._jobs("_urssaf_job_batch_summary")
+        self.assertEqual(summary.state, "wait_dependencies")
+        subject = "Urssaf: Register SEPA mandates"
+        # queue_job tells of the failure, not the summary.
+        self.assertNotIn(subject, self._summary(self.declarant).mail_message_id.mapped("subject"))
+
+        self.assertEqual(self.env["urssaf.run"]._urssaf_close_after_failed_chunks(), 1)
+        self.assertEqual(summary.state, "done")
+        notification = self._summary(self.declarant).filtered(lambda n: n.mail_message_id.subject == subject)
+        body = str(notification.mail_message_id.body)
+        self.assertIn("Register SEPA mandates: 2 done, 0 refused, 1 failed.", body)
+        self.assertIn(f"Failed: {broken.records.display_name}: its job {broken.uuid} failed (FailedJobError)", body)
+        self.assertEqual(self.env["urssaf.run"]._urssaf_close_after_failed_chunks(), 0, "told once")

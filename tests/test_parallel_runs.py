@@ -12,12 +12,16 @@ from collections import Counter
 from datetime import date
 from unittest.mock import patch
 
+import psycopg2
+
 from odoo import fields
 from odoo.tests import freeze_time, tagged
 
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from ..models.urssaf_declaration_run import URSSAF_CHANNEL, chunk_identity
+from ..models.urssaf_declaration_run import URSSAF_CHANNEL, UrssafDeclarationRun, chunk_identity, chunk_job_failure
 from ..urssaf_api.sandbox import Sandbox
 from ..urssaf_api.seed import seed_account
 from ..urssaf_api.storage import MemoryStorage
@@ -261,6 +265,85 @@ class TestJobQueueRuns(ParallelRunsCase):
             URSSAF_CHANNEL,
         )
         self.assertFalse(self.server.count(DECLARE), "nothing sent before a worker runs the jobs")
+
+    def test_a_chunk_whose_job_fails_is_in_the_run_report(self):
+        """A chunk's job that fails (a bug, not an answer of Urssaf's): the
+        run is still closed, its report says which chunk failed, with the
+        job's reference, and the accountant gets a to-do."""
+        self.company.sudo().urssaf_parallel_calls = 1
+        self._batch(3)
+        trap = self._enqueue()
+        chunks = self._jobs(trap, "_urssaf_job_auto_declare")
+        (finish,) = self._jobs(trap, "_urssaf_job_finish")
+        self.assertEqual(len(chunks), 3)
+        broken = chunks[1]
+        declare = UrssafDeclarationRun._urssaf_auto_declare_batch
+
+        def bug_in_one_chunk(declarations):
+            if declarations.env.context.get("job_uuid") == broken.uuid:
+                raise RuntimeError(f"a bug, with {IBAN} in its text")
+            return declare(declarations)
+
+        logger = "odoo.addons.l10n_fr_urssaf_tierce_declaration.models.urssaf_declaration_run"
+        bug = patch.object(UrssafDeclarationRun, "_urssaf_auto_declare_batch", bug_in_one_chunk)
+        with bug, self.assertLogs(logger):
+            trap.perform_enqueued_jobs()
+        run = finish.recordset
+        self.assertEqual(run.state, "done", "the last job closed the run")
+        self.assertEqual((run.done_count, run.failed_count), (2, 1))
+        (failed,) = run.line_ids.filtered(lambda line: line.result == "failed")
+        self.assertEqual(failed.declaration_id, broken.recordset)
+        self.assertTrue(failed.job_failed)
+        self.assertIn(f"its job {broken.uuid} failed (RuntimeError)", failed.message)
+        self.assertNotIn(IBAN.replace(" ", ""), failed.message.replace(" ", ""))
+        self.assertEqual(broken.recordset.state, "draft", "left as it was")
+        (todo,) = run.activity_ids
+        self.assertEqual(todo.summary, "A job of this run failed")
+
+    def test_a_chunk_the_queue_failed_for_good_is_closed_by_the_next_scheduled_run(self):
+        """A chunk's job the job queue itself failed for good (its retries
+        exhausted) leaves the run's closing job waiting; the next daily run
+        closes the report, the chunk's declarations failed with the job's
+        reference, and a to-do for the accountant."""
+        self.company.sudo().urssaf_parallel_calls = 1
+        self._batch(3)
+        run = self.env["urssaf.declaration"]._auto_declare_enqueue(self.company, self.today)
+        jobs = self.env["queue.job"].search([("graph_uuid", "!=", False)], order="id desc", limit=4)
+        chunks = jobs.filtered(lambda job: job.method_name == "_urssaf_job_auto_declare").sorted("id")
+        (finish,) = jobs.filtered(lambda job: job.method_name == "_urssaf_job_finish")
+        self.assertEqual((len(chunks), finish.records), (3, run))
+        broken = chunks[1]
+        broken.write({"state": "failed", "exc_name": "odoo.addons.queue_job.exception.FailedJobError"})
+        for chunk in chunks - broken:
+            job = Job.load(self.env, chunk.uuid)
+            job.perform()
+            job.set_done()
+            job.store()
+        self.assertEqual((run.state, finish.state), ("running", "wait_dependencies"))
+
+        self._enqueue()
+        self.assertEqual((run.state, finish.state), ("done", "done"))
+        self.assertEqual((run.done_count, run.failed_count), (2, 1))
+        (failed,) = run.line_ids.filtered(lambda line: line.result == "failed")
+        self.assertEqual(failed.declaration_id, broken.records)
+        self.assertTrue(failed.job_failed)
+        self.assertIn(f"its job {broken.uuid} failed (FailedJobError)", failed.message)
+        (todo,) = run.activity_ids
+        self.assertEqual(todo.summary, "A job of this run failed")
+
+    def test_a_conflict_with_another_transaction_is_left_to_queue_job_to_retry(self):
+        """Only a failure for good is a chunk's result: queue_job retries a
+        conflict later, which the chunk's job lets through."""
+        for error in (psycopg2.errors.SerializationFailure(), RetryableJobError("busy")):
+
+            def work(error=error):
+                self.env["urssaf.run"].create({"company_id": self.company.id})
+                raise error
+
+            runs = self.env["urssaf.run"].search_count([])
+            with self.subTest(error=type(error).__name__), self.assertRaises(type(error)):
+                chunk_job_failure(self.env, work)
+            self.assertEqual(self.env["urssaf.run"].search_count([]), runs, "rolled back")
 
     def test_without_the_setting_the_scheduled_action_declares_itself(self):
         self._batch(20)
