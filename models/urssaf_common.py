@@ -3,6 +3,7 @@
 
 import psycopg2
 
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tools import SQL, mute_logger
 
@@ -15,6 +16,18 @@ DECLARANT = "l10n_fr_urssaf_tierce_declaration.group_urssaf_declarant"
 PERIODICITY_TO_API = {"monthly": "MENSUELLE", "quarterly": "TRIMESTRIELLE"}
 PERIODICITY_FROM_API = {api: key for key, api in PERIODICITY_TO_API.items()}
 PERIODICITY_SELECTION = [("monthly", "Monthly"), ("quarterly", "Quarterly")]
+
+
+# Urssaf's clock: whether a period has ended is Urssaf's to say (it refuses a
+# period not ended in France), whatever time zone the user's context names.
+URSSAF_TZ = "Europe/Paris"
+
+
+def urssaf_today(record):
+    """Today on Urssaf's clock, not the user's: a declarant whose context
+    names a time zone ahead of France is still refused a period that has
+    not ended there."""
+    return fields.Date.context_today(record.with_context(tz=URSSAF_TZ))
 
 
 def euro(env):

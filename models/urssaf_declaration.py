@@ -27,6 +27,7 @@ from .urssaf_common import (
     euro,
     field_label,
     urssaf_error_text,
+    urssaf_today,
 )
 
 _logger = logging.getLogger(__name__)
@@ -516,7 +517,7 @@ class UrssafDeclaration(models.Model):
     def _check_can_declare(self):
         """Refuse, with a clear message and before any call, what Urssaf would refuse."""
         self.ensure_one()
-        today = fields.Date.context_today(self)
+        today = urssaf_today(self)
         if self.state not in ("estimated", "error") or self.urssaf_number:
             raise UserError(
                 self.env._("%(declaration)s cannot be declared in its state.", declaration=self.display_name)

@@ -310,6 +310,19 @@ class TestDeclarationRefusals(UrssafDeclarationCase):
         declaration.write({"state": "estimated", "estimate_snapshot": declaration._amounts_snapshot()})
         self._assert_refused_without_call(declaration, "can be declared from the next day")
 
+    def test_period_not_ended_in_france_whatever_the_users_time_zone(self):
+        # 30 November, 15:00 in Paris: already 1 December in Kiribati (UTC+14).
+        # Whether November has ended is Urssaf's clock's to say, not the
+        # time zone a declarant's context names.
+        declaration = self._declaration(
+            self.trader, date(2026, 11, 1), date(2026, 11, 30), {"VENTE_MARCHANDISES": 10.0}
+        )
+        declaration.write({"state": "estimated", "estimate_snapshot": declaration._amounts_snapshot()})
+        with freeze_time("2026-11-30 14:00:00"):
+            self._assert_refused_without_call(
+                declaration.with_context(tz="Pacific/Kiritimati"), "can be declared from the next day"
+            )
+
     def test_no_active_mandate(self):
         partner = self._make_ae("liberal_bnc_liberatoire", "PRESTATION_SERVICES_BNC", "liberal", register=False)
         declaration = self._declaration(
