@@ -2,10 +2,11 @@
 """Contributions in the books, ACRE and the yearly summary, tried over
 XML-RPC as each user (see rpc_trust)."""
 
+import xmlrpc.client
 from datetime import date
 
 from odoo import Command
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from ..urssaf_api.seed import seed_account
 
@@ -215,6 +216,19 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
                 }
             )
         )
+        cls.company_c = cls.env["res.company"].create({"name": "Urssaf RPC company C"})
+        # Company A lets C read its books (not B).
+        cls.company_a.urssaf_books_reader_ids = cls.company_c
+        # A system administrator of company B alone.
+        cls.users["system_b"] = new_test_user(
+            cls.env,
+            login="rpc_trust_system_b",
+            password=rpc_trust.PASSWORD,
+            groups="base.group_system,account.group_account_manager",
+            company_id=cls.company_b.id,
+            company_ids=[Command.set(cls.company_b.ids)],
+            lang="en_US",
+        )
 
     ATTEMPTS = (
         Attempt(
@@ -230,11 +244,90 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
             # varies).
             "(res.company)",
         ),
+        # A system administrator working in company B alone may write any
+        # company (base's rule lets "Access rights" write them all): the
+        # books' owner is the one to share them.
+        Attempt(
+            "company B's system administrator lets its own company read company A's books",
+            "system_b",
+            lambda case: (
+                "res.company",
+                "write",
+                [[case.company_a.id], {"urssaf_books_reader_ids": [(4, case.company_b.id)]}],
+            ),
+            "Companies declaring from these books",
+        ),
+        Attempt(
+            "company B's system administrator empties company A's list",
+            "system_b",
+            lambda case: ("res.company", "write", [[case.company_a.id], {"urssaf_books_reader_ids": [(5, 0, 0)]}]),
+            "Companies declaring from these books",
+        ),
+        Attempt(
+            "company B's system administrator writes A's list with B's, in one call",
+            "system_b",
+            lambda case: (
+                "res.company",
+                "write",
+                [[case.company_a.id, case.company_b.id], {"urssaf_books_reader_ids": [(4, case.company_c.id)]}],
+            ),
+            "Companies declaring from these books",
+        ),
+        Attempt(
+            "company B's system administrator creates a branch of company A, which would read A's books",
+            "system_b",
+            lambda case: ("res.company", "create", [{"name": "A branch of A", "parent_id": case.company_a.id}]),
+            "branch",
+            ("res_company",),
+        ),
+        Attempt(
+            "company B's system administrator lets company C read B's own books (control)",
+            "system_b",
+            lambda case: (
+                "res.company",
+                "write",
+                [[case.company_b.id], {"urssaf_books_reader_ids": [(4, case.company_c.id)]}],
+            ),
+            None,
+        ),
+        Attempt(
+            "company B's system administrator creates a branch of B (control)",
+            "system_b",
+            lambda case: ("res.company", "create", [{"name": "A branch of B", "parent_id": case.company_b.id}]),
+            None,
+            ("res_company",),
+        ),
     )
 
     def after_attempts(self):
         # A relation table has no id to compare rows by: its content, then.
-        self.assertFalse(self.company_a.sudo().urssaf_books_reader_ids)
+        self.assertEqual(self.company_a.sudo().urssaf_books_reader_ids, self.company_c)
+        self.assertEqual(self.company_b.sudo().urssaf_books_reader_ids, self.company_c)
+        self.assertFalse(self.env["res.company"].search([("name", "=", "A branch of A")]))
+
+    def test_settings_of_another_company_refused(self):
+        """Company B's system administrator saves settings naming company A
+        (the settings' company is a field any client can send): refused,
+        A's list unchanged."""
+        settings = self.rpc(
+            "system_b",
+            "res.config.settings",
+            "create",
+            [{"company_id": self.company_a.id, "urssaf_books_reader_ids": [(6, 0, self.company_b.ids)]}],
+        )
+        with self.assertRaises(xmlrpc.client.Fault) as caught:
+            self.rpc("system_b", "res.config.settings", "execute", [[settings]])
+        self.assertIn("Companies declaring from these books", caught.exception.faultString)
+        self.env.invalidate_all()
+        self.assertEqual(self.company_a.sudo().urssaf_books_reader_ids, self.company_c)
+        # His own company's settings (control).
+        settings = self.rpc(
+            "system_b", "res.config.settings", "create", [{"urssaf_books_reader_ids": [(6, 0, self.company_a.ids)]}]
+        )
+        self.rpc("system_b", "res.config.settings", "execute", [[settings]])
+        self.env.invalidate_all()
+        self.assertEqual(self.company_b.sudo().urssaf_books_reader_ids, self.company_a)
+        self.assertEqual(self.company_a.sudo().urssaf_books_reader_ids, self.company_c)
 
     def _web_call(self, model, method, args, kwargs):
         """``call_kw`` as the web client sends it, in company B's declarant's
