@@ -2,17 +2,22 @@
 """Contributions in the books, ACRE and the yearly summary, tried over
 XML-RPC as each user (see rpc_trust)."""
 
+import json
+import unittest.mock
 import xmlrpc.client
 from datetime import date
+from urllib.parse import urlencode
 
 from odoo import Command
-from odoo.tests import new_test_user, tagged
+from odoo.tests import freeze_time, new_test_user, tagged
+from odoo.tools import html2plaintext
 
 from ..urssaf_api.seed import seed_account
 
 # The module, not its class: a test module's own TestCase classes are the
 # ones collected, and the harness' base class has no table to run.
 from . import rpc_trust
+from .common import FROZEN_NOW
 from .rpc_trust import Attempt
 
 NO_FIELD_ACCESS = "You do not have enough rights to access the field"
@@ -203,6 +208,25 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
                 "counterpart_account_id": income.id,
             }
         )
+        # A's purchases (its register of purchases).
+        supplier = env["res.partner"].create({"name": "A supplier of company A"})
+        bill = env["account.move"].create(
+            {
+                "move_type": "in_invoice",
+                "partner_id": supplier.id,
+                "invoice_date": "2026-10-06",
+                "date": "2026-10-06",
+                "invoice_line_ids": [
+                    Command.create({"name": "Tools", "price_unit": 300.0, "tax_ids": [Command.clear()]})
+                ],
+            }
+        )
+        bill.action_post()
+        env["account.payment.register"].with_context(active_model="account.move", active_ids=bill.ids).create(
+            {"payment_date": "2026-10-20"}
+        )._create_payments()
+        # What of A's books must not show in B unless A says so.
+        cls.secrets = (invoice.name, customer.name, bill.name, supplier.name)
         cls.declaration = (
             cls.env["urssaf.declaration"]
             .sudo()
@@ -213,6 +237,22 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
                     "period_start": OCTOBER[0],
                     "period_end": OCTOBER[1],
                     "periodicity": "monthly",
+                }
+            )
+        )
+        # Declared (its register kept and compared with the books daily).
+        cls.declared = (
+            cls.env["urssaf.declaration"]
+            .sudo()
+            .create(
+                {
+                    "partner_id": cls.books_partner.id,
+                    "company_id": cls.company_b.id,
+                    "period_start": "2026-08-01",
+                    "period_end": OCTOBER[1],
+                    "periodicity": "quarterly",
+                    "state": "declared",
+                    "urssaf_number": "D-B-0001",
                 }
             )
         )
@@ -339,26 +379,84 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
         )
 
     def _b_reads(self):
-        """What company B's declarant reads of A's books: its registers'
-        rows, their total as the pivot asks it, and its declaration's
-        turnover once refreshed (over XML-RPC)."""
+        """What company B's declarant reads of A's books, on every path that
+        reads them: the registers' rows (receipts and purchases), their
+        totals as the pivot asks them, its declaration's turnover once
+        refreshed, the rows behind it (the drill-down), the contact's year
+        turnover (FROZEN_NOW's year), the rows kept when declared, the
+        daily comparison of the books with them, and the registers printed
+        through the URL the web client builds."""
         self.authenticate(self.users["declarant_b"].login, rpc_trust.PASSWORD)
         domain = [("partner_id", "=", self.books_partner.id)]
         rows = self._web_call(
-            "urssaf.register.line", "search_read", [domain], {"fields": ["amount", "move_id", "company_id"]}
+            "urssaf.register.line",
+            "search_read",
+            [domain],
+            {"fields": ["amount", "register_type", "company_id"], "order": "amount"},
         )
         groups = self._web_call(
             "urssaf.register.line",
             "formatted_read_group",
             [domain],
-            {"groupby": ["partner_id"], "aggregates": ["amount:sum"]},
+            {"groupby": ["register_type"], "aggregates": ["amount:sum"]},
         )
         self.rpc("declarant_b", "urssaf.declaration", "action_refresh_turnover", [[self.declaration.id]])
         [declaration] = self.rpc(
             "declarant_b", "urssaf.declaration", "read", [[self.declaration.id], ["turnover_total"]]
         )
-        return rows, groups, declaration["turnover_total"]
+        action = self.rpc("declarant_b", "urssaf.declaration", "action_open_collected", [[self.declaration.id]])
+        drill_down = self._web_call(
+            "urssaf.register.line",
+            "search_read",
+            [action["domain"]],
+            {"fields": ["amount"], "order": "amount", "context": action["context"]},
+        )
+        [contact] = self.rpc("declarant_b", "res.partner", "read", [[self.books_partner.id], ["urssaf_year_turnover"]])
+        # The rows kept are written when declared (as the declarant).
+        self.declared.with_user(self.users["declarant_b"]).with_company(self.company_b)._urssaf_store_register_rows()
+        kept = self.rpc(
+            "declarant_b",
+            "urssaf.declaration.register.row",
+            "search_read",
+            [[("declaration_id", "=", self.declared.id)]],
+            {"fields": ["amount", "document", "counterpart_name"], "order": "amount"},
+        )
+        self.rpc("declarant_b", "urssaf.declaration", "action_urssaf_check_register_books", [[self.declared.id]])
+        [declared] = self.rpc(
+            "declarant_b", "urssaf.declaration", "read", [[self.declared.id], ["register_books_total"]]
+        )
+        printed = self._print_registers(self.company_b)
+        return {
+            "rows": [(row["register_type"], row["amount"], row["company_id"][0]) for row in rows],
+            "totals": [(group["register_type"], group["amount:sum"]) for group in groups],
+            "turnover": declaration["turnover_total"],
+            "drill_down": [row["amount"] for row in drill_down],
+            "contact": contact["urssaf_year_turnover"],
+            "kept": [(row["amount"], row["document"], row["counterpart_name"]) for row in kept],
+            "compared": declared["register_books_total"],
+            "printed": [secret for secret in self.secrets if secret in printed],
+        }
 
+    def _print_registers(self, company):
+        """The registers of A's partner printed by B's declarant for
+        ``company``, as the web client asks them (report data, no ids):
+        the report's text (tests render its HTML)."""
+        self.authenticate(self.users["declarant_b"].login, rpc_trust.PASSWORD)
+        data = {
+            "partner_ids": self.books_partner.ids,
+            "date_from": OCTOBER[0],
+            "date_to": OCTOBER[1],
+            "company_id": company.id,
+        }
+        response = self.url_open(
+            "/report/pdf/l10n_fr_urssaf_tierce_declaration.report_urssaf_register?"
+            + urlencode({"options": json.dumps(data), "context": json.dumps({"lang": "en_US"})})
+        )
+        if response.status_code != 200:
+            return ""
+        return html2plaintext(response.text)
+
+    @freeze_time(FROZEN_NOW)
     def test_books_read_on_their_owners_say(self):
         self.rpc(
             "declarant_b",
@@ -384,8 +482,19 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
             self.env["urssaf.turnover"]._compute_collected(self.books_partner, *OCTOBER, self.company_b),
             {self.books_partner.id: {}},
         )
-        rows, groups, turnover = self._b_reads()
-        self.assertEqual((rows, groups, turnover), ([], [], 0.0))
+        self.assertEqual(
+            self._b_reads(),
+            {
+                "rows": [],
+                "totals": [],
+                "turnover": 0.0,
+                "drill_down": [],
+                "contact": 0.0,
+                "kept": [],
+                "compared": 0.0,
+                "printed": [],
+            },
+        )
 
         # Company A's administrator lets B read its books, in A's settings.
         settings = self.rpc(
@@ -395,8 +504,21 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
         self.env.invalidate_all()
         self.assertEqual(self.company_a.sudo().urssaf_books_reader_ids, self.company_b)
 
-        rows, groups, turnover = self._b_reads()
-        self.assertEqual(sorted(row["amount"] for row in rows), [400.0, 1000.0])
-        self.assertEqual({row["company_id"][0] for row in rows}, {self.company_b.id})
-        self.assertEqual([group["amount:sum"] for group in groups], [1400.0])
-        self.assertEqual(turnover, 1400.0)
+        invoice_name, customer_name = self.secrets[:2]
+        self.assertEqual(
+            self._b_reads(),
+            {
+                "rows": [
+                    ("purchases", 300.0, self.company_b.id),
+                    ("receipts", 400.0, self.company_b.id),
+                    ("receipts", 1000.0, self.company_b.id),
+                ],
+                "totals": [("purchases", 300.0), ("receipts", 1400.0)],
+                "turnover": 1400.0,
+                "drill_down": [400.0, 1000.0],
+                "contact": 1400.0,
+                "kept": [(400.0, unittest.mock.ANY, False), (1000.0, invoice_name, customer_name)],
+                "compared": 1400.0,
+                "printed": list(self.secrets),
+            },
+        )
