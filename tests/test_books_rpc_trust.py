@@ -339,6 +339,52 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
         ),
     )
 
+    # Company B's declarant naming company A as the declaring company:
+    # whatever path, the books are read as its own companies only.
+    ATTEMPTS += (
+        Attempt(
+            "company B's declarant prepares declarations as company A",
+            "declarant_b",
+            lambda case: (
+                "urssaf.declaration.prepare",
+                "create",
+                [
+                    {
+                        "company_id": case.company_a.id,
+                        "partner_ids": [(6, 0, case.books_partner.ids)],
+                        "period_mode": "custom",
+                        "date_from": OCTOBER[0],
+                        "date_to": OCTOBER[1],
+                    }
+                ],
+            ),
+            "is not one of your companies",
+            ("urssaf_declaration_prepare", "urssaf_declaration"),
+        ),
+        Attempt(
+            "company B's declarant reads the contact's year turnover as company A",
+            "declarant_b",
+            lambda case: (
+                "res.partner",
+                "read",
+                [case.books_partner.ids, ["urssaf_year_turnover"]],
+                {"context": {"allowed_company_ids": case.company_a.ids}},
+            ),
+            "unauthorized or invalid companies",
+        ),
+        Attempt(
+            "company B's declarant prepares declarations as company B (control)",
+            "declarant_b",
+            lambda case: (
+                "urssaf.declaration.prepare",
+                "create",
+                [{"company_id": case.company_b.id, "partner_ids": [(6, 0, case.books_partner.ids)]}],
+            ),
+            None,
+            ("urssaf_declaration_prepare",),
+        ),
+    )
+
     def after_attempts(self):
         # A relation table has no id to compare rows by: its content, then.
         self.assertEqual(self.company_a.sudo().urssaf_books_reader_ids, self.company_c)
