@@ -483,21 +483,46 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
             "printed": [secret for secret in self.secrets if secret in printed],
         }
 
+    def test_prints_as_another_company_refused(self):
+        """Company B's declarant prints the registers, then the yearly
+        summary, naming company A (whose own books A always reads) in the
+        report's data: refused, nothing of A printed. As B (control): the
+        registers print, without A's books."""
+        self.assertEqual(self._print_registers(self.company_a), "")
+        self.assertEqual(self._last_status, 403)
+        self.assertIn("is not one of yours", self._last_text)
+        self.assertNotIn(self.secrets[0], self._last_text)
+        response = self._print(
+            "report_yearly_summary",
+            {"partner_ids": self.books_partner.ids, "year": 2026, "company_id": self.company_a.id},
+        )
+        self.assertEqual(response.status_code, 403)
+        self.assertIn("is not one of yours", response.text)
+        printed = self._print_registers(self.company_b)
+        self.assertIn("Register of receipts", printed)
+        self.assertFalse([secret for secret in self.secrets if secret in printed])
+
+    def _print(self, report, data):
+        """The report ``report`` of the addon as the web client asks it with
+        data (no ids), in B's declarant's session."""
+        self.authenticate(self.users["declarant_b"].login, rpc_trust.PASSWORD)
+        return self.url_open(
+            f"/report/pdf/l10n_fr_urssaf_tierce_declaration.{report}?"
+            + urlencode({"options": json.dumps(data), "context": json.dumps({"lang": "en_US"})})
+        )
+
     def _print_registers(self, company):
         """The registers of A's partner printed by B's declarant for
         ``company``, as the web client asks them (report data, no ids):
         the report's text (tests render its HTML)."""
-        self.authenticate(self.users["declarant_b"].login, rpc_trust.PASSWORD)
         data = {
             "partner_ids": self.books_partner.ids,
             "date_from": OCTOBER[0],
             "date_to": OCTOBER[1],
             "company_id": company.id,
         }
-        response = self.url_open(
-            "/report/pdf/l10n_fr_urssaf_tierce_declaration.report_urssaf_register?"
-            + urlencode({"options": json.dumps(data), "context": json.dumps({"lang": "en_US"})})
-        )
+        response = self._print("report_urssaf_register", data)
+        self._last_status, self._last_text = response.status_code, response.text
         if response.status_code != 200:
             return ""
         return html2plaintext(response.text)
