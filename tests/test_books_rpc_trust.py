@@ -227,6 +227,23 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
         )._create_payments()
         # What of A's books must not show in B unless A says so.
         cls.secrets = (invoice.name, customer.name, bill.name, supplier.name)
+        # Paid in November, after the period declared.
+        november = env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": customer.id,
+                "invoice_date": "2026-11-03",
+                "date": "2026-11-03",
+                "invoice_line_ids": [
+                    Command.create({"name": "More work", "price_unit": 250.0, "tax_ids": [Command.clear()]})
+                ],
+            }
+        )
+        november.action_post()
+        env["account.payment.register"].with_context(active_model="account.move", active_ids=november.ids).create(
+            {"payment_date": "2026-11-10"}
+        )._create_payments()
+        cls.november_invoice = november.name
         cls.declaration = (
             cls.env["urssaf.declaration"]
             .sudo()
@@ -255,6 +272,18 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
                     "urssaf_number": "D-B-0001",
                 }
             )
+        )
+        # The auto-entrepreneur's own login, in its declaring company B.
+        cls.users["portal_ae"] = new_test_user(
+            cls.env,
+            login="rpc_trust_portal_ae",
+            password=rpc_trust.PASSWORD,
+            groups="base.group_portal",
+            name="Company A's owner",
+            partner_id=cls.books_partner.id,
+            company_id=cls.company_b.id,
+            company_ids=[Command.set(cls.company_b.ids)],
+            lang="en_US",
         )
         cls.company_c = cls.env["res.company"].create({"name": "Urssaf RPC company C"})
         # Company A lets C read its books (not B).
@@ -576,20 +605,50 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
         self.assertEqual(self.company_a.sudo().urssaf_books_reader_ids, self.company_b)
 
         invoice_name, customer_name = self.secrets[:2]
+        kept = [(400.0, unittest.mock.ANY, False), (1000.0, invoice_name, customer_name)]
         self.assertEqual(
             self._b_reads(),
             {
                 "rows": [
+                    ("receipts", 250.0, self.company_b.id),
                     ("purchases", 300.0, self.company_b.id),
                     ("receipts", 400.0, self.company_b.id),
                     ("receipts", 1000.0, self.company_b.id),
                 ],
-                "totals": [("purchases", 300.0), ("receipts", 1400.0)],
+                "totals": [("purchases", 300.0), ("receipts", 1650.0)],
                 "turnover": 1400.0,
                 "drill_down": [400.0, 1000.0],
-                "contact": 1400.0,
-                "kept": [(400.0, unittest.mock.ANY, False), (1000.0, invoice_name, customer_name)],
+                "contact": 1650.0,
+                "kept": kept,
                 "compared": 1400.0,
                 "printed": list(self.secrets),
             },
         )
+        portal_print = self._portal_registers()
+        self.assertIn(invoice_name, portal_print)
+        self.assertIn(self.november_invoice, portal_print)
+
+        # A's administrator withdraws it: what was declared stays as
+        # declared (the rows kept, the legal record), the books are read no
+        # more (the comparison now finds nothing there).
+        self.rpc("system", "res.company", "write", [self.company_a.ids, {"urssaf_books_reader_ids": [(5, 0, 0)]}])
+        self.env.invalidate_all()
+        reads = self._b_reads()
+        self.assertEqual(
+            {key: reads[key] for key in ("rows", "totals", "contact", "kept", "compared")},
+            {"rows": [], "totals": [], "contact": 0.0, "kept": kept, "compared": 0.0},
+        )
+        self.assertTrue(self.declared.register_books_changed)
+        # The auto-entrepreneur's portal prints its register as declared,
+        # without November (its books no longer shared with B).
+        portal_print = self._portal_registers()
+        self.assertIn(invoice_name, portal_print)
+        self.assertNotIn(self.november_invoice, portal_print)
+
+    def _portal_registers(self):
+        """The registers of 2026 kept by company B, printed from the
+        auto-entrepreneur's portal (tests render the report's HTML)."""
+        self.authenticate(self.users["portal_ae"].login, rpc_trust.PASSWORD)
+        response = self.url_open(f"/my/urssaf/registers/{self.company_b.id}/2026/pdf")
+        self.assertEqual(response.status_code, 200)
+        return html2plaintext(response.text)
