@@ -350,6 +350,17 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
             ("res_company",),
         ),
         Attempt(
+            "company B's system administrator adds a branch to company A's branches",
+            "system_b",
+            lambda case: (
+                "res.company",
+                "write",
+                [[case.company_a.id], {"child_ids": [(0, 0, {"name": "A branch of A"})]}],
+            ),
+            "branch",
+            ("res_company",),
+        ),
+        Attempt(
             "company B's system administrator lets company C read B's own books (control)",
             "system_b",
             lambda case: (
