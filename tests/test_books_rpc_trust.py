@@ -413,6 +413,16 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
             "unauthorized or invalid companies",
         ),
         Attempt(
+            "company B's declarant opens the journal items behind a turnover read as company A",
+            "declarant_b",
+            lambda case: (
+                "urssaf.turnover",
+                "action_open_collected",
+                [case.books_partner.id, OCTOBER[0], OCTOBER[1], case.company_a.id],
+            ),
+            "cannot be called remotely",
+        ),
+        Attempt(
             "company B's declarant prepares declarations as company B (control)",
             "declarant_b",
             lambda case: (
