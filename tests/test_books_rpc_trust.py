@@ -423,6 +423,17 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
             "cannot be called remotely",
         ),
         Attempt(
+            "company B's declarant turns its yearly summary to company A",
+            "declarant_b",
+            lambda case: (
+                "urssaf.yearly.summary.send",
+                "write",
+                [case._summary_wizard_in_b().ids, {"company_id": case.company_a.id}],
+            ),
+            "is not one of your companies",
+            ("urssaf_yearly_summary_send",),
+        ),
+        Attempt(
             "company B's declarant prepares declarations as company B (control)",
             "declarant_b",
             lambda case: (
@@ -440,6 +451,15 @@ class TestBooksSharedOnTheOwnersSay(rpc_trust.RpcTrustCase):
         self.assertEqual(self.company_a.sudo().urssaf_books_reader_ids, self.company_c)
         self.assertEqual(self.company_b.sudo().urssaf_books_reader_ids, self.company_c)
         self.assertFalse(self.env["res.company"].search([("name", "=", "A branch of A")]))
+
+    def _summary_wizard_in_b(self):
+        """A yearly summary of A's partner, opened by B's declarant in B."""
+        return (
+            self.env["urssaf.yearly.summary.send"]
+            .with_user(self.users["declarant_b"])
+            .with_company(self.company_b)
+            .create({"partner_id": self.books_partner.id, "year": 2026, "company_id": self.company_b.id})
+        )
 
     def test_settings_of_another_company_refused(self):
         """Company B's system administrator saves settings naming company A
