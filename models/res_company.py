@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
@@ -283,7 +283,21 @@ class ResCompany(models.Model):
         groups=URSSAF_SETTINGS_GROUP,
     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._urssaf_check_branch_creation(vals_list)
+        companies = super().create(vals_list)
+        # Base links a new company to its creator: checked after, for a
+        # creator the new company would not be given to.
+        if any("urssaf_books_reader_ids" in vals for vals in vals_list):
+            companies._urssaf_check_books_sharer()
+        return companies
+
     def write(self, vals):
+        if "urssaf_books_reader_ids" in vals:
+            # Who may write the field at all first, then whose books.
+            self._check_field_access(self._fields["urssaf_books_reader_ids"], "write")
+            self._urssaf_check_books_sharer()
         if "urssaf_environment" in vals:
             # Who may change it at all first: the refusal below names declarations.
             self._check_field_access(self._fields["urssaf_environment"], "write")
@@ -638,6 +652,42 @@ class ResCompany(models.Model):
         if books.parent_path.startswith(declaring.parent_path) or declaring.parent_path.startswith(books.parent_path):
             return True
         return declaring in books.urssaf_books_reader_ids
+
+    def _urssaf_check_books_sharer(self):
+        """Refuse a user who is not one of these companies' users the
+        writing of whom they let read their books: base lets an "Access
+        rights" administrator write every company, and sharing the books is
+        their owner's say. The superuser (install, migrations) passes."""
+        if self.env.su:
+            return
+        others = self - self.env.user.company_ids
+        if others:
+            raise AccessError(
+                self.env._(
+                    "%(field)s: only a user of %(companies)s may choose who reads its books.",
+                    field=self._urssaf_field_label("urssaf_books_reader_ids"),
+                    companies=", ".join(others.sudo().mapped("name")),
+                )
+            )
+
+    @api.model
+    def _urssaf_check_branch_creation(self, vals_list):
+        """Refuse a user the creation of a branch of a company he is not a
+        user of: a branch reads its parent's books (the same legal person)
+        and the parent's, so creating one would let its creator's companies
+        in without the books' owner's say."""
+        if self.env.su:
+            return
+        parents = self.browse({vals["parent_id"] for vals in vals_list if vals.get("parent_id")})
+        others = parents - self.env.user.company_ids
+        if others:
+            raise AccessError(
+                self.env._(
+                    "%(field)s: only a user of %(companies)s may create a branch of it; a branch reads its books.",
+                    field=self._urssaf_field_label("parent_id"),
+                    companies=", ".join(others.sudo().mapped("name")),
+                )
+            )
 
     @api.model
     def _urssaf_books_readable_sql(self, books_company, declaring_company):

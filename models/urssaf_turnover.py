@@ -225,12 +225,17 @@ class UrssafTurnover(models.AbstractModel):
             self.env.cr.execute(query)
             return self.env.cr.fetchall()
 
+    @api.private
     @api.model
     def action_open_collected(self, partner, date_from, date_to, company, category_code=None):
         """Open the journal items behind an amount: the invoices' receivable or
         payable lines and the payment, bank or offset lines that settled
         them, grouped by matching number, and the income booked on a bank or
-        cash journal without an invoice."""
+        cash journal without an invoice.
+
+        Not callable over RPC: it reads the books as ``company``, whichever
+        it is; the declarations' drill-downs are (``urssaf.declaration``'s
+        ``action_open_collected``)."""
         self.env["account.move.line"].check_access("read")
         partials, entries = self._collected_sources(partner, date_from, date_to, company, category_code=category_code)
         income_lines = entries.line_ids.filtered(lambda line: line.account_id.account_type in INCOME_ACCOUNT_TYPES)

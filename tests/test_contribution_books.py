@@ -554,6 +554,36 @@ class TestContributionBooksOwnersSay(UrssafSandboxMixin, AccountTestInvoicingHtt
         self.assertFalse(self._debit_in_c(october).is_reconciled)
         self.assertFalse(self._settled_in_c(october))
 
+    def test_rejected_debit_reverses_nothing_in_c_once_c_withdrew(self):
+        """On a cash basis C's books got B's payment, ordered from an
+        account whose bank rejects the debit; C's administrator withdraws B
+        before the debit day: the rejection reverses nothing in C's books."""
+        self.company_c.sudo().urssaf_contribution_basis = "cash"
+        self._readers_of_c_as_admin_c([(4, self.company_b.id)])
+        in_b = self.env(user=self.declarant_b, context=dict(self.env.context, allowed_company_ids=self.company_b.ids))
+        bank = self.env["res.partner.bank"].create({"partner_id": self.ae.id, "acc_number": REJECTED_DEBIT_IBAN})
+        sepa = in_b["urssaf.sepa.mandate"].create(
+            {"partner_id": self.ae.id, "bank_account_id": bank.id, "holder": "Camille Martin"}
+        )
+        sepa.action_register()
+        declaration = self._declare_and_pay_as_b(OCTOBER, pay=False)
+        self.rpc(self.declarant_b, "urssaf.declaration", "write", [declaration.ids, {"sepa_mandate_id": sepa.id}])
+        self.rpc(self.declarant_b, "urssaf.declaration", "action_pay", [declaration.ids])
+        self.env.invalidate_all()
+        move = declaration.contribution_move_id
+        self.assertEqual((declaration.state, move.company_id, move.state), ("ordered", self.company_c, "posted"))
+
+        self._readers_of_c_as_admin_c([(5, 0, 0)])
+        before = self._moves_in_c()
+        cron = type(self.env["ir.cron"])
+        with freeze_time("2026-11-30 10:00:00"), patch.object(cron, "_commit_progress", lambda *a, **kw: 0):
+            self.env["urssaf.declaration"]._urssaf_settle_ordered_payments(date(2026, 11, 30))
+        self.env.invalidate_all()
+        self.assertTrue(declaration.debit_rejected)
+        self.assertEqual(self._moves_in_c(), before, "nothing written in C's books")
+        self.assertFalse(move.reversal_move_ids)
+        self.assertEqual(move.state, "posted")
+
     def _readers_of_c_as_admin_c(self, commands):
         self.rpc(self.admin_c, "res.company", "write", [self.company_c.ids, {"urssaf_books_reader_ids": commands}])
         self.env.invalidate_all()

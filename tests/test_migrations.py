@@ -258,7 +258,16 @@ class TestMigrations(UrssafAccountingCase):
             .sudo()
             .message_post(body="Urssaf account checked: by phone", message_type="comment")
         )
+        # The check's words on another model's record that has the
+        # partner's id (a journal of another module): not a partner's note.
+        journal = self.company_data["default_journal_bank"]
+        elsewhere = (
+            journal.with_user(users[company_a])
+            .sudo()
+            ._message_log(body="Urssaf account checked: the journal's own note.")
+        )
         self.env.flush_all()
+        self.env.cr.execute("UPDATE mail_message SET res_id = %s WHERE id = %s", [shared.id, elsewhere.id])
 
         created = migration("19.0.1.1.0").migrate_partner_accounts(self.env.cr)
         self.env.invalidate_all()
@@ -283,9 +292,15 @@ class TestMigrations(UrssafAccountingCase):
         for message in (unrelated, comment):
             with self.subTest(body=message.body):
                 self.assertEqual((message.model, message.res_id), ("res.partner", shared.id))
+        self.assertEqual((elsewhere.model, elsewhere.res_id), ("account.journal", shared.id))
         # What each company's users read: their own company's notes only.
         as_b = self.env["mail.message"].with_user(users[company_b])
         visible = as_b.search([("model", "=", "urssaf.account")])
         self.assertIn(by_b, visible)
         self.assertNotIn(by_a, visible)
         self.assertNotIn(by_c, visible)
+        as_a = self.env["mail.message"].with_user(users[company_a])
+        visible = as_a.search([("model", "=", "urssaf.account")])
+        self.assertIn(by_a, visible)
+        # (Its own user wrote the note on B's partner: authors read theirs.)
+        self.assertFalse(visible & (by_b | by_b_fr | by_c), "A reads none of B's or C's checks")

@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+
+from ..models.urssaf_common import field_label
 
 
 class UrssafDeclarationPrepare(models.TransientModel):
@@ -72,6 +74,22 @@ class UrssafDeclarationPrepare(models.TransientModel):
             if "partner_ids" in vals and "scope" not in vals:
                 vals["scope"] = "chosen"
         return super().create(vals_list)
+
+    @api.constrains("company_id")
+    def _check_users_company(self):
+        """Only the user's own companies: the preparation reads the books as
+        that company (the ones their owners let it read) and creates its
+        declarations. (Constraints run as the superuser: its user is the
+        one asking.)"""
+        for wizard in self:
+            if wizard.company_id not in self.env.user.company_ids:
+                raise AccessError(
+                    self.env._(
+                        "%(field)s: “%(company)s” is not one of your companies.",
+                        field=field_label(self, "company_id"),
+                        company=wizard.company_id.sudo().name,
+                    )
+                )
 
     @api.depends("company_id")
     def _compute_company_partner_count(self):
