@@ -222,12 +222,12 @@ class TestContributionBooks(UrssafAccountingCase):
             -second.payment_amount, f"PRLV SEPA URSSAF {second.payment_reference}", first.debit_date
         )
         self.assertTrue(st_line.is_reconciled, "the line naming the second payment's reference is its debit")
-        self.assertEqual(self._settled_by(second), st_line)
+        self.assertEqual(self._settled_by(second), st_line, "the second payment is settled by the line naming it")
         self.assertFalse(self._payable(first).reconciled, "a line naming another payment is not the first's")
-        self.assertFalse(self._settled_by(first))
+        self.assertFalse(self._settled_by(first), "a line naming another payment is not the first's")
         # The first one's own debit comes later and settles it.
         own = self._statement_line(-first.payment_amount, f"URSSAF {first.payment_reference}", first.debit_date)
-        self.assertEqual(self._settled_by(first), own)
+        self.assertEqual(self._settled_by(first), own, "the first payment is settled by its own debit")
 
     def test_two_equal_payments_in_the_window_match_nothing_by_amount(self):
         first, second = self._two_equal_payments()
@@ -253,7 +253,7 @@ class TestContributionBooks(UrssafAccountingCase):
             }
         )
         self.assertTrue(st_line.is_reconciled, "the payment reference in the line's reference names the debit")
-        self.assertEqual(self._settled_by(declaration), st_line)
+        self.assertEqual(self._settled_by(declaration), st_line, "settled by the line whose reference names it")
 
     def test_the_line_naming_the_reference_wins_over_an_anonymous_one_in_the_window(self):
         self._enable()
