@@ -460,10 +460,6 @@ class ResPartner(models.Model):
             accounts |= partner._urssaf_flagged_account()
         return accounts.action_urssaf_check()
 
-    def _urssaf_check_account(self):
-        self.ensure_one()
-        return self._urssaf_flagged_account()._urssaf_check()
-
     @api.model
     def _cron_urssaf_check_accounts(self):
         """The scheduled action's entry point: every company's accounts."""

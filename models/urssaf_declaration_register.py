@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.tools import SQL
-from odoo.tools.misc import format_date, formatLang
+from odoo.tools.misc import format_date
 
 from .urssaf_declaration import UrssafDeclaration as UrssafDeclarationRecord
 from .urssaf_declaration_register_row import CASH_JOURNAL_TYPE, REGISTER_KEPT_STATES
@@ -393,10 +393,8 @@ class UrssafDeclaration(models.Model):
                 self.env._(
                     "%(declaration)s: the books now say %(books)s, %(declared)s was declared",
                     declaration=declaration.display_name,
-                    books=formatLang(self.env, declaration.register_books_total, currency_obj=declaration.currency_id),
-                    declared=formatLang(
-                        self.env, declaration.register_declared_total, currency_obj=declaration.currency_id
-                    ),
+                    books=declaration._format_amount(declaration.register_books_total),
+                    declared=declaration._format_amount(declaration.register_declared_total),
                 )
                 for declaration in changed
             ),

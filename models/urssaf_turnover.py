@@ -698,9 +698,10 @@ class UrssafTurnover(models.AbstractModel):
         included), times the share received of what settled it.
 
         What settled a line is what its entry booked on the other side (the
-        lines of the opposite sign), but for the unmatched rest of a bank
-        line (its suspense account). Of those, received (the turnover is
-        gross) are:
+        lines of the opposite sign), the unmatched rest of a bank line (its
+        suspense account) included: a bank line short of the invoice it is
+        written to settle brings only its cash. Of those, received (the
+        turnover is gross) are:
 
         - the money: bank and cash lines, a payment's outstanding account;
         - a fee or commission an intermediary kept on the way (a payment
@@ -712,9 +713,10 @@ class UrssafTurnover(models.AbstractModel):
           commission netted from the auto-entrepreneur's bill), for the part
           of it that settled that other debt, on the offset's date.
 
-        Not received: what else was written off, an early-payment discount,
-        a rebate, a bad debt, an exchange difference entry (it only restates
-        the invoice's value, which the payment's own amount already holds).
+        Not received: the unmatched rest of a bank line, what else was
+        written off, an early-payment discount, a rebate, a bad debt, an
+        exchange difference entry (it only restates the invoice's value,
+        which the payment's own amount already holds).
         A credit note or another invoice settles with its own term line,
         left out of ``settlement``: it counts zero on both.
 
@@ -775,10 +777,7 @@ class UrssafTurnover(models.AbstractModel):
             )
             """,
             settled_types=SETTLED_ACCOUNT_TYPES,
-            settling=SQL(
-                """SIGN(line.balance) = -SIGN(settlement.counterpart_balance)
-                   AND line.account_id != COALESCE(journal.suspense_account_id, 0)"""
-            ),
+            settling=SQL("SIGN(line.balance) = -SIGN(settlement.counterpart_balance)"),
             is_cash=SQL(
                 "(account.account_type IN %s OR line.account_id = COALESCE(payment.outstanding_account_id, 0))",
                 CASH_ACCOUNT_TYPES,

@@ -63,7 +63,7 @@ class TestBooksTrust(rpc_trust.RpcTrustCase):
                 **({"urssaf_nir": seed["nir"]} if seed.get("nir") else {}),
             }
         )
-        cls.ae._urssaf_check_account()
+        cls.ae._urssaf_flagged_account()._urssaf_check()
         cls.journal = cls.env["account.journal"].create(
             {"name": "Urssaf", "code": "URSF", "type": "general", "company_id": cls.company_a.id}
         )

@@ -4,7 +4,7 @@ company of its own (French chart) gets its paid contributions posted there,
 and the bank's SEPA debit reconciles with them."""
 
 import base64
-from datetime import date
+from datetime import date, timedelta
 from unittest.mock import patch
 
 from odoo import Command
@@ -221,13 +221,13 @@ class TestContributionBooks(UrssafAccountingCase):
         st_line = self._statement_line(
             -second.payment_amount, f"PRLV SEPA URSSAF {second.payment_reference}", first.debit_date
         )
-        self.assertTrue(st_line.is_reconciled)
-        self.assertEqual(self._settled_by(second), st_line)
+        self.assertTrue(st_line.is_reconciled, "the line naming the second payment's reference is its debit")
+        self.assertEqual(self._settled_by(second), st_line, "the second payment is settled by the line naming it")
         self.assertFalse(self._payable(first).reconciled, "a line naming another payment is not the first's")
-        self.assertFalse(self._settled_by(first))
+        self.assertFalse(self._settled_by(first), "a line naming another payment is not the first's")
         # The first one's own debit comes later and settles it.
         own = self._statement_line(-first.payment_amount, f"URSSAF {first.payment_reference}", first.debit_date)
-        self.assertEqual(self._settled_by(first), own)
+        self.assertEqual(self._settled_by(first), own, "the first payment is settled by its own debit")
 
     def test_two_equal_payments_in_the_window_match_nothing_by_amount(self):
         first, second = self._two_equal_payments()
@@ -252,8 +252,34 @@ class TestContributionBooks(UrssafAccountingCase):
                 "ref": declaration.payment_reference,
             }
         )
-        self.assertTrue(st_line.is_reconciled)
-        self.assertEqual(self._settled_by(declaration), st_line)
+        self.assertTrue(st_line.is_reconciled, "the payment reference in the line's reference names the debit")
+        self.assertEqual(self._settled_by(declaration), st_line, "settled by the line whose reference names it")
+
+    def test_the_line_naming_the_reference_wins_over_an_anonymous_one_in_the_window(self):
+        self._enable()
+        declaration = self._paid_declaration()
+        self.assertTrue(declaration.debit_date)
+        # One bank import brings both: a debit of the same amount on the
+        # debit day naming nothing, and the payment's own debit, naming its
+        # reference, booked beyond the amount-and-date window.
+        anonymous, named = self.env["account.bank.statement.line"].create(
+            [
+                {
+                    "journal_id": self.bank_journal.id,
+                    "date": declaration.debit_date,
+                    "amount": -declaration.payment_amount,
+                    "payment_ref": "PRLV SEPA",
+                },
+                {
+                    "journal_id": self.bank_journal.id,
+                    "date": declaration.debit_date + timedelta(days=10),
+                    "amount": -declaration.payment_amount,
+                    "payment_ref": f"PRLV SEPA URSSAF {declaration.payment_reference}",
+                },
+            ]
+        )
+        self.assertEqual(self._settled_by(declaration), named, "the reference decides before the amount and the date")
+        self.assertFalse(anonymous.is_reconciled, "a line naming the reference leaves the anonymous one alone")
 
     def test_debit_already_in_the_bank_reconciles_by_amount_and_date(self):
         self._enable()

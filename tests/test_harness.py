@@ -4,6 +4,7 @@ an ERROR logged during a test fails it under pytest as under Odoo's runner."""
 
 import ast
 import logging
+import os
 from pathlib import Path
 
 from odoo.tests import BaseCase, tagged
@@ -28,8 +29,24 @@ class TestHarness(BaseCase):
         self.assertEqual(sorted(files - imported), [], "test modules tests/__init__.py does not import")
         self.assertEqual(sorted(imported - files), [], "tests/__init__.py imports what is not a test module")
 
+    def test_pytest_watches_this_test_for_error_logs(self):
+        """Under pytest, the plugin (``pytest_plugins`` in
+        ``tests/__init__.py``) collects this very test's ERROR records: its
+        collector is on the root logger while the test runs."""
+        if "PYTEST_CURRENT_TEST" not in os.environ:
+            self.skipTest("Odoo's runner fails a test that logs an ERROR by itself")
+        from . import pytest_error_logs as plugin  # noqa: PLC0415 (pytest's hooks, not Odoo's)
+
+        collectors = [handler for handler in logging.getLogger().handlers if isinstance(handler, plugin.ErrorRecords)]
+        self.assertEqual(
+            len(collectors),
+            1,
+            "pytest does not fail this test on an ERROR log: tests/pytest_error_logs.py is not loaded "
+            "(pytest_plugins in tests/__init__.py) or does not watch the addon's tests",
+        )
+
     def test_error_logged_fails_the_test(self):
-        """tests/plugin.py: a phase that logged an ERROR fails; one whose
+        """tests/pytest_error_logs.py: a phase that logged an ERROR fails; one whose
         ERROR was muted (expected) passes, and so does one with a warning."""
         import pytest  # noqa: PLC0415 (pytest's own, only where pytest runs)
 
@@ -49,7 +66,10 @@ class TestHarness(BaseCase):
         handler.handle(record(logging.WARNING, "only a warning"))
         handler.handle(record(logging.ERROR, "the posting failed"))
         with self.assertRaises(pytest.fail.Exception) as caught:
-            phase.send(None)
+            try:
+                phase.send(None)
+            except StopIteration:
+                self.fail("a phase that logged an ERROR passed")
         self.assertIn(
             "ERROR odoo.addons.l10n_fr_urssaf_tierce_declaration.harness: the posting failed", str(caught.exception)
         )

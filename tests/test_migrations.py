@@ -206,13 +206,14 @@ class TestMigrations(UrssafAccountingCase):
         self.assertEqual(may.due_date, date(2024, 6, 30))
 
         migration("19.0.1.1.0").migrate(cr, "19.0.1.0.0")
+        # Read before anything flushes: the migration stored them itself.
+        cr.execute("SELECT due_date FROM urssaf_declaration WHERE id = %s", [may.id])
+        self.assertEqual(cr.fetchone()[0], date(2024, 7, 1), "stored by the migration, not only computed")
         self.env.invalidate_all()
 
-        self.assertEqual(may.due_date, date(2024, 7, 1))
-        self.assertEqual(july.due_date, date(2024, 9, 2))
+        self.assertEqual(may.due_date, date(2024, 7, 1), "30 June 2024 was a Sunday")
+        self.assertEqual(july.due_date, date(2024, 9, 2), "31 August 2024 was a Saturday")
         self.assertEqual(october.due_date, date(2024, 11, 30), "declared: Urssaf's deadline kept")
-        cr.execute("SELECT due_date FROM urssaf_declaration WHERE id = %s", [may.id])
-        self.assertEqual(cr.fetchone()[0], date(2024, 7, 1), "stored, not only computed")
 
     def test_each_check_note_goes_to_the_account_of_the_company_whose_check_wrote_it(self):
         company_a = self.env.company

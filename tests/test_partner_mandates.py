@@ -225,7 +225,7 @@ class TestCheckAccount(UrssafAeCase):
             ["name", "company_registry", "urssaf_identifier_type", "urssaf_category_id", "urssaf_trade"]
         )
         with self.urssaf_calls() as calls:
-            self.assertFalse(partner.with_user(self.declarant)._urssaf_check_account())
+            self.assertFalse(partner.with_user(self.declarant)._urssaf_flagged_account()._urssaf_check())
         (call,) = self._api_calls(calls, "GET", "/comptes")
         self.assertEqual(call["status"], 404)
         self.assertEqual(partner.urssaf_account_state, "unknown")

@@ -300,19 +300,27 @@ class TestQueueWorkers(BaseCase):
         declaration_ids, run_id = self._commit_run()
         jobs = self._jobs()
         self.assertEqual(len(jobs["_urssaf_job_auto_declare"]), COUNT, "one job per chunk of one")
-        self.assertEqual(jobs["_urssaf_job_finish"], [("wait_dependencies", 0)])
+        self.assertEqual(
+            jobs.get("_urssaf_job_finish"),
+            [("wait_dependencies", 0)],
+            "one job closes the run, waiting for the chunks",
+        )
 
         taken = self._run_workers(Path(config["data_dir"]) / f"urssaf-queue-workers-{run_id}.stop")
         jobs = self._jobs()
         self.assertEqual(Counter(state for state, _retry in jobs["_urssaf_job_auto_declare"]), {"done": COUNT})
         # Released once, when the last chunk was done, and run once.
-        self.assertEqual(jobs["_urssaf_job_finish"], [("done", 1)])
+        self.assertEqual(jobs.get("_urssaf_job_finish"), [("done", 1)], "the closing job released once, run once")
         self.assertEqual(sum(taken), COUNT + 1, f"jobs each worker ran: {taken}")
         self.assertTrue(all(taken), f"both workers took part: {taken}")
         with self.registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             run = env["urssaf.run"].browse(run_id)
-            self.assertEqual((run.state, run.done_count, len(run.line_ids)), ("done", COUNT, COUNT))
+            self.assertEqual(
+                (run.state, run.done_count, len(run.line_ids)),
+                ("done", COUNT, COUNT),
+                "closed once every chunk was done, counting them all",
+            )
             declarations = env["urssaf.declaration"].browse(declaration_ids)
             self.assertEqual(set(declarations.mapped("state")), {"declared"})
             sent = Counter(r.json()["referenceTiers"] for r in self.server.requests_for(DECLARE, delegated=True))
@@ -324,13 +332,17 @@ class TestQueueWorkers(BaseCase):
         jobs = self._jobs()
         chunks = len(account_ids)  # one account per chunk: one call at a time
         self.assertEqual(len(jobs["_urssaf_job_batch"]), chunks)
-        self.assertEqual(jobs["_urssaf_job_batch_summary"], [("wait_dependencies", 0)])
+        self.assertEqual(
+            jobs.get("_urssaf_job_batch_summary"),
+            [("wait_dependencies", 0)],
+            "one job sums the check up, waiting for the chunks",
+        )
 
         taken = self._run_workers(Path(config["data_dir"]) / f"urssaf-queue-workers-check-{self.last_job}.stop")
         jobs = self._jobs()
         self.assertEqual(Counter(state for state, _retry in jobs["_urssaf_job_batch"]), {"done": chunks})
         # Released once, when the last chunk was done, and run once.
-        self.assertEqual(jobs["_urssaf_job_batch_summary"], [("done", 1)])
+        self.assertEqual(jobs.get("_urssaf_job_batch_summary"), [("done", 1)], "the summary released once, run once")
         self.assertEqual(sum(taken), chunks + 1, f"jobs each worker ran: {taken}")
         self.assertTrue(all(taken), f"both workers took part: {taken}")
         with self.registry.cursor() as cr:

@@ -690,14 +690,11 @@ class TestCollectedTurnover(CollectedTurnoverCase):
         self.assertEqual(result_many, expected)
         self.assertEqual(count_single, count_many)
 
-    def test_bank_line_unmatched_rest_is_not_received(self):
-        """A customer pays 1,500 for an invoice of 1,200 (1,000 excluding
-        VAT) in one bank line: the invoice takes 1,200 of it, the other 300
-        stay on the journal's suspense account, unmatched. Only the invoice
-        is collected; the rest is not turnover (nothing says what it pays)."""
-        untaxed = 1000.0
-        total = untaxed * (1 + VAT)
-        invoice = self._sale("2025-02-10", [(self.service, untaxed)])
+    def _bank_line_settling_the_whole_invoice(self, invoice, amount):
+        """A customer's bank line of ``amount`` written as settling all of
+        ``invoice``: its unmatched rest stays on the journal's suspense
+        account (a credit when it brings more, a debit when it brings less)."""
+        total = invoice.amount_total
         st_line = (
             self.env["account.bank.statement.line"]
             .with_company(self.ae_company)
@@ -706,7 +703,7 @@ class TestCollectedTurnover(CollectedTurnoverCase):
                     "payment_ref": "Customer transfer",
                     "journal_id": self.ae_company_data["default_journal_bank"].id,
                     "partner_id": self.customer.id,
-                    "amount": 1500.0,
+                    "amount": amount,
                     "date": "2025-03-01",
                 }
             )
@@ -719,7 +716,7 @@ class TestCollectedTurnover(CollectedTurnoverCase):
         move.write(
             {
                 "line_ids": [
-                    Command.update(suspense.id, {"balance": total - 1500.0, "amount_currency": total - 1500.0}),
+                    Command.update(suspense.id, {"balance": total - amount, "amount_currency": total - amount}),
                     Command.create(
                         {
                             "name": invoice.name,
@@ -738,9 +735,28 @@ class TestCollectedTurnover(CollectedTurnoverCase):
         (paying | receivable).reconcile()
         self.assertEqual(invoice.payment_state, "paid")
         _liquidity, rest, _other = synchronised._seek_for_lines()
-        self.assertAlmostEqual(rest.balance, total - 1500.0)
-        self.assertFalse(st_line.is_reconciled, "300 are still to match")
-        self.assertCollected(self.ae_own, Q1, {self.bic: untaxed})
+        self.assertAlmostEqual(rest.balance, total - amount)
+        self.assertFalse(st_line.is_reconciled, "the rest is still to match")
+        return st_line
+
+    def test_bank_line_unmatched_rest_is_not_received(self):
+        """A customer pays 1,500 for an invoice of 1,200 (1,000 excluding
+        VAT) in one bank line: the invoice takes 1,200 of it, the other 300
+        stay on the journal's suspense account, unmatched. Only the invoice
+        is collected; the rest is not turnover (nothing says what it pays)."""
+        invoice = self._sale("2025-02-10", [(self.service, 1000.0)])
+        self._bank_line_settling_the_whole_invoice(invoice, 1500.0)
+        self.assertCollected(self.ae_own, Q1, {self.bic: 1000.0})
+
+    def test_bank_line_short_of_the_invoice_collects_its_cash_only(self):
+        """A bank line of 1,000 written as settling all of an invoice of
+        1,200 (1,000 excluding VAT): the 200 it lacks stay on the suspense
+        account, not received. Collected: the 1,000 of cash, 833.33
+        excluding VAT, not the whole invoice."""
+        invoice = self._sale("2025-02-10", [(self.service, 1000.0)])
+        self._bank_line_settling_the_whole_invoice(invoice, 1000.0)
+        received = invoice.currency_id.round(1000.0 * 1000.0 / invoice.amount_total)
+        self.assertCollected(self.ae_own, Q1, {self.bic: received})
 
 
 @tagged("post_install", "-at_install")

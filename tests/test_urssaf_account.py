@@ -57,7 +57,7 @@ class TestAccountTrust(rpc_trust.RpcTrustCase):
                 "urssaf_category_id": cls.goods.id,
             }
         )
-        cls.ae._urssaf_check_account()
+        cls.ae._urssaf_flagged_account()._urssaf_check()
         cls.account_a = cls.ae._urssaf_account()
         cls.check_notes = cls.env["mail.message"].search(
             [("model", "=", "urssaf.account"), ("res_id", "=", cls.account_a.id), ("body", "ilike", "checked")]

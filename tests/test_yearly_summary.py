@@ -270,9 +270,29 @@ class TestYearlySummary(UrssafDeclarationCase):
             .with_user(self.preparer)
             .search([("partner_id", "=", self.liberal.id), ("year", "=", "2025")])
         )
-        self.assertEqual(rows.declaration_count, 1)
+        left_out = "only the declared one counts, not the estimated, draft, in error or cancelled ones"
+        self.assertEqual(sum(rows.mapped("declaration_count")), 1, left_out)
+        self.assertEqual(len(rows), 1, left_out)
         for fname, amount in expected.items():
-            self.assertAlmostEqual(rows[fname], amount, places=2, msg=fname)
+            self.assertAlmostEqual(sum(rows.mapped(fname)), amount, places=2, msg=f"{fname}: {left_out}")
+        # The wizard sending it and the print list the declarations it sums up.
+        wizard = (
+            self.env["urssaf.yearly.summary.send"]
+            .with_user(self.preparer)
+            .create({"partner_id": self.liberal.id, "year": 2025})
+        )
+        self.assertEqual(wizard.declaration_count, 1, f"the wizard: {left_out}")
+        self.assertAlmostEqual(wizard.declared_amount, 1000.0, places=2, msg=f"the wizard: {left_out}")
+        report = self.env.ref("l10n_fr_urssaf_tierce_declaration.action_report_urssaf_yearly_summary")
+        text = html2plaintext(
+            self.env["ir.actions.report"]
+            .with_user(self.preparer)
+            ._render_qweb_html(report, self.liberal.ids, data={"year": 2025})[0]
+            .decode()
+        )
+        self.assertIn(declared.urssaf_number, text)
+        # The declared one is paid: a row "not yet" paid is one left out.
+        self.assertNotIn("not yet", text, f"the print's declarations: {left_out}")
         # As the pivot asks for it.
         groups = (
             self.env["urssaf.yearly.summary"]

@@ -507,17 +507,16 @@ def naive(env, partners, company):
 def received_share(counterpart):
     """The share received of what settled ``counterpart`` (a payment, bank
     or offset line): of the lines its entry booked on the other side (its
-    bank line's unmatched rest aside), the money, the fees an intermediary
+    bank line's unmatched rest included), the money, the fees an intermediary
     kept (the books' fee accounts) and the offsets, for what they settled
     of another debt. A discount or another write-off was not received."""
     move = counterpart.move_id
     outstanding = move.origin_payment_id.outstanding_account_id
-    suspense = move.journal_id.suspense_account_id
     company = move.company_id.sudo()
     fees = company.parent_ids.urssaf_fee_account_ids
     settling = received = 0.0
     for line in move.line_ids:
-        if line.account_id == suspense or line.balance * counterpart.balance >= 0:
+        if line.balance * counterpart.balance >= 0:
             continue
         settling += line.balance
         account_type = line.account_id.account_type

@@ -80,22 +80,6 @@ def mask_iban(iban):
     return MASK * 4 + compact[-4:]
 
 
-def mask_secret(secret):
-    """Return a fixed mask: nothing of a secret is worth showing."""
-    return MASK * 8 if secret else ""
-
-
-def mask_token(token):
-    """Return ``"****wxyz"`` for a long token (its last 4 characters help
-    match two log lines), a fixed mask for a short one."""
-    token = str(token or "")
-    if not token:
-        return ""
-    if len(token) < 24:
-        return MASK * 4
-    return MASK * 4 + token[-4:]
-
-
 def _mask_nir_match(match):
     return f"{match.group(1)} {match.group(2)} ** ** *** *** {match.group(3)}"
 
@@ -199,15 +183,6 @@ def _redact_record(record):
         cleaned = redact(formatted)
         if cleaned != formatted:
             record.exc_text = cleaned
-
-
-class RedactingFilter(logging.Filter):
-    """Logging filter that applies :func:`redact` to a record's message (and
-    traceback), for a handler that wants it on every record it emits."""
-
-    def filter(self, record):
-        _redact_record(record)
-        return True
 
 
 # Loggers whose records are redacted (with their sub-loggers): the libraries

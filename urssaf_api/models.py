@@ -30,23 +30,10 @@ class Identifier:
         object.__setattr__(self, "nir", nir)
         object.__setattr__(self, "siret", siret)
 
-    @classmethod
-    def from_nir(cls, nir):
-        return cls(nir=nir)
-
-    @classmethod
-    def from_siret(cls, siret):
-        return cls(siret=siret)
-
     def as_dict(self):
         """``{"nir": ...}`` or ``{"siret": ...}``: query string and
         ``identifiant`` body member alike."""
         return {"nir": self.nir} if self.nir else {"siret": self.siret}
-
-    @property
-    def masked(self):
-        """Printable form: masked NIR, or the SIRET (public)."""
-        return f"NIR {mask_nir(self.nir)}" if self.nir else f"SIRET {self.siret}"
 
     def __repr__(self):
         if self.nir:
