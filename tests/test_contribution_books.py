@@ -72,7 +72,7 @@ class TestContributionBooks(UrssafAccountingCase):
         mandate.action_register()
         self.ae.action_urssaf_sync_sepa_mandates()
 
-    def _declared_declaration(self, partner=None, amount=1000.0, period=OCTOBER):
+    def _declared_declaration(self, partner=None, amount=1000.0, period=OCTOBER, declare_context=None):
         partner = partner or self.ae
         category = self.env.ref(f"{MODULE}.category_vente_marchandises")
         # As the preparation does from the books (the computed amount is the
@@ -93,8 +93,8 @@ class TestContributionBooks(UrssafAccountingCase):
         )
         declaration = declaration.with_user(self.declarant)
         declaration.action_estimate()
-        declaration.action_declare()
-        self.assertEqual(declaration.state, "declared")
+        declaration.with_context(**(declare_context or {})).action_declare()
+        self.assertEqual(declaration.state, "declared", declaration.error_message)
         return declaration.with_user(self.env.user)
 
     def _paid_declaration(self, partner=None, amount=1000.0, period=OCTOBER):
@@ -112,6 +112,25 @@ class TestContributionBooks(UrssafAccountingCase):
 
     def _enable(self):
         self.company.urssaf_post_contributions = True
+
+    def test_the_contributions_entry_takes_no_default_of_the_caller(self):
+        """The addon's steps write the books as the system, with the
+        caller's context: a ``default_*`` key a declarant sends with Declare
+        does not end up in the contributions entry."""
+        self._enable()
+        stranger = self.env["res.partner"].create({"name": "Somebody else"})
+        declaration = self._declared_declaration(
+            declare_context={
+                "default_partner_id": stranger.id,
+                "default_narration": "FORGED",
+                "default_auto_post": "at_date",
+            }
+        )
+        move = declaration.sudo().contribution_move_id
+        self.assertEqual(move.state, "posted")
+        self.assertFalse(move.partner_id or move.line_ids.partner_id, "no partner from the caller's context")
+        self.assertFalse(move.narration)
+        self.assertEqual(move.auto_post, "no")
 
     def test_off_by_default_nothing_posted(self):
         self.assertFalse(self.company.urssaf_post_contributions)

@@ -13,13 +13,10 @@ from datetime import date
 
 from odoo import Command
 from odoo.exceptions import UserError
-from odoo.tests import freeze_time, new_test_user, tagged
+from odoo.tests import freeze_time, tagged
 
-from odoo.addons.account.tests.common import AccountTestInvoicingCommon
-
-from ..urssaf_api.seed import seed_account
 from . import rpc_trust
-from .common import FROZEN_NOW, UrssafAccountingCase, UrssafTransactionCase, reset_embedded_sandbox
+from .common import FROZEN_NOW, UrssafTransactionCase
 from .rpc_trust import Attempt, with_context_defaults
 from .test_declaration_trust import DOCUMENT, IBAN_CRAFTSMAN, _declaration, _make_auto_entrepreneur
 
@@ -613,64 +610,3 @@ class TestSavedDefaults(UrssafTransactionCase):
             Partner.create({"name": "Eligible by saved default"})
         self.assertEqual(self.env["urssaf.account"].search_count([]), accounts_before)
         self.assertFalse(Partner.search([("name", "like", "Eligible by")]))
-
-
-@freeze_time(FROZEN_NOW)
-@tagged("post_install", "-at_install")
-class TestStepsTakeNoCallerDefaults(UrssafAccountingCase):
-    """The addon's steps write others' books as the system, with the
-    caller's context: a ``default_*`` key a declarant sends with Declare
-    does not end up in the contributions entry."""
-
-    @classmethod
-    def get_default_groups(cls):
-        return super().get_default_groups() | cls.quick_ref(f"{MODULE}.group_urssaf_declarant")
-
-    @classmethod
-    @AccountTestInvoicingCommon.setup_country("fr")
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.company = cls.company_data["company"]
-        cls.declarant = new_test_user(
-            cls.env,
-            login="urssaf_defaults_declarant",
-            groups=f"account.group_account_manager,{MODULE}.group_urssaf_declarant",
-            company_id=cls.company.id,
-            company_ids=[Command.set(cls.company.ids)],
-        )
-        seed = seed_account("monthly_trader")
-        cls.ae = cls.company.partner_id
-        cls.ae.write(
-            {
-                "urssaf_is_auto_entrepreneur": True,
-                "urssaf_identifier_type": "nir",
-                "urssaf_nir": seed["nir"],
-                "urssaf_category_id": cls.env.ref(f"{MODULE}.category_vente_marchandises").id,
-                "urssaf_trade": "commercant",
-                "urssaf_turnover_source": "customer_invoices",
-            }
-        )
-        cls.company.urssaf_post_contributions = True
-        cls.stranger = cls.env["res.partner"].create({"name": "Somebody else"})
-
-    def setUp(self):
-        super().setUp()
-        reset_embedded_sandbox(self.env.cr.dbname)
-        self.ae.action_urssaf_check_account()
-        self.env["urssaf.mandate"].create(
-            {"partner_id": self.ae.id, "signature_date": date(2026, 1, 5), "document": DOCUMENT}
-        ).action_register()
-
-    def test_the_contributions_entry_takes_no_default_of_the_caller(self):
-        declaration = _declaration(self.env(su=True), self.ae, date(2026, 10, 1), date(2026, 10, 31), 1000.0)
-        declaration = declaration.with_user(self.declarant)
-        declaration.action_estimate()
-        declaration.with_context(
-            default_partner_id=self.stranger.id, default_narration="FORGED", default_auto_post="at_date"
-        ).action_declare()
-        self.assertEqual(declaration.state, "declared", declaration.error_message)
-        move = declaration.sudo().contribution_move_id
-        self.assertEqual(move.state, "posted")
-        self.assertFalse(move.partner_id or move.line_ids.partner_id, "no partner from the caller's context")
-        self.assertFalse(move.narration)
-        self.assertEqual(move.auto_post, "no")
