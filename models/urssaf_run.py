@@ -201,38 +201,42 @@ class UrssafRun(models.Model):
             )
 
     def _finish(self):
-        """Close the run; if Urssaf could not be reached, give the
-        responsible accountant one to-do for the whole run."""
+        """Close the run; if a chunk's job failed or Urssaf could not be
+        reached, give the responsible accountant one to-do for the whole run
+        (each)."""
         self.ensure_one()
         values = {"state": "done", "ended_at": fields.Datetime.now()}
         if any(self.line_ids.mapped("unreachable")):
             values["unreachable"] = True
         self.write(values)
-        user = self.company_id.sudo().urssaf_responsible_user_id or self.env.ref("base.user_admin", False)
         job_failed = self.line_ids.filtered("job_failed")
         if job_failed:
-            self.activity_schedule(
-                "mail.mail_activity_data_warning",
-                summary=self.env._("A job of this run failed"),
-                note=self.env._(
+            self._urssaf_todo(
+                self.env._("A job of this run failed"),
+                self.env._(
                     "%(count)s declarations were left as they were because the job of their chunk failed "
                     "(its reference is in the report's lines); the next run tries them again.",
                     count=len(job_failed),
                 ),
-                user_id=user.id if user else self.env.uid,
             )
         if self.unreachable:
-            self.activity_schedule(
-                "mail.mail_activity_data_warning",
-                summary=self.env._("Urssaf could not be reached"),
-                note=self.env._(
+            self._urssaf_todo(
+                self.env._("Urssaf could not be reached"),
+                self.env._(
                     "%(failed)s declarations could not be sent and %(skipped)s were not attempted; "
                     "they stay as they were and the next run tries them again.",
                     failed=self.failed_count,
                     skipped=self.skipped_count,
                 ),
-                user_id=user.id if user else self.env.uid,
             )
+
+    def _urssaf_todo(self, summary, note):
+        """A to-do on the run for the company's responsible accountant (the
+        administrator when none is set)."""
+        user = self.company_id.sudo().urssaf_responsible_user_id or self.env.ref("base.user_admin", False)
+        self.activity_schedule(
+            "mail.mail_activity_data_warning", summary=summary, note=note, user_id=user.id if user else self.env.uid
+        )
 
 
 class UrssafRunLine(models.Model):
