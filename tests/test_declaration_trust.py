@@ -57,6 +57,27 @@ def _declaration(env, partner, start, end, amount, category_code="VENTE_MARCHAND
     )
 
 
+def _legal_record(case):
+    """What the trust tables of the legal record try their rows on, set on
+    the test class ``case``: two auto-entrepreneurs, the craftsman's SEPA
+    mandate (a draft) and bank account, the trader's September declaration
+    declared and its October one a draft."""
+    env = case.env
+    case.trader = _make_auto_entrepreneur(env, "monthly_trader", "VENTE_MARCHANDISES")
+    case.craftsman = _make_auto_entrepreneur(env, "quarterly_craftsman_moselle", "PRESTATION_SERVICES_BIC")
+    case.craftsman_bank = env["res.partner.bank"].create(
+        {"partner_id": case.craftsman.id, "acc_number": IBAN_CRAFTSMAN}
+    )
+    case.craftsman_sepa = env["urssaf.sepa.mandate"].create(
+        {"partner_id": case.craftsman.id, "bank_account_id": case.craftsman_bank.id, "holder": "Craftsman"}
+    )
+    case.declared = _declaration(env, case.trader, date(2026, 9, 1), date(2026, 9, 30), 1000.0)
+    case.declared.with_user(case.users["preparer"]).action_estimate()
+    case.declared.with_user(case.users["declarant"]).action_declare()
+    assert case.declared.state == "declared" and case.declared.urssaf_number, case.declared.error_message
+    case.draft = _declaration(env, case.trader, date(2026, 10, 1), date(2026, 10, 31), 2000.0)
+
+
 def _write(name, values):
     """A call writing ``values`` on the declaration held by ``case.<name>``."""
     return lambda case: ("urssaf.declaration", "write", [[getattr(case, name).id], values])
@@ -101,25 +122,13 @@ class TestDeclarationTrustRpc(rpc_trust.RpcTrustCase):
     def setUpClass(cls):
         super().setUpClass()
         env = cls.env
-        cls.trader = _make_auto_entrepreneur(env, "monthly_trader", "VENTE_MARCHANDISES")
-        cls.craftsman = _make_auto_entrepreneur(env, "quarterly_craftsman_moselle", "PRESTATION_SERVICES_BIC")
+        _legal_record(cls)
         env["res.partner.bank"].create({"partner_id": cls.trader.id, "acc_number": IBAN_TRADER})
         cls.trader.action_urssaf_sync_sepa_mandates()
         cls.trader_sepa = env["urssaf.sepa.mandate"].search([("partner_id", "=", cls.trader.id)])
-        craftsman_bank = env["res.partner.bank"].create({"partner_id": cls.craftsman.id, "acc_number": IBAN_CRAFTSMAN})
-        cls.craftsman_sepa = env["urssaf.sepa.mandate"].create(
-            {"partner_id": cls.craftsman.id, "bank_account_id": craftsman_bank.id, "holder": "Craftsman"}
-        )
-        preparer = cls.users["preparer"]
-        declarant = cls.users["declarant"]
-        cls.declared = _declaration(env, cls.trader, date(2026, 9, 1), date(2026, 9, 30), 1000.0)
-        cls.declared.with_user(preparer).action_estimate()
-        cls.declared.with_user(declarant).action_declare()
-        cls.draft = _declaration(env, cls.trader, date(2026, 10, 1), date(2026, 10, 31), 2000.0)
         # A declaration whose declare step failed after Urssaf gave a number.
         cls.numbered_error = _declaration(env, cls.trader, date(2026, 8, 1), date(2026, 8, 31), 500.0)
         cls.numbered_error.write({"state": "error", "error_step": "pay", "urssaf_number": "DEC-NUMBERED"})
-        assert cls.declared.state == "declared" and cls.declared.urssaf_number, cls.declared.error_message
         # A draft whose amount only a declarant adjusts (issue 27).
         cls.adjustable = _declaration(env, cls.trader, date(2026, 5, 1), date(2026, 5, 31), 300.0)
 

@@ -18,7 +18,7 @@ from odoo.tests import freeze_time, tagged
 from . import rpc_trust
 from .common import FROZEN_NOW, UrssafTransactionCase
 from .rpc_trust import Attempt, with_context_defaults
-from .test_declaration_trust import DOCUMENT, IBAN_CRAFTSMAN, _declaration, _make_auto_entrepreneur
+from .test_declaration_trust import DOCUMENT, _declaration, _legal_record, _make_auto_entrepreneur
 
 MODULE = "l10n_fr_urssaf_tierce_declaration"
 WRITTEN_ONLY_BY_THE_ADDON = "is filled only from the books and Urssaf's answers; it cannot be written"
@@ -109,21 +109,8 @@ class TestSavedDefaultsTrustRpc(rpc_trust.RpcTrustCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        env = cls.env
-        cls.trader = _make_auto_entrepreneur(env, "monthly_trader", "VENTE_MARCHANDISES")
-        cls.craftsman = _make_auto_entrepreneur(env, "quarterly_craftsman_moselle", "PRESTATION_SERVICES_BIC")
-        cls.craftsman_bank = env["res.partner.bank"].create(
-            {"partner_id": cls.craftsman.id, "acc_number": IBAN_CRAFTSMAN}
-        )
-        cls.newcomer = env["res.partner"].create({"name": "Newcomer without Urssaf account"})
-        cls.draft = _declaration(env, cls.trader, date(2026, 10, 1), date(2026, 10, 31), 2000.0)
-        cls.craftsman_sepa = env["urssaf.sepa.mandate"].create(
-            {"partner_id": cls.craftsman.id, "bank_account_id": cls.craftsman_bank.id, "holder": "Craftsman"}
-        )
-        cls.declared = _declaration(env, cls.trader, date(2026, 9, 1), date(2026, 9, 30), 1000.0)
-        cls.declared.with_user(cls.users["preparer"]).action_estimate()
-        cls.declared.with_user(cls.users["declarant"]).action_declare()
-        assert cls.declared.state == "declared", cls.declared.error_message
+        _legal_record(cls)
+        cls.newcomer = cls.env["res.partner"].create({"name": "Newcomer without Urssaf account"})
 
     def _run_attempt(self, attempt):
         """Each row starts without saved defaults on the legal record."""
