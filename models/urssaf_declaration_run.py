@@ -210,22 +210,17 @@ class UrssafDeclarationRun(models.Model):
     # The run engine
     # ------------------------------------------------------------------
 
-    def _lock_for_urssaf(self):
-        """Lock this declaration's row for the rest of the transaction.
+    def _lock_rows_for_urssaf(self):
+        """Lock these declarations' rows for the rest of the transaction, in
+        one query (see ``lock_rows``); returns those this transaction now
+        holds, in their order.
 
         Two processes (two users, two scheduled runs) may try to send the same
         declaration at once: the second one finds the row locked and steps
-        aside instead of sending it a second time. Returns False when locked
-        elsewhere, or changed by a transaction that committed after ours
-        began (someone else is sending it, or has sent it).
+        aside instead of sending it a second time. A row locked elsewhere, or
+        changed by a transaction that committed after ours began (someone
+        else is sending it, or has sent it), is left out.
         """
-        self.ensure_one()
-        return bool(self._lock_rows_for_urssaf())
-
-    def _lock_rows_for_urssaf(self):
-        """``_lock_for_urssaf`` for many declarations in one query (see
-        ``lock_rows``): returns those whose rows this transaction now holds,
-        in their order; the rows another transaction holds are left out."""
         return lock_rows(self, LOCK_SENDING)
 
     def _run_batch(self, step):

@@ -172,24 +172,15 @@ class UrssafTurnover(models.AbstractModel):
         return collected, converted
 
     @api.model
-    def _collected_partials(self, partner, date_from, date_to, company, category_code=None):
-        """The reconciliations behind an amount of ``_compute_collected``.
-
-        :return: the ``account.partial.reconcile`` records, each one matching
-            an invoice's receivable or payable line with the payment, bank or
-            offset line that settled it in the period; only those of the
-            invoices with turnover in ``category_code`` when given
-            (``UNCATEGORISED`` for the amounts without category).
-        """
-        return self._collected_sources(partner, date_from, date_to, company, category_code)[0]
-
-    @api.model
     def _collected_sources(self, partner, date_from, date_to, company, category_code=None):
         """What an amount of ``_compute_collected`` was read from.
 
-        :return: ``(partials, entries)``: the reconciliations (see
-            ``_collected_partials``) and the bank or cash entries whose income
-            without invoice counts
+        :return: ``(partials, entries)``: the reconciliations, each one
+            matching an invoice's receivable or payable line with the
+            payment, bank or offset line that settled it in the period (only
+            those of the invoices with turnover in ``category_code`` when
+            given: ``UNCATEGORISED`` for the amounts without category), and
+            the bank or cash entries whose income without invoice counts
         """
         partner.ensure_one()
         category_filter = SQL()

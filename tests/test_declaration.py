@@ -675,14 +675,14 @@ class TestConcurrentDeclare(UrssafDeclarationCase):
         client = self.company._urssaf_client()
         self.assertEqual([d.number for d in client.find_declarations(identifier, date(2026, 7, 1))], [number])
 
-    def test_lock_for_urssaf_refuses_a_row_locked_by_another_transaction(self):
+    def test_locking_refuses_a_row_locked_by_another_transaction(self):
         declaration_id, _identifier = self._committed_estimated_declaration()
         with self.registry.cursor() as cr_a, self.registry.cursor() as cr_b:
             declaration = api.Environment(cr_a, api.SUPERUSER_ID, {})["urssaf.declaration"].browse(declaration_id)
             cr_b.execute("SELECT id FROM urssaf_declaration WHERE id = %s FOR UPDATE", [declaration_id])
-            self.assertFalse(declaration._lock_for_urssaf(), "held by the other transaction")
+            self.assertFalse(declaration._lock_rows_for_urssaf(), "held by the other transaction")
             cr_b.rollback()
-            self.assertTrue(declaration._lock_for_urssaf(), "free again")
+            self.assertEqual(declaration._lock_rows_for_urssaf(), declaration, "free again")
             cr_a.rollback()
 
     def test_locking_a_run_skips_rows_held_or_changed_elsewhere(self):

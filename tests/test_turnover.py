@@ -615,7 +615,7 @@ class TestCollectedTurnover(CollectedTurnoverCase):
     # What is behind an amount
     # ------------------------------------------------------------------
 
-    def test_collected_partials_and_action(self):
+    def test_collected_sources_and_action(self):
         goods, services = 200.0, 800.0
         total = (goods + services) * (1 + VAT)
         bill = self._bill("2025-02-10", [(self.goods_product, goods), (self.service, services)])
@@ -623,13 +623,13 @@ class TestCollectedTurnover(CollectedTurnoverCase):
         self._pay(bill, total - 300.0, "2025-04-15")
         turnover = self.env["urssaf.turnover"]
 
-        partials = turnover._collected_partials(self.ae_supplier, *Q1, self.company)
+        partials = turnover._collected_sources(self.ae_supplier, *Q1, self.company)[0]
         payable = self._term_lines(bill)
         self.assertEqual(
             partials, payable.matched_debit_ids.filtered(lambda p: p.debit_move_id.move_id == march.move_id)
         )
-        self.assertEqual(turnover._collected_partials(self.ae_supplier, *Q1, self.company, self.goods.code), partials)
-        self.assertFalse(turnover._collected_partials(self.ae_supplier, *Q1, self.company, self.bnc.code))
+        self.assertEqual(turnover._collected_sources(self.ae_supplier, *Q1, self.company, self.goods.code)[0], partials)
+        self.assertFalse(turnover._collected_sources(self.ae_supplier, *Q1, self.company, self.bnc.code)[0])
 
         action = turnover.action_open_collected(self.ae_supplier, *Q1, self.company, self.bic.code)
         self.assertEqual(action["res_model"], "account.move.line")
