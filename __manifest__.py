@@ -3,7 +3,7 @@
 {
     "name": "France - Urssaf tierce déclaration auto-entrepreneur",
     "summary": "Declare and pay the Urssaf contributions of auto-entrepreneurs from the invoices posted in Odoo",
-    "version": "19.0.1.2.0",
+    "version": "19.0.1.3.0",
     "category": "Accounting/Localizations",
     "license": "LGPL-3",
     "author": "l10n_fr_urssaf_tierce_declaration authors",
