@@ -18,35 +18,11 @@ from datetime import date
 from odoo import Command
 from odoo.tests import HttpCase, freeze_time, new_test_user
 
-from ..urssaf_api.seed import seed_account
 from .common import FROZEN_NOW, UrssafSandboxMixin
 from .rpc_trust import PASSWORD, USER_GROUPS
-from .test_declaration_trust import DOCUMENT, IBAN_TRADER, _declaration
+from .test_declaration_trust import IBAN_TRADER, _declaration, _make_auto_entrepreneur
 
 TODAY = date(2026, 11, 27)
-
-
-def _auto_entrepreneur(env, alias, category_code, mandate=True):
-    """A seeded auto-entrepreneur of the embedded sandbox, its account
-    checked, its tierce-déclaration mandate registered when ``mandate``."""
-    seed = seed_account(alias)
-    category = env["urssaf.activity.category"].search([("code", "=", category_code)])
-    values = {
-        "name": f"{seed['prenoms']} {seed['nom']}",
-        "urssaf_is_auto_entrepreneur": True,
-        "urssaf_category_id": category.id,
-    }
-    if seed.get("nir"):
-        values.update({"urssaf_identifier_type": "nir", "urssaf_nir": seed["nir"]})
-    else:
-        values.update({"urssaf_identifier_type": "siret", "company_registry": seed["siret"]})
-    partner = env["res.partner"].create(values)
-    partner.action_urssaf_check_account()
-    if mandate:
-        env["urssaf.mandate"].create(
-            {"partner_id": partner.id, "signature_date": date(2026, 1, 5), "document": DOCUMENT}
-        ).action_register()
-    return partner
 
 
 @freeze_time(FROZEN_NOW)
@@ -71,12 +47,12 @@ class AccountantDayCase(UrssafSandboxMixin, HttpCase):
                 lang="en_US",
             )
         env = cls.env
-        cls.trader = _auto_entrepreneur(env, "monthly_trader", "VENTE_MARCHANDISES")
+        cls.trader = _make_auto_entrepreneur(env, "monthly_trader", "VENTE_MARCHANDISES")
         env["res.partner.bank"].create({"partner_id": cls.trader.id, "acc_number": IBAN_TRADER})
         cls.trader.action_urssaf_sync_sepa_mandates()
-        cls.craftsman = _auto_entrepreneur(env, "quarterly_craftsman_moselle", "PRESTATION_SERVICES_BIC")
-        cls.liberal = _auto_entrepreneur(env, "liberal_bnc_liberatoire", "PRESTATION_SERVICES_BNC", mandate=False)
-        cls.ineligible = _auto_entrepreneur(env, "not_eligible", "PRESTATION_SERVICES_BIC", mandate=False)
+        cls.craftsman = _make_auto_entrepreneur(env, "quarterly_craftsman_moselle", "PRESTATION_SERVICES_BIC")
+        cls.liberal = _make_auto_entrepreneur(env, "liberal_bnc_liberatoire", "PRESTATION_SERVICES_BNC", mandate=False)
+        cls.ineligible = _make_auto_entrepreneur(env, "not_eligible", "PRESTATION_SERVICES_BIC", mandate=False)
 
         preparer, declarant = cls.users["preparer"], cls.users["declarant"]
         cls.september = _declaration(env, cls.trader, date(2026, 9, 1), date(2026, 9, 30), 1000.0)

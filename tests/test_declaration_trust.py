@@ -26,22 +26,37 @@ IBAN_CRAFTSMAN = "FR14 2004 1010 0505 0001 3M02 606"
 DECLARATIONS = ("urssaf_declaration", "urssaf_declaration_line", "urssaf_declaration_contribution")
 
 
-def _make_auto_entrepreneur(env, alias, category_code):
-    """A seeded auto-entrepreneur of the embedded sandbox, its account checked
-    and its tierce-déclaration mandate registered."""
+def _seeded_partner(env, alias, category_code=None, **values):
+    """The contact of a seeded auto-entrepreneur of the embedded sandbox,
+    identified as the seed says, in ``category_code`` (else the seed's first
+    category), with ``values`` added."""
     seed = seed_account(alias)
-    category = env["urssaf.activity.category"].search([("code", "=", category_code)])
-    values = {"name": f"{seed['prenoms']} {seed['nom']}", "urssaf_is_auto_entrepreneur": True}
-    values["urssaf_category_id"] = category.id
+    category = env["urssaf.activity.category"].search([("code", "=", category_code or seed["categories"][0])])
     if seed.get("nir"):
-        values.update({"urssaf_identifier_type": "nir", "urssaf_nir": seed["nir"]})
+        identity = {"urssaf_identifier_type": "nir", "urssaf_nir": seed["nir"]}
     else:
-        values.update({"urssaf_identifier_type": "siret", "company_registry": seed["siret"]})
-    partner = env["res.partner"].create(values)
+        identity = {"urssaf_identifier_type": "siret", "company_registry": seed["siret"]}
+    return env["res.partner"].create(
+        {
+            "name": f"{seed['prenoms']} {seed['nom']}",
+            "urssaf_is_auto_entrepreneur": True,
+            **identity,
+            "urssaf_category_id": category.id,
+            **values,
+        }
+    )
+
+
+def _make_auto_entrepreneur(env, alias, category_code=None, mandate=True, **values):
+    """A seeded auto-entrepreneur of the embedded sandbox (see
+    ``_seeded_partner``), its account checked and, when ``mandate``, its
+    tierce-déclaration mandate registered."""
+    partner = _seeded_partner(env, alias, category_code, **values)
     partner.action_urssaf_check_account()
-    env["urssaf.mandate"].create(
-        {"partner_id": partner.id, "signature_date": date(2026, 1, 5), "document": DOCUMENT}
-    ).action_register()
+    if mandate:
+        env["urssaf.mandate"].create(
+            {"partner_id": partner.id, "signature_date": date(2026, 1, 5), "document": DOCUMENT}
+        ).action_register()
     return partner
 
 

@@ -7,7 +7,6 @@ from datetime import date
 from odoo.tests import freeze_time, tagged
 from odoo.tools import html2plaintext
 
-from ..urssaf_api.seed import seed_account
 from . import rpc_trust
 from .common import FROZEN_NOW
 from .rpc_trust import Attempt
@@ -15,26 +14,6 @@ from .test_declaration_trust import _make_auto_entrepreneur
 from .test_robustness import _no_commit
 
 SUBJECT = "sign your mandate"
-
-
-def _without_mandate(env, alias, email):
-    """A seeded auto-entrepreneur of the embedded sandbox, its account
-    checked, that never gave the company its tierce-déclaration mandate."""
-    seed = seed_account(alias)
-    category = env["urssaf.activity.category"].search([("code", "=", seed["categories"][0])])
-    values = {
-        "name": f"{seed['prenoms']} {seed['nom']}",
-        "email": email,
-        "urssaf_is_auto_entrepreneur": True,
-        "urssaf_category_id": category.id,
-    }
-    if seed.get("nir"):
-        values.update({"urssaf_identifier_type": "nir", "urssaf_nir": seed["nir"]})
-    else:
-        values.update({"urssaf_identifier_type": "siret", "company_registry": seed["siret"]})
-    partner = env["res.partner"].create(values)
-    partner.action_urssaf_check_account()
-    return partner
 
 
 def _account(env, partner):
@@ -49,14 +28,14 @@ class TestPortalLateMail(rpc_trust.RpcTrustCase):
         super().setUpClass()
         env = cls.env
         # Monthly, never gave its mandate: the one to tell.
-        cls.trader = _without_mandate(env, "monthly_trader", "camille@example.com")
+        cls.trader = _make_auto_entrepreneur(env, "monthly_trader", mandate=False, email="camille@example.com")
         # Gave its mandate: its periods are prepared, nothing to tell.
         cls.liberal = _make_auto_entrepreneur(env, "liberal_bnc_liberatoire", "PRESTATION_SERVICES_BNC")
         cls.liberal.email = "lea@example.com"
         # No e-mail address: nobody to tell.
-        cls.baker = _without_mandate(env, "craftsman_alsace_baker", False)
+        cls.baker = _make_auto_entrepreneur(env, "craftsman_alsace_baker", mandate=False, email=False)
         # Not eligible: no mandate would mend that; not the AE's to mend.
-        cls.ineligible = _without_mandate(env, "not_eligible", "nathan@example.com")
+        cls.ineligible = _make_auto_entrepreneur(env, "not_eligible", mandate=False, email="nathan@example.com")
         # Never checked at Urssaf: the firm's to mend.
         cls.unchecked = env["res.partner"].create(
             {

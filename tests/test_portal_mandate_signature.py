@@ -19,6 +19,7 @@ from ..urssaf_api.seed import seed_account
 from . import rpc_trust
 from .common import FROZEN_NOW, UrssafSandboxMixin, reset_embedded_sandbox
 from .rpc_trust import PASSWORD, Attempt, with_context_defaults
+from .test_declaration_trust import _seeded_partner
 
 ADDON = "l10n_fr_urssaf_tierce_declaration"
 DECLARANT = f"{ADDON}.group_urssaf_declarant"
@@ -55,25 +56,16 @@ def pdf_text(document):
 
 
 def make_auto_entrepreneur(env, alias, **values):
-    """A seeded auto-entrepreneur of the embedded sandbox, identified as the seed says."""
-    seed = seed_account(alias)
-    category = env["urssaf.activity.category"].search([("code", "=", seed["categories"][0])])
-    if seed.get("nir"):
-        identity = {"urssaf_identifier_type": "nir", "urssaf_nir": seed["nir"]}
-    else:
-        identity = {"urssaf_identifier_type": "siret", "company_registry": seed["siret"]}
-    return env["res.partner"].create(
-        {
-            "name": f"{seed['prenoms']} {seed['nom']}",
-            "urssaf_is_auto_entrepreneur": True,
-            **identity,
-            "urssaf_category_id": category.id,
-            "street": "3 rue du Moulin",
-            "zip": "57000",
-            "city": "Metz",
-            "country_id": env.ref("base.fr").id,
-            **values,
-        }
+    """A seeded auto-entrepreneur of the embedded sandbox with an address
+    (the mandate document prints it), not checked yet."""
+    return _seeded_partner(
+        env,
+        alias,
+        street="3 rue du Moulin",
+        zip="57000",
+        city="Metz",
+        country_id=env.ref("base.fr").id,
+        **values,
     )
 
 

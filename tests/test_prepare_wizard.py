@@ -14,6 +14,7 @@ from ..urssaf_api.ceilings import ceilings
 from ..urssaf_api.seed import seed_account
 from .common import FROZEN_NOW, UrssafAccountingCase, UrssafSandboxMixin
 from .rpc_trust import DECLARANT, PASSWORD, PREPARER
+from .test_declaration_trust import _make_auto_entrepreneur
 
 MODULE = "l10n_fr_urssaf_tierce_declaration"
 VAT = 0.2
@@ -248,15 +249,15 @@ class TestPrepareWizardSkipsRpc(UrssafSandboxMixin, HttpCase):
             cls.env, login="prepare_skips_declarant", groups=f"account.group_account_manager,{DECLARANT}"
         )
         # Under mandate: a declaration each, for October 2026.
-        cls.trader = cls._auto_entrepreneur("monthly_trader", mandate=True)
-        cls.translator = cls._auto_entrepreneur("acre_new_business", mandate=True)
+        cls.trader = _make_auto_entrepreneur(cls.env, "monthly_trader")
+        cls.translator = _make_auto_entrepreneur(cls.env, "acre_new_business")
         # Checked, eligible, but no mandate given to the company.
-        cls.craftsman = cls._auto_entrepreneur("quarterly_craftsman_moselle")
-        cls.consultant = cls._auto_entrepreneur("liberal_bnc_liberatoire")
+        cls.craftsman = _make_auto_entrepreneur(cls.env, "quarterly_craftsman_moselle", mandate=False)
+        cls.consultant = _make_auto_entrepreneur(cls.env, "liberal_bnc_liberatoire", mandate=False)
         # Urssaf says it is not eligible.
-        cls.ineligible = cls._auto_entrepreneur("not_eligible")
+        cls.ineligible = _make_auto_entrepreneur(cls.env, "not_eligible", mandate=False)
         # Under mandate, but its first period ends on 31 December 2026.
-        cls.newcomer = cls._auto_entrepreneur("new_business_quarterly", mandate=True)
+        cls.newcomer = _make_auto_entrepreneur(cls.env, "new_business_quarterly")
         # Never checked at Urssaf.
         cls.unchecked = cls.env["res.partner"].create(
             {
@@ -265,31 +266,6 @@ class TestPrepareWizardSkipsRpc(UrssafSandboxMixin, HttpCase):
                 "urssaf_category_id": cls.env.ref(f"{MODULE}.category_vente_marchandises").id,
             }
         )
-
-    @classmethod
-    def _auto_entrepreneur(cls, alias, mandate=False):
-        seed = seed_account(alias)
-        category = cls.env["urssaf.activity.category"].search([("code", "=", seed["categories"][0])])
-        values = {
-            "name": f"{seed['prenoms']} {seed['nom']}",
-            "urssaf_is_auto_entrepreneur": True,
-            "urssaf_category_id": category.id,
-        }
-        if seed.get("nir"):
-            values.update({"urssaf_identifier_type": "nir", "urssaf_nir": seed["nir"]})
-        else:
-            values.update({"urssaf_identifier_type": "siret", "company_registry": seed["siret"]})
-        partner = cls.env["res.partner"].create(values)
-        partner.action_urssaf_check_account()
-        if mandate:
-            cls.env["urssaf.mandate"].create(
-                {
-                    "partner_id": partner.id,
-                    "signature_date": date(2026, 1, 5),
-                    "document": base64.b64encode(b"%PDF mandat"),
-                }
-            ).action_register()
-        return partner
 
     def rpc(self, model, method, *args, **kwargs):
         return self.xmlrpc_object.execute_kw(
