@@ -125,14 +125,21 @@ def chunk_job_failure(env, work):
     except Exception as error:  # noqa: BLE001 (reported to the user, logged)
         env.invalidate_all()
         job = env.context.get("job_uuid") or "?"
-        _logger.error(
-            "Urssaf: the job %s failed (%s); its chunk is reported failed and left as it was:\n%s",
-            job,
-            type(error).__name__,
-            "".join(traceback.format_tb(error.__traceback__)),
-        )
+        log_job_failure("the job %s failed (%s); its chunk is reported failed and left as it was", job, error)
         return chunk_failure_reason(env, job, type(error).__name__)
     return None
+
+
+def log_job_failure(message, job_uuid, error):
+    """Log a job's failure: ``message`` with the job's reference and the
+    kind of error, then the traceback, without the error's own text (it
+    may quote an IBAN or a NIR)."""
+    _logger.error(
+        "Urssaf: " + message + ":\n%s",
+        job_uuid,
+        type(error).__name__,
+        "".join(traceback.format_tb(error.__traceback__)),
+    )
 
 
 def chunk_failure_reason(env, job_uuid, error_name):
@@ -179,6 +186,15 @@ class RunResults:
         """No result yet, for records of ``model``."""
         none = model.browse()
         return cls(done=none, skipped=none, unknown=none, unreachable=none, not_attempted=none)
+
+    @classmethod
+    def chunk_failed(cls, declarations, reason):
+        """Every one of ``declarations`` failed for ``reason``: the job of
+        their chunk failed (see ``chunk_job_failure``)."""
+        results = cls.empty(declarations)
+        results.failed = [(declaration, reason) for declaration in declarations]
+        results.job_failed = True
+        return results
 
     def merge(self, other):
         """Add ``other``'s results to these; returns self."""
@@ -542,9 +558,7 @@ class UrssafDeclarationRun(models.Model):
         if failure:
             # The report's lines of this chunk say so: the closing job
             # counts them failed and gives the accountant a to-do.
-            results = RunResults.empty(declarations)
-            results.failed = [(declaration, failure) for declaration in declarations]
-            results.job_failed = True
+            results = RunResults.chunk_failed(declarations, failure)
             run._add_results(results, deferred=True)
         return results.summary(self.env)
 

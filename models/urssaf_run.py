@@ -1,12 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import contextlib
-import logging
-import traceback
 
 from odoo import api, fields, models
 from odoo.tools.misc import format_datetime
-
-_logger = logging.getLogger(__name__)
 
 COUNT_FIELDS = ("done_count", "skipped_count", "failed_count", "unknown_count")
 # The jobs that close a queued run once its chunks are done.
@@ -100,6 +96,8 @@ class UrssafRun(models.Model):
             return 0
         from odoo.addons.queue_job.job import Job  # noqa: PLC0415 (queue_job is optional)
 
+        from .urssaf_declaration_run import log_job_failure  # noqa: PLC0415 (one module imports the other)
+
         waiting = (
             self.env["queue.job"]
             .sudo()
@@ -120,12 +118,7 @@ class UrssafRun(models.Model):
                     job.store()
             except Exception as error:  # noqa: BLE001 (the others still run; tried again tomorrow)
                 self.env.invalidate_all()
-                _logger.error(
-                    "Urssaf: the closing job %s failed (%s):\n%s",
-                    closing.uuid,
-                    type(error).__name__,
-                    "".join(traceback.format_tb(error.__traceback__)),
-                )
+                log_job_failure("the closing job %s failed (%s)", closing.uuid, error)
                 continue
             closed += 1
         return closed
@@ -138,11 +131,7 @@ class UrssafRun(models.Model):
 
         for job, reason in failed_chunk_jobs(self.env):
             # Its declarations have no line: the job's transaction died.
-            declarations = job.records.exists()
-            results = RunResults.empty(declarations)
-            results.failed = [(declaration, reason) for declaration in declarations]
-            results.job_failed = True
-            self._add_results(results)
+            self._add_results(RunResults.chunk_failed(job.records.exists(), reason))
         self.modified(["line_ids"])
         self._finish()
         return self.env._("%(done)s declared, %(failed)s failed.", done=self.done_count, failed=self.failed_count)
